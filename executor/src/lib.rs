@@ -1,0 +1,1 @@
+//! The command executor (binary rmesos-executor). Empty until its issue lands: nothing here works yet.

@@ -1,0 +1,543 @@
+//! A node: one address, its registry of processes, its clock and its
+//! transport. It routes every message: to a local process without encoding,
+//! or encoded into a frame for the transport; and it keeps the links.
+//!
+//! Links. `link(linker, target)` makes the linker's `exited(target)` run once,
+//! when the first of these happens:
+//! - the target stops (local: at once; remote: its node sends an
+//!   `ExitedMessage` back over the wire);
+//! - the target does not exist when the link is made (same paths);
+//! - the target's node becomes unreachable: the connection to it is lost and
+//!   not re-established within `MAX_RECONNECT_ATTEMPTS` (or never made);
+//! - the target's node restarted: a handshake shows a new incarnation.
+//!
+//! How this compares with libprocess: libprocess's links are socket-based, so
+//! a remote link only notices the socket to the peer closing (node death or a
+//! network error, reported at once with no reconnect); a remote process that
+//! exits while its node lives is never reported. rmesos also reports remote
+//! process exit (the peer node keeps its linkers and tells them), rides out a
+//! transient disconnect with a bounded reconnect before declaring the peer
+//! gone, and detects a restarted peer by its incarnation even if no socket
+//! error was ever seen. Like libprocess, a silent network partition (no
+//! socket error) is not detected by links; protocols that need it (the
+//! master's pings) time out on their own.
+
+use std::collections::{HashMap, HashSet};
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, RwLock, Weak};
+
+use actix::Context;
+use bytes::BytesMut;
+use serde::{Deserialize, Serialize};
+use tokio::sync::oneshot;
+
+use crate::clock::Clock;
+use crate::config::{Config, ConfigError};
+use crate::message::{Body, Message};
+use crate::metrics::Metrics;
+use crate::pid::{validate_id, PidError, Upid};
+use crate::process::{prepare, Mailbox, Me, Process, Spawned, Undeliverable};
+use crate::transport::{tcp::TcpTransport, Transport};
+use crate::wire::{encode_frame, WireEnvelope};
+
+/// Control message: the sender links to the receiver.
+#[derive(Serialize, Deserialize)]
+pub(crate) struct LinkMessage {}
+crate::message!(LinkMessage, "libprocess.LinkMessage");
+/// Control message: the sender unlinks from the receiver.
+#[derive(Serialize, Deserialize)]
+pub(crate) struct UnlinkMessage {}
+crate::message!(UnlinkMessage, "libprocess.UnlinkMessage");
+/// Control message: the sender (a process linked to) has stopped.
+#[derive(Serialize, Deserialize)]
+pub(crate) struct ExitedMessage {}
+crate::message!(ExitedMessage, "libprocess.ExitedMessage");
+
+/// Why a process could not be spawned.
+#[derive(Debug, thiserror::Error)]
+pub enum SpawnError {
+    #[error(transparent)]
+    BadId(#[from] PidError),
+    #[error("a process with id '{0}' already runs on this node")]
+    IdTaken(String),
+}
+
+/// Why a node could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum NodeError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error("cannot bind {0}: {1}")]
+    Bind(SocketAddr, std::io::Error),
+}
+
+/// A handle on a node; clones share it.
+#[derive(Clone)]
+pub struct Node {
+    pub(crate) inner: Arc<NodeInner>,
+}
+
+pub(crate) struct Entry {
+    mailbox: Box<dyn Mailbox>,
+    /// Processes (local or remote) to tell when this one stops.
+    linkers: Mutex<HashSet<Upid>>,
+    /// Targets this process linked to (to clean up when it stops).
+    links_out: Mutex<HashSet<Upid>>,
+    kill: Mutex<Option<oneshot::Sender<()>>>,
+}
+
+/// Links from local processes to processes of one peer node.
+#[derive(Default)]
+struct PeerLinks {
+    /// The incarnation these links were made against (None: not yet known).
+    incarnation: Option<u64>,
+    /// target -> local linkers
+    targets: HashMap<Upid, HashSet<Upid>>,
+}
+
+pub(crate) struct NodeInner {
+    address: SocketAddr,
+    incarnation: u64,
+    clock: Clock,
+    metrics: Metrics,
+    registry: RwLock<HashMap<Arc<str>, Arc<Entry>>>,
+    remote_links: Mutex<HashMap<SocketAddr, PeerLinks>>,
+    transport: Arc<dyn Transport>,
+    default_http: RwLock<Option<String>>,
+    stopped: AtomicBool,
+}
+
+impl Node {
+    /// Binds a TCP listener as `config` says and serves messages and HTTP on
+    /// it, with a real clock. Must run inside an actix system.
+    pub async fn bind(config: Config) -> Result<Node, NodeError> {
+        Node::bind_with_clock(config, Clock::real()).await
+    }
+
+    /// As [`Node::bind`] with the given clock.
+    pub async fn bind_with_clock(config: Config, clock: Clock) -> Result<Node, NodeError> {
+        config.validate()?;
+        let want = SocketAddr::new(config.ip, config.port);
+        let listener = tokio::net::TcpListener::bind(want).await.map_err(|e| NodeError::Bind(want, e))?;
+        let bound = listener.local_addr().map_err(|e| NodeError::Bind(want, e))?;
+        let address = config.advertised(bound);
+        let incarnation = rand::random::<u64>();
+        let transport = TcpTransport::new(address, incarnation, clock.clone());
+        let node = Node::with_transport(address, incarnation, clock, transport.clone());
+        transport.start(listener, node.downgrade());
+        tracing::info!(%address, incarnation, "libprocess node listening on {bound}");
+        Ok(node)
+    }
+
+    /// A node on any transport (the simulated one uses this).
+    pub fn with_transport(address: SocketAddr, incarnation: u64, clock: Clock, transport: Arc<dyn Transport>) -> Node {
+        Node {
+            inner: Arc::new(NodeInner {
+                address,
+                incarnation,
+                clock,
+                metrics: Metrics::default(),
+                registry: RwLock::new(HashMap::new()),
+                remote_links: Mutex::new(HashMap::new()),
+                transport,
+                default_http: RwLock::new(None),
+                stopped: AtomicBool::new(false),
+            }),
+        }
+    }
+
+    pub(crate) fn downgrade(&self) -> WeakNode {
+        WeakNode(Arc::downgrade(&self.inner))
+    }
+
+    /// The address in this node's Upids (the advertised one).
+    pub fn address(&self) -> SocketAddr {
+        self.inner.address
+    }
+
+    /// Random id of this node start, sent in every handshake.
+    pub fn incarnation(&self) -> u64 {
+        self.inner.incarnation
+    }
+
+    pub fn clock(&self) -> &Clock {
+        &self.inner.clock
+    }
+
+    pub fn metrics(&self) -> &Metrics {
+        &self.inner.metrics
+    }
+
+    /// The Upid a process with `id` has (or would have) on this node.
+    pub fn pid(&self, id: &str) -> Result<Upid, PidError> {
+        Upid::new(id, self.inner.address)
+    }
+
+    /// Ids of the processes running on this node, sorted.
+    pub fn processes(&self) -> Vec<String> {
+        let mut v: Vec<String> = read(&self.inner.registry).keys().map(|k| k.to_string()).collect();
+        v.sort();
+        v
+    }
+
+    /// Starts `make(me)` as a process with `id`. Must run inside an actix
+    /// system (the actor runs on the current arbiter).
+    pub fn spawn<A: Process>(&self, id: &str, make: impl FnOnce(Me) -> A) -> Result<Spawned<A>, SpawnError> {
+        validate_id(id)?;
+        let pid = Upid::new(id, self.inner.address)?;
+        if read(&self.inner.registry).contains_key(id) {
+            return Err(SpawnError::IdTaken(id.to_string()));
+        }
+        let actor = make(Me::new(pid.clone(), self.clone()));
+        let ctx = Context::<A>::new();
+        let addr = actix::AsyncContext::address(&ctx);
+        let (mailbox, fut) = prepare(actor, ctx);
+        let (kill_tx, kill_rx) = oneshot::channel();
+        let entry = Arc::new(Entry {
+            mailbox,
+            linkers: Mutex::default(),
+            links_out: Mutex::default(),
+            kill: Mutex::new(Some(kill_tx)),
+        });
+        {
+            let mut reg = write(&self.inner.registry);
+            if reg.contains_key(id) {
+                return Err(SpawnError::IdTaken(id.to_string()));
+            }
+            reg.insert(pid.id_arc().clone(), entry);
+        }
+        let weak = self.downgrade();
+        let exited = pid.clone();
+        actix_rt::spawn(async move {
+            tokio::select! {
+                _ = fut => {}
+                _ = kill_rx => {}
+            }
+            if let Some(node) = weak.upgrade() {
+                node.process_exited(&exited);
+            }
+        });
+        tracing::debug!(%pid, "spawned");
+        Ok(Spawned { pid, addr })
+    }
+
+    /// Stops a local process at once (its actor is dropped without running
+    /// `stopping`; linkers get `Exited`). Returns false if there is none.
+    pub fn terminate(&self, pid: &Upid) -> bool {
+        if pid.addr() != self.inner.address {
+            return false;
+        }
+        let entry = read(&self.inner.registry).get(pid.id()).cloned();
+        match entry.and_then(|e| lock(&e.kill).take()) {
+            Some(kill) => kill.send(()).is_ok(),
+            None => false,
+        }
+    }
+
+    /// Stops every process and the transport. The node's address is free
+    /// once the runtime has run the listener's task to its end.
+    pub fn shutdown(&self) {
+        if self.inner.stopped.swap(true, Ordering::SeqCst) {
+            return;
+        }
+        let entries: Vec<Arc<Entry>> = read(&self.inner.registry).values().cloned().collect();
+        for e in entries {
+            if let Some(kill) = lock(&e.kill).take() {
+                let _ = kill.send(());
+            }
+        }
+        self.inner.transport.shutdown();
+        tracing::info!(address = %self.inner.address, "libprocess node shut down");
+    }
+
+    /// Names the process whose routes also answer at `/<path>` (Mesos serves
+    /// the master's `/master/state` at `/state` this way).
+    pub fn set_default_http(&self, id: &str) {
+        *self.inner.default_http.write().unwrap_or_else(|e| e.into_inner()) = Some(id.to_string());
+    }
+
+    /// Sends `msg` from `from` (normally a process of this node) to `to`.
+    pub fn send<M: Message>(&self, from: &Upid, to: &Upid, msg: M) {
+        let inner = &self.inner;
+        if to.addr() == inner.address {
+            Metrics::inc(&inner.metrics.messages_sent_local);
+            inner.deliver(from.clone(), to.id(), M::NAME, Body::Local(Box::new(msg)));
+        } else {
+            let mut encode = |buf: &mut BytesMut| encode_frame(buf, from.id(), to.id(), &msg);
+            match inner.transport.send(to.addr(), &mut encode) {
+                Ok(()) => Metrics::inc(&inner.metrics.messages_sent_remote),
+                Err(e) => tracing::debug!(%from, %to, name = M::NAME, error = %e, "message dropped"),
+            }
+        }
+    }
+
+    /// Links `linker` (a local process) to `target`; see the module docs.
+    pub fn link(&self, linker: &Upid, target: &Upid) {
+        let inner = &self.inner;
+        if let Some(e) = inner.entry(linker.id()) {
+            lock(&e.links_out).insert(target.clone());
+        }
+        if target.addr() == inner.address {
+            match inner.entry(target.id()) {
+                Some(e) => {
+                    lock(&e.linkers).insert(linker.clone());
+                }
+                None => inner.deliver_exited(linker, target.clone()),
+            }
+            return;
+        }
+        lock(&inner.remote_links)
+            .entry(target.addr())
+            .or_default()
+            .targets
+            .entry(target.clone())
+            .or_default()
+            .insert(linker.clone());
+        inner.transport.watch(target.addr());
+        self.send(linker, target, LinkMessage {});
+    }
+
+    /// Removes a link made by `link`.
+    pub fn unlink(&self, linker: &Upid, target: &Upid) {
+        let inner = &self.inner;
+        if let Some(e) = inner.entry(linker.id()) {
+            lock(&e.links_out).remove(target);
+        }
+        if target.addr() == inner.address {
+            if let Some(e) = inner.entry(target.id()) {
+                lock(&e.linkers).remove(linker);
+            }
+            return;
+        }
+        let mut links = lock(&inner.remote_links);
+        if let Some(peer) = links.get_mut(&target.addr()) {
+            if let Some(set) = peer.targets.get_mut(target) {
+                set.remove(linker);
+                if set.is_empty() {
+                    peer.targets.remove(target);
+                }
+            }
+        }
+        drop(links);
+        self.send(linker, target, UnlinkMessage {});
+    }
+
+    fn process_exited(&self, pid: &Upid) {
+        let inner = &self.inner;
+        let Some(entry) = write(&inner.registry).remove(pid.id()) else { return };
+        tracing::debug!(%pid, "process exited");
+        for target in lock(&entry.links_out).drain() {
+            if target.addr() == inner.address {
+                if let Some(e) = inner.entry(target.id()) {
+                    lock(&e.linkers).remove(pid);
+                }
+            } else if let Some(peer) = lock(&inner.remote_links).get_mut(&target.addr()) {
+                if let Some(set) = peer.targets.get_mut(&target) {
+                    set.remove(pid);
+                }
+            }
+        }
+        let linkers: Vec<Upid> = lock(&entry.linkers).drain().collect();
+        for linker in linkers {
+            if linker.addr() == inner.address {
+                inner.deliver_exited(&linker, pid.clone());
+            } else {
+                self.send(pid, &linker, ExitedMessage {});
+            }
+        }
+    }
+}
+
+impl NodeInner {
+    fn entry(&self, id: &str) -> Option<Arc<Entry>> {
+        read(&self.registry).get(id).cloned()
+    }
+
+    /// Hands a message to a local process, or drops it with a log line and
+    /// a counter.
+    fn deliver(&self, from: Upid, to_id: &str, name: &str, body: Body) {
+        let Some(entry) = self.entry(to_id) else {
+            Metrics::inc(&self.metrics.dropped_unknown_process);
+            tracing::debug!(%from, to = to_id, name, "dropped message for unknown process");
+            return;
+        };
+        match entry.mailbox.message(from.clone(), name, body, self.clock.work()) {
+            Ok(()) => {}
+            Err(Undeliverable::UnknownName) => {
+                Metrics::inc(&self.metrics.dropped_unknown_message);
+                tracing::debug!(%from, to = to_id, name, "dropped message with no handler");
+            }
+            Err(Undeliverable::Malformed(e)) => {
+                Metrics::inc(&self.metrics.dropped_malformed_body);
+                tracing::warn!(%from, to = to_id, name, error = %e, "dropped malformed message");
+            }
+            Err(e) => {
+                Metrics::inc(&self.metrics.dropped_unknown_process);
+                tracing::debug!(%from, to = to_id, name, error = %e, "dropped message");
+            }
+        }
+    }
+
+    fn deliver_exited(&self, linker: &Upid, target: Upid) {
+        if let Some(e) = self.entry(linker.id()) {
+            lock(&e.links_out).remove(&target);
+            if e.mailbox.exited(target, self.clock.work()).is_ok() {
+                Metrics::inc(&self.metrics.exited_delivered);
+            }
+        }
+    }
+
+    /// Serves an HTTP request: `/<id>/<route>`, else the default process's
+    /// `/<route>`. None if nothing answers that path.
+    pub(crate) fn http_target(&self, path: &str) -> Option<(Arc<Entry>, String)> {
+        let path = path.trim_start_matches('/');
+        if let Some((id, route)) = path.split_once('/') {
+            if let Some(e) = self.entry(id).filter(|e| e.mailbox.has_route(route.trim_end_matches('/'))) {
+                return Some((e, route.trim_end_matches('/').to_string()));
+            }
+        }
+        let default = self.default_http.read().unwrap_or_else(|e| e.into_inner()).clone()?;
+        let route = path.trim_end_matches('/');
+        self.entry(&default).filter(|e| e.mailbox.has_route(route)).map(|e| (e, route.to_string()))
+    }
+}
+
+impl Entry {
+    pub(crate) fn http(
+        &self,
+        route: &str,
+        req: crate::http::Request,
+        reply: oneshot::Sender<crate::http::Response>,
+        clock: &Clock,
+    ) -> bool {
+        self.mailbox.http(route, req, reply, clock.work()).is_ok()
+    }
+}
+
+/// The transport's handle on its node (weak: the node owns the transport).
+#[derive(Clone)]
+pub struct WeakNode(Weak<NodeInner>);
+
+impl WeakNode {
+    pub(crate) fn upgrade(&self) -> Option<Node> {
+        self.0.upgrade().map(|inner| Node { inner })
+    }
+
+    /// A frame arrived from the node at `peer` (its advertised address).
+    pub(crate) fn frame(&self, peer: SocketAddr, env: WireEnvelope) {
+        let Some(node) = self.upgrade() else { return };
+        let inner = &node.inner;
+        Metrics::inc(&inner.metrics.messages_received_remote);
+        let from = match Upid::new(env.from_id(), peer) {
+            Ok(p) => p,
+            Err(e) => {
+                Metrics::inc(&inner.metrics.dropped_malformed_body);
+                tracing::warn!(%peer, error = %e, "dropped message with a bad sender id");
+                return;
+            }
+        };
+        match env.name() {
+            LinkMessage::NAME => match inner.entry(env.to_id()) {
+                Some(e) => {
+                    lock(&e.linkers).insert(from);
+                }
+                None => match node.pid(env.to_id()) {
+                    Ok(target) => node.send(&target, &from, ExitedMessage {}),
+                    Err(e) => tracing::debug!(error = %e, "link to a bad id"),
+                },
+            },
+            UnlinkMessage::NAME => {
+                if let Some(e) = inner.entry(env.to_id()) {
+                    lock(&e.linkers).remove(&from);
+                }
+            }
+            ExitedMessage::NAME => {
+                let Ok(linker) = node.pid(env.to_id()) else { return };
+                let linked = lock(&inner.remote_links)
+                    .get_mut(&peer)
+                    .and_then(|p| p.targets.get_mut(&from))
+                    .is_some_and(|set| set.remove(&linker));
+                if linked {
+                    inner.deliver_exited(&linker, from);
+                }
+            }
+            name => inner.deliver(from, env.to_id(), name, Body::Wire(env.body())),
+        }
+    }
+
+    /// A handshake with `peer` showed `incarnation`. A different one than the
+    /// links were made against means the peer restarted: they fire.
+    pub(crate) fn peer_hello(&self, peer: SocketAddr, incarnation: u64) {
+        let Some(node) = self.upgrade() else { return };
+        let fired = {
+            let mut links = lock(&node.inner.remote_links);
+            let Some(p) = links.get_mut(&peer) else { return };
+            match p.incarnation {
+                None => {
+                    p.incarnation = Some(incarnation);
+                    None
+                }
+                Some(old) if old == incarnation => None,
+                Some(_) => {
+                    tracing::info!(%peer, "peer node restarted (new incarnation); its links are exited");
+                    let old = std::mem::take(&mut p.targets);
+                    p.incarnation = Some(incarnation);
+                    Some(old)
+                }
+            }
+        };
+        if let Some(targets) = fired {
+            node.inner.fire(targets);
+        }
+    }
+
+    /// The peer at `peer` is unreachable: every link to it fires, and its
+    /// processes stop being linkers of ours.
+    pub(crate) fn peer_lost(&self, peer: SocketAddr) {
+        let Some(node) = self.upgrade() else { return };
+        let inner = &node.inner;
+        Metrics::inc(&inner.metrics.peers_lost);
+        let removed = lock(&inner.remote_links).remove(&peer);
+        tracing::info!(%peer, links = removed.as_ref().map_or(0, |p| p.targets.len()), "peer node unreachable");
+        if let Some(p) = removed {
+            inner.fire(p.targets);
+        }
+        for e in read(&inner.registry).values() {
+            lock(&e.linkers).retain(|l| l.addr() != peer);
+        }
+    }
+
+    pub(crate) fn metrics<R>(&self, f: impl FnOnce(&Metrics) -> R) -> Option<R> {
+        self.0.upgrade().map(|inner| f(&inner.metrics))
+    }
+
+    pub(crate) fn http_target(&self, path: &str) -> Option<(Arc<Entry>, String, Clock)> {
+        let inner = self.0.upgrade()?;
+        inner.http_target(path).map(|(e, r)| (e, r, inner.clock.clone()))
+    }
+}
+
+impl NodeInner {
+    fn fire(&self, targets: HashMap<Upid, HashSet<Upid>>) {
+        for (target, linkers) in targets {
+            for linker in linkers {
+                self.deliver_exited(&linker, target.clone());
+            }
+        }
+    }
+}
+
+pub(crate) fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    // State behind these locks is updated in single steps; a panic elsewhere
+    // cannot leave it half-written, so a poisoned lock is still consistent.
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+fn read<T>(m: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
+    m.read().unwrap_or_else(|e| e.into_inner())
+}
+
+fn write<T>(m: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
+    m.write().unwrap_or_else(|e| e.into_inner())
+}

@@ -1,0 +1,245 @@
+//! Processes: actix actors registered under a Upid, with handlers installed
+//! per message type, links, and timers on the node's clock.
+//!
+//! A process is a plain actix actor (`Context<Self>`) that also implements
+//! [`Process`]. Its handlers do not go through actix's `Handler` trait: at
+//! spawn, the node creates the actor's context itself and attaches a stream of
+//! jobs to it (`ctx.spawn`), so every message, `Exited` and HTTP request runs
+//! on the actor with `&mut self` and `&mut Context<Self>`, in arrival order,
+//! without the actor writing a `Handler` impl per message. The actor can still
+//! use actix messages, futures and its address as usual.
+//!
+//! ```ignore
+//! struct Pinger { me: Me }
+//! impl Actor for Pinger { type Context = Context<Self>; }
+//! impl Process for Pinger {
+//!     fn install(h: &mut Handlers<Self>) {
+//!         h.install(Pinger::pong);
+//!     }
+//! }
+//! impl Pinger {
+//!     fn pong(&mut self, from: Upid, msg: Pong, _ctx: &mut Context<Self>) {
+//!         self.me.send(&from, Ping { seq: msg.seq + 1 });
+//!     }
+//! }
+//! let spawned = node.spawn("pinger", |me| Pinger { me })?;
+//! ```
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use actix::fut::{ActorFutureExt, ActorStreamExt};
+use actix::{Actor, Addr, AsyncContext, Context, SpawnHandle};
+use tokio::sync::{mpsc, oneshot};
+
+use crate::clock::{Clock, WorkGuard};
+use crate::http::{Request, Response};
+use crate::message::{Body, DecodeError, Message};
+use crate::node::Node;
+use crate::pid::Upid;
+
+/// An actix actor that the node can address by Upid.
+pub trait Process: Actor<Context = Context<Self>> {
+    /// Installs the process's message handlers and HTTP routes.
+    fn install(handlers: &mut Handlers<Self>);
+
+    /// A process this one linked to stopped, or its node became unreachable
+    /// or restarted. Delivered once per link.
+    fn exited(&mut self, pid: &Upid, ctx: &mut Context<Self>) {
+        let _ = (pid, ctx);
+    }
+}
+
+/// A message handler: runs on the actor with the sender's Upid.
+pub type MessageHandler<A, M> = fn(&mut A, Upid, M, &mut Context<A>);
+/// An HTTP route handler: runs on the actor and answers at once.
+pub type RouteHandler<A> = fn(&mut A, Request, &mut Context<A>) -> Response;
+
+pub(crate) type Job<A> = Box<dyn FnOnce(&mut A, &mut Context<A>) + Send>;
+type Decoder<A> = Box<dyn Fn(Upid, Body, WorkGuard) -> Result<Job<A>, DecodeError> + Send + Sync>;
+
+/// What a process handles, filled in by [`Process::install`].
+pub struct Handlers<A: Process> {
+    messages: HashMap<&'static str, Decoder<A>>,
+    routes: HashMap<String, RouteHandler<A>>,
+}
+
+impl<A: Process> Handlers<A> {
+    fn new() -> Self {
+        Handlers { messages: HashMap::new(), routes: HashMap::new() }
+    }
+
+    /// Handles messages named `M::NAME` with `f`. Installing a name twice
+    /// keeps the last handler.
+    pub fn install<M: Message>(&mut self, f: MessageHandler<A, M>) -> &mut Self {
+        let decoder: Decoder<A> = Box::new(move |from, body, guard| {
+            let msg = body.decode::<M>()?;
+            Ok(Box::new(move |act: &mut A, ctx: &mut Context<A>| {
+                f(act, from, msg, ctx);
+                drop(guard);
+            }))
+        });
+        self.messages.insert(M::NAME, decoder);
+        self
+    }
+
+    /// Serves `f` at `/<process id>/<path>` (path without leading slash,
+    /// e.g. `"state"` or `"files/read"`).
+    pub fn route(&mut self, path: &str, f: RouteHandler<A>) -> &mut Self {
+        self.routes.insert(path.trim_matches('/').to_string(), f);
+        self
+    }
+}
+
+/// Why a delivery to a process failed.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum Undeliverable {
+    #[error("no handler installed for this message name")]
+    UnknownName,
+    #[error("{0}")]
+    Malformed(DecodeError),
+    #[error("the process has stopped")]
+    Stopped,
+    #[error("no such route")]
+    NoRoute,
+}
+
+/// The type-erased mailbox of a process, as the node's registry holds it.
+pub(crate) trait Mailbox: Send + Sync {
+    fn message(&self, from: Upid, name: &str, body: Body, guard: WorkGuard) -> Result<(), Undeliverable>;
+    fn exited(&self, pid: Upid, guard: WorkGuard) -> Result<(), Undeliverable>;
+    fn http(&self, route: &str, req: Request, reply: oneshot::Sender<Response>, guard: WorkGuard)
+        -> Result<(), Undeliverable>;
+    fn has_route(&self, route: &str) -> bool;
+}
+
+struct TypedMailbox<A: Process> {
+    tx: mpsc::UnboundedSender<Job<A>>,
+    handlers: Handlers<A>,
+}
+
+impl<A: Process> TypedMailbox<A> {
+    fn push(&self, job: Job<A>) -> Result<(), Undeliverable> {
+        self.tx.send(job).map_err(|_| Undeliverable::Stopped)
+    }
+}
+
+impl<A: Process> Mailbox for TypedMailbox<A> {
+    fn message(&self, from: Upid, name: &str, body: Body, guard: WorkGuard) -> Result<(), Undeliverable> {
+        let decoder = self.handlers.messages.get(name).ok_or(Undeliverable::UnknownName)?;
+        let job = decoder(from, body, guard).map_err(Undeliverable::Malformed)?;
+        self.push(job)
+    }
+
+    fn exited(&self, pid: Upid, guard: WorkGuard) -> Result<(), Undeliverable> {
+        self.push(Box::new(move |act: &mut A, ctx: &mut Context<A>| {
+            act.exited(&pid, ctx);
+            drop(guard);
+        }))
+    }
+
+    fn http(
+        &self,
+        route: &str,
+        req: Request,
+        reply: oneshot::Sender<Response>,
+        guard: WorkGuard,
+    ) -> Result<(), Undeliverable> {
+        let f = *self.handlers.routes.get(route).ok_or(Undeliverable::NoRoute)?;
+        self.push(Box::new(move |act: &mut A, ctx: &mut Context<A>| {
+            let _ = reply.send(f(act, req, ctx));
+            drop(guard);
+        }))
+    }
+
+    fn has_route(&self, route: &str) -> bool {
+        self.handlers.routes.contains_key(route)
+    }
+}
+
+/// A process just spawned: its Upid and its actix address.
+pub struct Spawned<A: Actor> {
+    pub pid: Upid,
+    pub addr: Addr<A>,
+}
+
+/// Builds the actor's context, registers its mailbox and returns the pieces
+/// the node needs: the mailbox for the registry and the future to run.
+pub(crate) fn prepare<A: Process>(
+    actor: A,
+    mut ctx: Context<A>,
+) -> (Box<dyn Mailbox>, actix::dev::ContextFut<A, Context<A>>) {
+    let (tx, mut rx) = mpsc::unbounded_channel::<Job<A>>();
+    let mut handlers = Handlers::new();
+    A::install(&mut handlers);
+    let jobs = futures::stream::poll_fn(move |cx| rx.poll_recv(cx));
+    ctx.spawn(actix::fut::wrap_stream::<_, A>(jobs).map(|job: Job<A>, act, ctx| job(act, ctx)).finish());
+    (Box::new(TypedMailbox { tx, handlers }), ctx.into_future(actor))
+}
+
+/// A process's handle on itself and its node: send, link, timers.
+#[derive(Clone)]
+pub struct Me {
+    pid: Upid,
+    node: Node,
+}
+
+impl Me {
+    pub(crate) fn new(pid: Upid, node: Node) -> Me {
+        Me { pid, node }
+    }
+
+    pub fn pid(&self) -> &Upid {
+        &self.pid
+    }
+
+    pub fn node(&self) -> &Node {
+        &self.node
+    }
+
+    pub fn clock(&self) -> &Clock {
+        self.node.clock()
+    }
+
+    /// Sends `msg` to `to`, from this process. At most once: a message to an
+    /// unreachable node or a stopped process is dropped (and counted).
+    pub fn send<M: Message>(&self, to: &Upid, msg: M) {
+        self.node.send(&self.pid, to, msg);
+    }
+
+    /// Watches `to`: this process's [`Process::exited`] runs when it stops,
+    /// or its node becomes unreachable or restarts.
+    pub fn link(&self, to: &Upid) {
+        self.node.link(&self.pid, to);
+    }
+
+    /// Stops watching `to`.
+    pub fn unlink(&self, to: &Upid) {
+        self.node.unlink(&self.pid, to);
+    }
+
+    /// Runs `f` on the actor after `d` on the node's clock; cancel with
+    /// `ctx.cancel_future(handle)`.
+    pub fn delay<A, F>(&self, ctx: &mut Context<A>, d: Duration, f: F) -> SpawnHandle
+    where
+        A: Process,
+        F: FnOnce(&mut A, &mut Context<A>) + 'static,
+    {
+        let sleep = self.clock().sleep(d);
+        ctx.spawn(actix::fut::wrap_future::<_, A>(sleep).map(move |_, act, ctx| f(act, ctx)))
+    }
+
+    /// Runs `f` on the actor every `d` on the node's clock (first after `d`).
+    pub fn every<A, F>(&self, ctx: &mut Context<A>, d: Duration, mut f: F) -> SpawnHandle
+    where
+        A: Process,
+        F: FnMut(&mut A, &mut Context<A>) + 'static,
+    {
+        let clock = self.clock().clone();
+        let ticks = futures::stream::unfold(clock, move |c| async move {
+            c.sleep(d).await;
+            Some(((), c))
+        });
+        ctx.spawn(actix::fut::wrap_stream::<_, A>(ticks).map(move |_, act, ctx| f(act, ctx)).finish())
+    }
+}

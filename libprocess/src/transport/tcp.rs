@@ -1,0 +1,355 @@
+//! The TCP transport: one listener for messages and HTTP, one outbound
+//! connection per peer node.
+//!
+//! Outbound: a peer gets a queue (a byte buffer of encoded frames, bounded by
+//! `MAX_QUEUED_MESSAGES_PER_PEER` / `MAX_QUEUED_BYTES_PER_PEER`) and a writer
+//! task, created lazily on the first send. The writer connects, exchanges
+//! handshakes, then writes the whole buffer at each wake-up (many frames per
+//! write call). The read half of the connection is watched for EOF, so a peer
+//! that dies is noticed at once even while idle. After a failure the writer
+//! reconnects with a bounded exponential backoff; after
+//! `MAX_RECONNECT_ATTEMPTS` failures the peer is reported lost (links fire),
+//! queued frames are dropped and counted, and the writer ends; the next send
+//! starts over. Frames in a write that failed are lost: delivery is at most
+//! once, reliability is the application's (as in Mesos).
+//!
+//! Inbound: the first byte of a connection decides. Zero is the libprocess
+//! magic: handshake, then frames until EOF; any bad frame closes the
+//! connection with a log line and a counter. Anything else is HTTP.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+use bytes::BytesMut;
+use futures::StreamExt;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+use tokio_util::codec::FramedRead;
+
+use super::{SendError, Transport};
+use crate::clock::Clock;
+use crate::limits::*;
+use crate::metrics::Metrics;
+use crate::node::{lock, WeakNode};
+use crate::wire::{encode_hello, frame_codec, read_hello, Hello, WireEnvelope, WireError};
+
+/// The real transport.
+pub struct TcpTransport {
+    hello: Hello,
+    clock: Clock,
+    node: Mutex<Option<WeakNode>>,
+    peers: Mutex<HashMap<SocketAddr, Arc<Peer>>>,
+    shutdown: CancellationToken,
+    me: std::sync::Weak<TcpTransport>,
+    runtime: tokio::runtime::Handle,
+}
+
+struct Peer {
+    addr: SocketAddr,
+    queue: Mutex<Queue>,
+    wake: Notify,
+}
+
+#[derive(Default)]
+struct Queue {
+    buf: BytesMut,
+    frames: usize,
+    /// The writer gave up on this peer; a new `Peer` must be made.
+    closed: bool,
+}
+
+impl TcpTransport {
+    /// Must be called inside a tokio runtime (its tasks run there).
+    pub(crate) fn new(address: SocketAddr, incarnation: u64, clock: Clock) -> Arc<TcpTransport> {
+        Arc::new_cyclic(|me| TcpTransport {
+            hello: Hello { node: address, incarnation },
+            clock,
+            node: Mutex::new(None),
+            peers: Mutex::new(HashMap::new()),
+            shutdown: CancellationToken::new(),
+            me: me.clone(),
+            runtime: tokio::runtime::Handle::current(),
+        })
+    }
+
+    pub(crate) fn start(self: &Arc<Self>, listener: TcpListener, node: WeakNode) {
+        *lock(&self.node) = Some(node.clone());
+        let this = self.clone();
+        self.runtime.spawn(async move { this.accept_loop(listener, node).await });
+    }
+
+    fn node(&self) -> Option<WeakNode> {
+        lock(&self.node).clone()
+    }
+
+    fn count(&self, f: impl FnOnce(&Metrics) -> &std::sync::atomic::AtomicU64) {
+        if let Some(n) = self.node() {
+            n.metrics(|m| Metrics::inc(f(m)));
+        }
+    }
+
+    /// The live peer entry for `addr`, created (with its writer) if needed.
+    fn peer(&self, addr: SocketAddr) -> Option<Arc<Peer>> {
+        let this = self.me.upgrade()?;
+        let mut peers = lock(&self.peers);
+        if let Some(p) = peers.get(&addr) {
+            if !lock(&p.queue).closed {
+                return Some(p.clone());
+            }
+        }
+        let p = Arc::new(Peer { addr, queue: Mutex::default(), wake: Notify::new() });
+        peers.insert(addr, p.clone());
+        let writer = p.clone();
+        self.runtime.spawn(async move { this.run_peer(writer).await });
+        Some(p)
+    }
+
+    async fn run_peer(self: Arc<Self>, peer: Arc<Peer>) {
+        let mut failures = 0u32;
+        loop {
+            if self.shutdown.is_cancelled() {
+                return;
+            }
+            match self.connect(peer.addr).await {
+                Ok((stream, hello)) => {
+                    failures = 0;
+                    if hello.node != peer.addr {
+                        tracing::warn!(peer = %peer.addr, advertised = %hello.node,
+                            "peer advertises another address than the one connected to");
+                    }
+                    if let Some(n) = self.node() {
+                        n.peer_hello(peer.addr, hello.incarnation);
+                    }
+                    match self.write_loop(&peer, stream).await {
+                        Ok(()) => return, // shut down
+                        Err(e) => tracing::debug!(peer = %peer.addr, error = %e, "connection to peer lost"),
+                    }
+                }
+                Err(e) => {
+                    failures += 1;
+                    tracing::debug!(peer = %peer.addr, error = %e, failures, "cannot connect to peer");
+                    if failures > MAX_RECONNECT_ATTEMPTS {
+                        self.give_up(&peer);
+                        return;
+                    }
+                }
+            }
+            let backoff = INITIAL_RECONNECT_BACKOFF
+                .saturating_mul(1 << failures.min(16))
+                .min(MAX_RECONNECT_BACKOFF);
+            tokio::select! {
+                _ = self.clock.sleep(backoff) => {}
+                _ = self.shutdown.cancelled() => return,
+            }
+        }
+    }
+
+    fn give_up(&self, peer: &Arc<Peer>) {
+        let dropped = {
+            let mut q = lock(&peer.queue);
+            q.closed = true;
+            q.buf = BytesMut::new();
+            std::mem::take(&mut q.frames)
+        };
+        {
+            let mut peers = lock(&self.peers);
+            if peers.get(&peer.addr).is_some_and(|p| Arc::ptr_eq(p, peer)) {
+                peers.remove(&peer.addr);
+            }
+        }
+        tracing::info!(peer = %peer.addr, dropped, "peer unreachable after {MAX_RECONNECT_ATTEMPTS} reconnect attempts");
+        if let Some(n) = self.node() {
+            n.metrics(|m| m.dropped_peer_unreachable.fetch_add(dropped as u64, Ordering::Relaxed));
+            n.peer_lost(peer.addr);
+        }
+    }
+
+    async fn connect(&self, addr: SocketAddr) -> Result<(TcpStream, Hello), WireError> {
+        let handshake = async {
+            let mut stream = TcpStream::connect(addr).await?;
+            stream.set_nodelay(true)?;
+            stream.write_all(&encode_hello(&self.hello)).await?;
+            let hello = read_hello(&mut stream).await?;
+            Ok::<_, WireError>((stream, hello))
+        };
+        match self.clock.timeout(HANDSHAKE_TIMEOUT, handshake).await {
+            Ok(r) => r,
+            Err(_) => Err(WireError::Io(std::io::Error::new(std::io::ErrorKind::TimedOut, "handshake timed out"))),
+        }
+    }
+
+    /// Writes queued frames until the connection breaks (Err) or the
+    /// transport shuts down (Ok).
+    async fn write_loop(&self, peer: &Peer, stream: TcpStream) -> Result<(), WireError> {
+        let (mut rd, mut wr) = stream.into_split();
+        let mut spare = BytesMut::new();
+        let mut probe = [0u8; 64];
+        loop {
+            loop {
+                let mut batch = {
+                    let mut q = lock(&peer.queue);
+                    if q.buf.is_empty() {
+                        break;
+                    }
+                    q.frames = 0;
+                    std::mem::replace(&mut q.buf, std::mem::take(&mut spare))
+                };
+                wr.write_all(&batch).await?;
+                batch.clear();
+                // Keep a modest buffer for reuse; let a burst's big one go.
+                if batch.capacity() <= 1 << 20 {
+                    spare = batch;
+                }
+            }
+            tokio::select! {
+                biased;
+                _ = self.shutdown.cancelled() => return Ok(()),
+                _ = peer.wake.notified() => {}
+                r = rd.read(&mut probe) => {
+                    // The peer never writes after its handshake: any read
+                    // result means the connection is over.
+                    return Err(match r {
+                        Ok(0) => WireError::Io(std::io::ErrorKind::UnexpectedEof.into()),
+                        Ok(_) => WireError::MalformedFrame("peer wrote on an outbound connection".into()),
+                        Err(e) => e.into(),
+                    });
+                }
+            }
+        }
+    }
+
+    async fn accept_loop(self: Arc<Self>, listener: TcpListener, node: WeakNode) {
+        let active = Arc::new(AtomicUsize::new(0));
+        loop {
+            let accepted = tokio::select! {
+                r = listener.accept() => r,
+                _ = self.shutdown.cancelled() => return,
+            };
+            let (stream, remote) = match accepted {
+                Ok(x) => x,
+                Err(e) => {
+                    // EMFILE and friends: back off briefly rather than spin.
+                    tracing::warn!(error = %e, "accept failed");
+                    self.clock.sleep(std::time::Duration::from_millis(10)).await;
+                    continue;
+                }
+            };
+            if active.load(Ordering::SeqCst) >= MAX_INBOUND_CONNECTIONS {
+                self.count(|m| &m.connections_rejected);
+                tracing::warn!(%remote, "closing connection: {MAX_INBOUND_CONNECTIONS} connections already open");
+                continue;
+            }
+            self.count(|m| &m.connections_accepted);
+            active.fetch_add(1, Ordering::SeqCst);
+            let (this, node, active) = (self.clone(), node.clone(), active.clone());
+            self.runtime.spawn(async move {
+                this.serve_inbound(stream, remote, node).await;
+                active.fetch_sub(1, Ordering::SeqCst);
+            });
+        }
+    }
+
+    async fn serve_inbound(&self, stream: TcpStream, remote: SocketAddr, node: WeakNode) {
+        let mut first = [0u8; 1];
+        let peeked = self.clock.timeout(HANDSHAKE_TIMEOUT, stream.peek(&mut first)).await;
+        match peeked {
+            Ok(Ok(1)) if first[0] == crate::wire::MAGIC[0] => {
+                tokio::select! {
+                    _ = self.serve_messages(stream, remote, &node) => {}
+                    _ = self.shutdown.cancelled() => {}
+                }
+            }
+            Ok(Ok(1)) => crate::http::serve(stream, remote, node).await,
+            Ok(Ok(_)) => tracing::debug!(%remote, "connection closed before sending anything"),
+            Ok(Err(e)) => tracing::debug!(%remote, error = %e, "connection failed before sending anything"),
+            Err(_) => {
+                self.count(|m| &m.handshakes_failed);
+                tracing::warn!(%remote, "closing connection: nothing sent within {HANDSHAKE_TIMEOUT:?}");
+            }
+        }
+    }
+
+    async fn serve_messages(&self, mut stream: TcpStream, remote: SocketAddr, node: &WeakNode) {
+        let hello = match self.clock.timeout(HANDSHAKE_TIMEOUT, read_hello(&mut stream)).await {
+            Ok(Ok(h)) => h,
+            Ok(Err(e)) => {
+                self.count(|m| &m.handshakes_failed);
+                tracing::warn!(%remote, error = %e, "closing connection: bad handshake");
+                return;
+            }
+            Err(_) => {
+                self.count(|m| &m.handshakes_failed);
+                tracing::warn!(%remote, "closing connection: handshake timed out");
+                return;
+            }
+        };
+        if let Err(e) = stream.write_all(&encode_hello(&self.hello)).await {
+            tracing::debug!(%remote, error = %e, "peer left during handshake");
+            return;
+        }
+        let _ = stream.set_nodelay(true);
+        node.peer_hello(hello.node, hello.incarnation);
+        let mut frames = FramedRead::with_capacity(stream, frame_codec(), 64 * 1024);
+        while let Some(frame) = frames.next().await {
+            let env = frame.map_err(WireError::from).and_then(|f| WireEnvelope::decode(f.freeze()));
+            match env {
+                Ok(env) => node.frame(hello.node, env),
+                Err(e) => {
+                    self.count(|m| &m.frames_rejected);
+                    tracing::warn!(%remote, peer = %hello.node, error = %e, "closing connection: bad frame");
+                    return;
+                }
+            }
+        }
+        tracing::debug!(%remote, peer = %hello.node, "inbound connection closed by peer");
+    }
+}
+
+impl Transport for TcpTransport {
+    fn send(
+        &self,
+        peer: SocketAddr,
+        encode: &mut dyn FnMut(&mut BytesMut) -> Result<(), WireError>,
+    ) -> Result<(), SendError> {
+        if self.shutdown.is_cancelled() {
+            return Err(SendError::Shutdown);
+        }
+        // At most two tries: the first peer entry may close under us.
+        for _ in 0..2 {
+            let p = self.peer(peer).ok_or(SendError::Shutdown)?;
+            let mut q = lock(&p.queue);
+            if q.closed {
+                continue;
+            }
+            if q.frames >= MAX_QUEUED_MESSAGES_PER_PEER || q.buf.len() >= MAX_QUEUED_BYTES_PER_PEER {
+                drop(q);
+                self.count(|m| &m.dropped_queue_full);
+                tracing::warn!(%peer, "dropping message: queue for peer is full");
+                return Err(SendError::QueueFull(peer));
+            }
+            encode(&mut q.buf)?;
+            q.frames += 1;
+            let first = q.frames == 1;
+            drop(q);
+            if first {
+                p.wake.notify_one();
+            }
+            return Ok(());
+        }
+        Err(SendError::Shutdown)
+    }
+
+    fn watch(&self, peer: SocketAddr) {
+        if !self.shutdown.is_cancelled() {
+            let _ = self.peer(peer);
+        }
+    }
+
+    fn shutdown(&self) {
+        self.shutdown.cancel();
+    }
+}

@@ -1,0 +1,285 @@
+//! The wire format: a handshake, then length-prefixed frames.
+//!
+//! ```text
+//! handshake (each side sends one, the connector first):
+//!   MAGIC "\0LPM" | version: u16 BE | len: u32 BE | msgpack Hello {node, incarnation}
+//! frame (connector -> acceptor only):
+//!   len: u32 BE | msgpack str from_id | msgpack str to_id | msgpack str name | body
+//! ```
+//! The body is the message encoded by rmp-serde, written straight after the
+//! three strings: it is the rest of the frame, so neither side copies it into
+//! a nested byte string (one copy fewer on each side than a bin field). The
+//! magic starts with a zero byte, which no HTTP request can, so the first byte
+//! of a connection tells the acceptor which protocol it speaks.
+//!
+//! Every length is checked against `limits` before anything is allocated.
+
+use std::net::SocketAddr;
+
+use bytes::{BufMut, Bytes, BytesMut};
+use serde::{Deserialize, Serialize};
+use tokio::io::{AsyncRead, AsyncReadExt};
+use tokio_util::codec::LengthDelimitedCodec;
+
+use crate::limits::{MAX_FRAME_SIZE, MAX_HANDSHAKE_SIZE, MAX_ID_LEN, MAX_MESSAGE_NAME_LEN};
+use crate::message::{encode_into, Message};
+
+/// First bytes of every message connection.
+pub const MAGIC: [u8; 4] = *b"\0LPM";
+/// Version of this wire format; a peer with another one is refused.
+pub const PROTOCOL_VERSION: u16 = 1;
+
+/// What each side of a connection tells the other about itself.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Hello {
+    /// The address the node's Upids carry (its advertised address).
+    pub node: SocketAddr,
+    /// Random per node start: a restarted node at the same address differs.
+    pub incarnation: u64,
+}
+
+/// Why bytes from a peer were refused. Every variant closes the connection.
+#[derive(Debug, thiserror::Error)]
+pub enum WireError {
+    #[error("i/o: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("wrong magic {0:02x?} (not a libprocess peer)")]
+    WrongMagic([u8; 4]),
+    #[error("protocol version {0} not supported (this node speaks {PROTOCOL_VERSION})")]
+    WrongVersion(u16),
+    #[error("handshake of {0} bytes is over the limit of {MAX_HANDSHAKE_SIZE}")]
+    HandshakeTooLarge(usize),
+    #[error("malformed handshake: {0}")]
+    MalformedHandshake(String),
+    #[error("frame of {0} bytes is over the limit of {MAX_FRAME_SIZE}")]
+    FrameTooLarge(usize),
+    #[error("malformed frame: {0}")]
+    MalformedFrame(String),
+    #[error("message body cannot be encoded: {0}")]
+    Encode(#[from] rmp_serde::encode::Error),
+}
+
+/// Encodes a handshake.
+pub fn encode_hello(hello: &Hello) -> Vec<u8> {
+    let body = rmp_serde::to_vec(hello).expect("a Hello always encodes");
+    let mut out = Vec::with_capacity(10 + body.len());
+    out.extend_from_slice(&MAGIC);
+    out.extend_from_slice(&PROTOCOL_VERSION.to_be_bytes());
+    out.extend_from_slice(&(body.len() as u32).to_be_bytes());
+    out.extend_from_slice(&body);
+    out
+}
+
+/// Reads and checks a handshake.
+pub async fn read_hello<R: AsyncRead + Unpin>(r: &mut R) -> Result<Hello, WireError> {
+    let mut head = [0u8; 10];
+    r.read_exact(&mut head).await?;
+    let magic: [u8; 4] = head[..4].try_into().expect("4 bytes");
+    if magic != MAGIC {
+        return Err(WireError::WrongMagic(magic));
+    }
+    let version = u16::from_be_bytes([head[4], head[5]]);
+    if version != PROTOCOL_VERSION {
+        return Err(WireError::WrongVersion(version));
+    }
+    let len = u32::from_be_bytes(head[6..10].try_into().expect("4 bytes")) as usize;
+    if len > MAX_HANDSHAKE_SIZE {
+        return Err(WireError::HandshakeTooLarge(len));
+    }
+    let mut body = vec![0u8; len];
+    r.read_exact(&mut body).await?;
+    rmp_serde::from_slice(&body).map_err(|e| WireError::MalformedHandshake(e.to_string()))
+}
+
+/// The codec that splits a byte stream into frames, refusing oversized ones.
+pub fn frame_codec() -> LengthDelimitedCodec {
+    LengthDelimitedCodec::builder()
+        .length_field_length(4)
+        .max_frame_length(MAX_FRAME_SIZE)
+        .new_codec()
+}
+
+/// Appends one frame carrying `msg` to `buf`. On error nothing is appended.
+pub fn encode_frame<M: Message>(
+    buf: &mut BytesMut,
+    from_id: &str,
+    to_id: &str,
+    msg: &M,
+) -> Result<(), WireError> {
+    let start = buf.len();
+    let r = (|| {
+        begin_frame(buf, from_id, to_id, M::NAME);
+        encode_into(msg, &mut (&mut *buf).writer())?;
+        finish_frame(buf, start)
+    })();
+    if r.is_err() {
+        buf.truncate(start);
+    }
+    r
+}
+
+/// Appends one frame whose body is already encoded (tests, tools and the
+/// simulated transport use it to send exactly the bytes they mean to).
+pub fn encode_raw_frame(
+    buf: &mut BytesMut,
+    from_id: &str,
+    to_id: &str,
+    name: &str,
+    body: &[u8],
+) -> Result<(), WireError> {
+    let start = buf.len();
+    begin_frame(buf, from_id, to_id, name);
+    buf.extend_from_slice(body);
+    let r = finish_frame(buf, start);
+    if r.is_err() {
+        buf.truncate(start);
+    }
+    r
+}
+
+fn begin_frame(buf: &mut BytesMut, from_id: &str, to_id: &str, name: &str) {
+    buf.put_u32(0); // patched by finish_frame
+    let mut w = (&mut *buf).writer();
+    for s in [from_id, to_id, name] {
+        // Writing into memory cannot fail.
+        let _ = rmp::encode::write_str(&mut w, s);
+    }
+}
+
+fn finish_frame(buf: &mut BytesMut, start: usize) -> Result<(), WireError> {
+    let len = buf.len() - start - 4;
+    if len > MAX_FRAME_SIZE {
+        return Err(WireError::FrameTooLarge(len));
+    }
+    buf[start..start + 4].copy_from_slice(&(len as u32).to_be_bytes());
+    Ok(())
+}
+
+/// One decoded frame; its strings and body are views into the frame's bytes.
+#[derive(Debug, Clone)]
+pub struct WireEnvelope {
+    frame: Bytes,
+    from: (usize, usize),
+    to: (usize, usize),
+    name: (usize, usize),
+    body: usize,
+}
+
+impl WireEnvelope {
+    /// Parses a frame's payload (the length prefix already removed).
+    pub fn decode(frame: Bytes) -> Result<WireEnvelope, WireError> {
+        let mut rest: &[u8] = &frame;
+        let mut spans = [(0usize, 0usize); 3];
+        for (i, (what, max)) in
+            [("from", MAX_ID_LEN), ("to", MAX_ID_LEN), ("name", MAX_MESSAGE_NAME_LEN)].iter().enumerate()
+        {
+            let (s, tail) = rmp::decode::read_str_from_slice(rest)
+                .map_err(|e| WireError::MalformedFrame(format!("{what}: {e}")))?;
+            if s.len() > *max {
+                return Err(WireError::MalformedFrame(format!("{what} is {} bytes, over {max}", s.len())));
+            }
+            if s.is_empty() {
+                return Err(WireError::MalformedFrame(format!("{what} is empty")));
+            }
+            let start = s.as_ptr() as usize - frame.as_ptr() as usize;
+            spans[i] = (start, start + s.len());
+            rest = tail;
+        }
+        let body = frame.len() - rest.len();
+        Ok(WireEnvelope { frame, from: spans[0], to: spans[1], name: spans[2], body })
+    }
+
+    fn str_at(&self, (a, b): (usize, usize)) -> &str {
+        // Checked as UTF-8 by read_str_from_slice in decode.
+        std::str::from_utf8(&self.frame[a..b]).unwrap_or_default()
+    }
+
+    pub fn from_id(&self) -> &str {
+        self.str_at(self.from)
+    }
+
+    pub fn to_id(&self) -> &str {
+        self.str_at(self.to)
+    }
+
+    pub fn name(&self) -> &str {
+        self.str_at(self.name)
+    }
+
+    /// The encoded message body (shares the frame's memory).
+    pub fn body(&self) -> Bytes {
+        self.frame.slice(self.body..)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bytes::Buf;
+    use serde::{Deserialize, Serialize};
+
+    #[derive(Debug, PartialEq, Serialize, Deserialize)]
+    struct Ping {
+        seq: u64,
+        text: String,
+    }
+    crate::message!(Ping, "test.Ping");
+
+    #[test]
+    fn frame_roundtrip() {
+        let mut buf = BytesMut::new();
+        let msg = Ping { seq: 7, text: "hi".into() };
+        encode_frame(&mut buf, "a", "b(1)", &msg).unwrap();
+        let len = (&buf[..4]).get_u32() as usize;
+        assert_eq!(len, buf.len() - 4);
+        let env = WireEnvelope::decode(buf.freeze().slice(4..)).unwrap();
+        assert_eq!((env.from_id(), env.to_id(), env.name()), ("a", "b(1)", "test.Ping"));
+        let back: Ping = rmp_serde::from_slice(&env.body()).unwrap();
+        assert_eq!(back, msg);
+    }
+
+    #[test]
+    fn rejects_malformed_frames() {
+        assert!(WireEnvelope::decode(Bytes::from_static(b"\xff\xff")).is_err());
+        assert!(WireEnvelope::decode(Bytes::new()).is_err());
+        let mut buf = BytesMut::new();
+        encode_raw_frame(&mut buf, "a", "b", &"n".repeat(MAX_MESSAGE_NAME_LEN + 1), b"").unwrap();
+        let e = WireEnvelope::decode(buf.freeze().slice(4..)).unwrap_err();
+        assert!(e.to_string().contains("name"), "{e}");
+        // Truncated: the name string claims more bytes than there are.
+        let mut buf = BytesMut::new();
+        encode_raw_frame(&mut buf, "a", "b", "name", b"").unwrap();
+        let cut = buf.freeze().slice(4..buf_len_minus(2));
+        assert!(WireEnvelope::decode(cut).is_err());
+    }
+
+    fn buf_len_minus(n: usize) -> usize {
+        // frame of "a","b","name": 4 + 2 + 2 + 5 bytes
+        4 + 2 + 2 + 5 - n
+    }
+
+    #[test]
+    fn oversized_frame_is_refused_at_encode() {
+        let mut buf = BytesMut::new();
+        let big = vec![0u8; MAX_FRAME_SIZE + 1];
+        assert!(matches!(encode_raw_frame(&mut buf, "a", "b", "n", &big), Err(WireError::FrameTooLarge(_))));
+        assert!(buf.is_empty());
+    }
+
+    #[tokio::test]
+    async fn hello_roundtrip_and_errors() {
+        let h = Hello { node: "127.0.0.1:5050".parse().unwrap(), incarnation: 42 };
+        let bytes = encode_hello(&h);
+        assert_eq!(read_hello(&mut &bytes[..]).await.unwrap(), h);
+        let mut bad = bytes.clone();
+        bad[1] = b'X';
+        assert!(matches!(read_hello(&mut &bad[..]).await, Err(WireError::WrongMagic(_))));
+        let mut bad = bytes.clone();
+        bad[5] = 9;
+        assert!(matches!(read_hello(&mut &bad[..]).await, Err(WireError::WrongVersion(9))));
+        let mut bad = bytes.clone();
+        bad[6..10].copy_from_slice(&(1u32 << 20).to_be_bytes());
+        assert!(matches!(read_hello(&mut &bad[..]).await, Err(WireError::HandshakeTooLarge(_))));
+        assert!(matches!(read_hello(&mut &bytes[..5]).await, Err(WireError::Io(_))));
+    }
+}

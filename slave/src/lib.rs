@@ -1,0 +1,1 @@
+//! The rmesos slave (binary rmesos-slave). Empty until its issue lands: nothing here works yet.

@@ -1,0 +1,1 @@
+//! End-to-end suites (real processes, real ZooKeeper, SEED scenarios). Empty until their issues land.
