@@ -17,6 +17,7 @@ pub mod metrics;
 pub mod node;
 pub mod pid;
 pub mod process;
+pub mod testkit;
 pub mod transport;
 pub mod wire;
 
