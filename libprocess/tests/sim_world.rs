@@ -7,8 +7,9 @@ mod common;
 use std::time::Duration;
 
 use common::{drain, probe, Event, Ping, Pong};
+use libprocess::limits::HANDSHAKE_TIMEOUT;
 use libprocess::testkit::{self, Sim};
-use libprocess::{Actor, AsyncContext, Context, Handlers, Me, Node, Process, Upid};
+use libprocess::{Actor, Context, Handlers, Me, Node, Process, Upid};
 use rand::Rng;
 use tokio::sync::mpsc;
 
@@ -115,8 +116,11 @@ async fn link_across_a_partition_fires_when_detected_and_messages_resume_after_h
     assert!(drain(&mut ra).is_empty(), "nothing crosses, nothing detected yet");
     let exited = sim.run_until(ra.recv()).await;
     assert_eq!(exited, Some(Event::Exited(pb.clone())));
-    let detected_after = sim.now() - cut_at;
-    assert!(detected_after >= testkit::DEFAULT_PARTITION_DETECTION, "{detected_after:?}");
+    // Detection, then the reconnect window: the first retry after 20 ms,
+    // three more after 40, 80, 160 ms, each of the failing three hanging for
+    // the handshake timeout first (a SYN into a partition is not answered).
+    let window = Duration::from_millis(20 + 40 + 80 + 160) + 3 * HANDSHAKE_TIMEOUT;
+    assert_eq!(sim.now() - cut_at, testkit::DEFAULT_PARTITION_DETECTION + window);
     assert_eq!(a.metrics().get("peers_lost"), Some(1));
     assert_eq!(a.metrics().get("dropped_peer_unreachable"), Some(1));
 
@@ -158,7 +162,7 @@ async fn a_one_way_partition_cuts_one_direction_only() {
     sim.heal_one_way(&a, &b);
     // a's connection attempt into the partition hangs for the handshake
     // timeout, as a SYN into a firewall would; the next attempt succeeds.
-    sim.advance(libprocess::limits::HANDSHAKE_TIMEOUT + Duration::from_secs(1)).await;
+    sim.advance(HANDSHAKE_TIMEOUT + Duration::from_secs(1)).await;
     assert_eq!(drain(&mut rb), vec![Event::Ping(pa.clone(), 1), Event::Pong(pa.clone(), 2)]);
 }
 
@@ -167,9 +171,13 @@ async fn killing_a_node_fires_links_after_the_reconnect_window() {
     let sim = Sim::new();
     let (a, b, _pa, pb, mut ra) = linked(&sim).await;
     drain(&mut ra);
+    let killed_at = sim.now();
     sim.kill(&b);
     assert!(sim.node_at(&b).is_none());
     assert_eq!(sim.run_until(ra.recv()).await, Some(Event::Exited(pb)));
+    // As the TCP transport: EOF at once, then reconnect attempts after 20,
+    // 40, 80 and 160 ms (refused at once), then give up.
+    assert_eq!(sim.now() - killed_at, Duration::from_millis(20 + 40 + 80 + 160));
     assert_eq!(a.metrics().get("peers_lost"), Some(1));
 }
 
@@ -213,4 +221,37 @@ async fn drop_and_delay_rules_act_on_matching_frames() {
     assert_eq!(sim.run_until(pong).await, Pong { seq: 2 });
     assert_eq!(sim.now() - sent, Duration::from_millis(2010));
     sim.remove_rule(slow);
+}
+
+#[actix_rt::test]
+async fn with_zero_latency_settle_alone_delivers() {
+    let sim = Sim::builder().latency(Duration::ZERO, Duration::ZERO).build();
+    let (a, b) = (sim.node(A), sim.node(B));
+    let (pa, mut ra) = probe(&a, "a");
+    let (pb, mut rb) = probe(&b, "b");
+    for seq in 0..100 {
+        a.send(&pa, &pb, Ping { seq });
+    }
+    sim.settle().await;
+    assert_eq!(sim.now().since_origin(), Duration::ZERO);
+    let pings: Vec<Event> = (0..100).map(|seq| Event::Ping(pa.clone(), seq)).collect();
+    let pongs: Vec<Event> = (0..100).map(|seq| Event::Pong(pb.clone(), seq)).collect();
+    assert_eq!(drain(&mut rb), pings, "in order");
+    assert_eq!(drain(&mut ra), pongs, "in order");
+}
+
+#[actix_rt::test]
+async fn per_connection_order_holds_under_random_latency() {
+    let sim = Sim::builder().latency(Duration::from_millis(1), Duration::from_millis(50)).build();
+    let (a, b) = (sim.node(A), sim.node(B));
+    let (pa, _ra) = probe(&a, "a");
+    let (pb, mut rb) = probe(&b, "b");
+    for seq in 0..200 {
+        a.send(&pa, &pb, Ping { seq });
+        let wait = sim.with_rng(|r| r.gen_range(0..3));
+        sim.advance(Duration::from_millis(wait)).await;
+    }
+    sim.advance(Duration::from_secs(1)).await;
+    let pings: Vec<Event> = (0..200).map(|seq| Event::Ping(pa.clone(), seq)).collect();
+    assert_eq!(drain(&mut rb), pings);
 }

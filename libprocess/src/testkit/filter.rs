@@ -289,11 +289,7 @@ pub fn drop_messages<M: Message>(node: &Node, from: impl Into<Pattern>, to: impl
 /// dropped if any arrived (unless the thread is already panicking); call
 /// [`NoMessageGuard::check`] to test earlier. libprocess's
 /// `EXPECT_NO_FUTURE_MESSAGES`.
-pub fn expect_no_message<M: Message>(
-    node: &Node,
-    from: impl Into<Pattern>,
-    to: impl Into<Pattern>,
-) -> NoMessageGuard {
+pub fn expect_no_message<M: Message>(node: &Node, from: impl Into<Pattern>, to: impl Into<Pattern>) -> NoMessageGuard {
     let (from, to) = (from.into(), to.into());
     let what = describe::<M>(&from, &to);
     let failures = Arc::new(Mutex::new(Vec::new()));

@@ -524,10 +524,8 @@ impl SimNetwork {
         let mut guard = lock(&self.state);
         let st = &mut *guard;
         let now = self.now();
-        st.trace.push(
-            now,
-            format_args!("send {}@{src} -> {}@{dst} {} ({len} B)", env.from_id(), env.to_id(), env.name()),
-        );
+        st.trace
+            .push(now, format_args!("send {}@{src} -> {}@{dst} {} ({len} B)", env.from_id(), env.to_id(), env.name()));
         let mut extra = Duration::ZERO;
         if !st.rules.is_empty() {
             if let (Ok(from), Ok(to)) = (Upid::new(env.from_id(), src), Upid::new(env.to_id(), dst)) {
@@ -557,18 +555,18 @@ impl SimNetwork {
     /// Queues `item` (or nothing, for `watch`) on the connection `pair`,
     /// making the connection if there is none.
     fn enqueue(&self, st: &mut NetState, now: Duration, pair: Pair, item: Option<Pending>) -> Result<(), SendError> {
-        if !st.conns.contains_key(&pair) {
-            st.conns.insert(pair, Conn { gen: 0, up: None, failures: 0, last: now, pending: VecDeque::new() });
-            if let Some(item) = item {
-                if let Some(c) = st.conns.get_mut(&pair) {
-                    c.pending.push_back(item);
-                }
-            }
+        if let std::collections::btree_map::Entry::Vacant(slot) = st.conns.entry(pair) {
+            // A fresh generation: no stale event of an earlier connection
+            // between these two addresses can act on this one.
+            let gen = st.next_gen;
+            st.next_gen += 1;
+            let pending = item.into_iter().collect();
+            slot.insert(Conn { gen, up: None, failures: 0, last: now, pending });
             if !st.blocked.contains_key(&pair) && st.endpoints.contains_key(&pair.1) {
                 self.go_up(st, now, pair);
             } else {
                 // The first attempt fails now; let the event queue say so.
-                self.schedule(st, now, Event::Retry { pair, gen: 0 });
+                self.schedule(st, now, Event::Retry { pair, gen });
             }
             return Ok(());
         }
