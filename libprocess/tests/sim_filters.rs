@@ -227,3 +227,15 @@ async fn filters_work_on_the_tcp_transport() {
     a.shutdown();
     b.shutdown();
 }
+
+#[actix_rt::test]
+async fn dropping_a_filter_future_removes_the_filter() {
+    let sim = Sim::new();
+    let (a, b) = (sim.node(MASTER), sim.node(SLAVE));
+    let (pa, _ra) = probe(&a, "a");
+    let (pb, mut rb) = probe(&b, "b");
+    drop(testkit::drop_message::<Ping>(&b, any(), any()));
+    a.send(&pa, &pb, Ping { seq: 1 });
+    sim.advance(Duration::from_secs(1)).await;
+    assert_eq!(drain(&mut rb), vec![Event::Ping(pa, 1)]);
+}

@@ -255,3 +255,21 @@ async fn per_connection_order_holds_under_random_latency() {
     let pings: Vec<Event> = (0..200).map(|seq| Event::Ping(pa.clone(), seq)).collect();
     assert_eq!(drain(&mut rb), pings);
 }
+
+#[actix_rt::test]
+async fn a_link_made_on_an_established_connection_still_fires_on_restart() {
+    let sim = Sim::new();
+    let (a, b) = (sim.node(A), sim.node(B));
+    let (pa, mut ra) = probe(&a, "a");
+    let (pb, _rb) = probe(&b, "b");
+    // The connection (and its handshake) exists before the link does.
+    let pong = testkit::future_message::<Pong>(&a, &pb, &pa);
+    a.send(&pa, &pb, Ping { seq: 0 });
+    sim.run_until(pong).await;
+    a.link(&pa, &pb);
+    sim.advance(Duration::from_secs(1)).await;
+    drain(&mut ra);
+    sim.restart(&b);
+    assert_eq!(sim.run_until(ra.recv()).await, Some(Event::Exited(pb)));
+    assert_eq!(a.metrics().get("peers_lost"), Some(0), "found by the new incarnation");
+}

@@ -50,6 +50,15 @@
 //! Every event goes into the simulation's trace; all choices come from one
 //! seeded ChaCha8 RNG, and events due at the same instant run in the order
 //! they were scheduled, so one seed gives one trace.
+//!
+//! Why not turmoil (which runs actix actors unchanged at the socket level):
+//! it simulates `TcpStream`s on tokio's own paused time, so `tcp.rs` would
+//! need turmoil's types behind a cfg, and time would have two masters
+//! (turmoil's and our `Clock`, which actors and `settle` rely on). The
+//! `Transport` trait is already a seam at the frame level: simulating there
+//! keeps the real frame encoding and decoding and the node's link logic,
+//! shares the one `Clock`, and lets faults speak in the node's terms
+//! (connections, incarnations, `peer_lost`) rather than in bytes.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::net::SocketAddr;
