@@ -98,6 +98,8 @@ impl fmt::Display for Pattern {
 type Caught = Box<dyn Any + Send>;
 /// Decodes a copy of a body as the filter's type; None if it is not one.
 type Capture = fn(&Body) -> Option<Caught>;
+/// A condition on the decoded message (it is an `M`).
+type Pred = Box<dyn Fn(&(dyn Any + Send)) -> bool + Send + Sync>;
 
 enum Action {
     /// Hand a copy to the future and deliver the message; once.
@@ -117,6 +119,7 @@ struct FilterEntry {
     to: Pattern,
     action: Action,
     capture: Capture,
+    pred: Option<Pred>,
 }
 
 impl FilterEntry {
@@ -144,10 +147,10 @@ impl Filters {
         self.active.load(Ordering::Relaxed)
     }
 
-    fn install(&self, name: &'static str, from: Pattern, to: Pattern, action: Action, capture: Capture) -> u64 {
+    fn install<M: Message>(&self, from: Pattern, to: Pattern, action: Action, pred: Option<Pred>) -> u64 {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let mut entries = lock(&self.entries);
-        entries.push(FilterEntry { id, name, from, to, action, capture });
+        entries.push(FilterEntry { id, name: M::NAME, from, to, action, capture: capture::<M>, pred });
         self.active.store(true, Ordering::Relaxed);
         id
     }
@@ -169,7 +172,8 @@ impl Filters {
             if e.name != name || !e.from.matches(from.id(), from.addr()) || !e.to.matches(to_id, addr) {
                 continue;
             }
-            if let Some(copy) = (e.capture)(&body) {
+            let Some(copy) = (e.capture)(&body) else { continue };
+            if e.pred.as_ref().is_none_or(|p| p(&*copy)) {
                 hit = Some((i, copy));
                 break;
             }
@@ -251,12 +255,16 @@ fn describe<M: Message>(from: &Pattern, to: &Pattern) -> String {
     format!("{} from {from} to {to}", M::NAME)
 }
 
-fn one_shot<M: Message>(node: &Node, from: Pattern, to: Pattern, drop: bool) -> MessageFuture<M> {
+fn one_shot<M: Message>(node: &Node, from: Pattern, to: Pattern, drop: bool, pred: Option<Pred>) -> MessageFuture<M> {
     let (tx, rx) = oneshot::channel();
     let what = describe::<M>(&from, &to);
     let action = if drop { Action::DropNext(tx) } else { Action::Expect(tx) };
-    node.inner.filters.install(M::NAME, from, to, action, capture::<M>);
+    node.inner.filters.install::<M>(from, to, action, pred);
     MessageFuture { rx, what, _m: PhantomData }
+}
+
+fn pred<M: Message>(f: impl Fn(&M) -> bool + Send + Sync + 'static) -> Option<Pred> {
+    Some(Box::new(move |any: &(dyn Any + Send)| any.downcast_ref::<M>().is_some_and(&f)))
 }
 
 /// The next message of type `M` from `from` to `to` that `node` delivers;
@@ -265,14 +273,35 @@ fn one_shot<M: Message>(node: &Node, from: Pattern, to: Pattern, drop: bool) -> 
 /// Install it *before* the message can be sent. Dropping the future removes
 /// the filter.
 pub fn future_message<M: Message>(node: &Node, from: impl Into<Pattern>, to: impl Into<Pattern>) -> MessageFuture<M> {
-    one_shot(node, from.into(), to.into(), false)
+    one_shot(node, from.into(), to.into(), false, None)
+}
+
+/// As [`future_message`], for the next such message for which `f` is true
+/// (e.g. a status update with a given state); others pass by untouched.
+pub fn future_message_where<M: Message>(
+    node: &Node,
+    from: impl Into<Pattern>,
+    to: impl Into<Pattern>,
+    f: impl Fn(&M) -> bool + Send + Sync + 'static,
+) -> MessageFuture<M> {
+    one_shot(node, from.into(), to.into(), false, pred(f))
 }
 
 /// Drops the next message of type `M` from `from` to `to` that `node` would
 /// deliver; the future yields the dropped message. libprocess's
 /// `DROP_MESSAGE`. Dropping the future removes the filter.
 pub fn drop_message<M: Message>(node: &Node, from: impl Into<Pattern>, to: impl Into<Pattern>) -> MessageFuture<M> {
-    one_shot(node, from.into(), to.into(), true)
+    one_shot(node, from.into(), to.into(), true, None)
+}
+
+/// As [`drop_message`], for the next such message for which `f` is true.
+pub fn drop_message_where<M: Message>(
+    node: &Node,
+    from: impl Into<Pattern>,
+    to: impl Into<Pattern>,
+    f: impl Fn(&M) -> bool + Send + Sync + 'static,
+) -> MessageFuture<M> {
+    one_shot(node, from.into(), to.into(), true, pred(f))
 }
 
 /// Drops every message of type `M` from `from` to `to` that `node` would
@@ -280,7 +309,7 @@ pub fn drop_message<M: Message>(node: &Node, from: impl Into<Pattern>, to: impl 
 pub fn drop_messages<M: Message>(node: &Node, from: impl Into<Pattern>, to: impl Into<Pattern>) -> DropGuard {
     let count = Arc::new(AtomicU64::new(0));
     let filters = node.inner.filters.clone();
-    let id = filters.install(M::NAME, from.into(), to.into(), Action::DropAll(count.clone()), capture::<M>);
+    let id = filters.install::<M>(from.into(), to.into(), Action::DropAll(count.clone()), None);
     DropGuard { filters, id, count }
 }
 
@@ -294,7 +323,7 @@ pub fn expect_no_message<M: Message>(node: &Node, from: impl Into<Pattern>, to: 
     let what = describe::<M>(&from, &to);
     let failures = Arc::new(Mutex::new(Vec::new()));
     let filters = node.inner.filters.clone();
-    let id = filters.install(M::NAME, from, to, Action::ExpectNone(failures.clone()), capture::<M>);
+    let id = filters.install::<M>(from, to, Action::ExpectNone(failures.clone()), None);
     NoMessageGuard { filters, id, failures, what }
 }
 

@@ -22,8 +22,8 @@ pub use crate::transport::sim::{
     FrameInfo, SimConfig, DEFAULT_MAX_LATENCY, DEFAULT_MIN_LATENCY, DEFAULT_PARTITION_DETECTION,
 };
 pub use filter::{
-    any, drop_message, drop_messages, expect_no_message, future_message, DropGuard, MessageFuture, NoMessageGuard,
-    Pattern,
+    any, drop_message, drop_message_where, drop_messages, expect_no_message, future_message, future_message_where,
+    DropGuard, MessageFuture, NoMessageGuard, Pattern,
 };
 pub use sim::{matching, seed_from_env, RuleId, RunError, Sim, SimAddr, SimBuilder, DEFAULT_RUN_LIMIT};
 pub use trace::MAX_TRACE_LINES;

@@ -264,11 +264,22 @@ impl Sim {
         }
     }
 
-    /// Drops (at send time) every frame `rule` matches, until removed.
+    /// Drops (at send time) every frame `rule` matches, until removed. The
+    /// rule runs with the network locked: it must not call into the `Sim`.
     /// For a drop of one message type between two processes on any
     /// transport, prefer the node filters ([`super::drop_messages`]).
     pub fn drop_frames(&self, rule: impl Fn(&FrameInfo<'_>) -> bool + Send + Sync + 'static) -> RuleId {
         RuleId(self.net.add_rule(Box::new(rule), RuleAction::Drop))
+    }
+
+    /// Drops each frame `rule` matches with probability `p` (a lossy link),
+    /// drawn from the seed, until removed.
+    ///
+    /// # Panics
+    /// If `p` is not within `0.0..=1.0`.
+    pub fn lose_frames(&self, p: f64, rule: impl Fn(&FrameInfo<'_>) -> bool + Send + Sync + 'static) -> RuleId {
+        assert!((0.0..=1.0).contains(&p), "a loss probability is within 0.0..=1.0, not {p}");
+        RuleId(self.net.add_rule(Box::new(rule), RuleAction::Lose(p)))
     }
 
     /// Adds `extra` latency to every frame `rule` matches, until removed.

@@ -44,8 +44,10 @@
 //!   their own heartbeats. The model treats the two directions as
 //!   independent channels; real TCP would also starve the reverse path of
 //!   acknowledgements.
-//! - Drop and delay rules match frames at send time. A delayed frame delays
-//!   the frames behind it on its connection (FIFO, as TCP).
+//! - Drop, lose (drop with a probability, from the seed) and delay rules
+//!   match frames at send time. A delayed frame delays the frames behind it
+//!   on its connection (FIFO, as TCP). Rules run with the network locked: a
+//!   rule must not call back into the `Sim`.
 //!
 //! Every event goes into the simulation's trace; all choices come from one
 //! seeded ChaCha8 RNG, and events due at the same instant run in the order
@@ -127,6 +129,8 @@ pub struct FrameInfo<'a> {
 #[derive(Clone, Copy, Debug)]
 pub(crate) enum RuleAction {
     Drop,
+    /// Drop with this probability, drawn from the seeded RNG.
+    Lose(f64),
     Delay(Duration),
 }
 
@@ -546,6 +550,12 @@ impl SimNetwork {
                             RuleAction::Drop => {
                                 dropped_by = Some(*id);
                                 break;
+                            }
+                            RuleAction::Lose(p) => {
+                                if st.rng.gen_bool(*p) {
+                                    dropped_by = Some(*id);
+                                    break;
+                                }
                             }
                             RuleAction::Delay(d) => extra += *d,
                         }
