@@ -372,3 +372,18 @@ async fn two_thousand_connections_opened_and_dropped() {
     assert_eq!(srv.count("http_requests"), 0);
     srv.still_serves().await;
 }
+
+#[actix_rt::test]
+async fn connection_reset_is_not_counted_as_a_bad_frame() {
+    let mut srv = server().await;
+    let mut s = srv.handshaken().await;
+    good_frame_is_delivered(&mut srv, &mut s, 1).await;
+    // SO_LINGER 0: closing sends RST instead of FIN, as when a host dies.
+    s.set_linger(Some(Duration::ZERO)).unwrap();
+    drop(s);
+    // The server sees the reset while it serves the peer below (loopback
+    // delivers it at once); no counter marks it, so this cannot wait on one.
+    srv.still_serves().await;
+    assert_eq!(srv.count("frames_rejected"), 0, "a reset peer is not a bad frame");
+    assert_eq!(srv.count("handshakes_failed"), 0);
+}
