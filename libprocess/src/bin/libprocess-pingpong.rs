@@ -176,6 +176,9 @@ async fn run_demo(count: u64) -> Result<(), String> {
     let mut child = tokio::process::Command::new(&exe)
         .args(["serve", "--ip", "127.0.0.1", "--port", "0"])
         .stdout(Stdio::piped())
+        // The child's logs share our stderr; keep them to warnings unless
+        // the user asked for more.
+        .env("RUST_LOG", std::env::var("RUST_LOG").unwrap_or_else(|_| "warn".into()))
         .kill_on_drop(true) // an early return must not leave it running
         .spawn()
         .map_err(|e| format!("cannot start {}: {e}", exe.display()))?;
