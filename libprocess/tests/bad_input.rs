@@ -379,7 +379,7 @@ async fn connection_reset_is_not_counted_as_a_bad_frame() {
     let mut s = srv.handshaken().await;
     good_frame_is_delivered(&mut srv, &mut s, 1).await;
     // SO_LINGER 0: closing sends RST instead of FIN, as when a host dies.
-    s.set_linger(Some(Duration::ZERO)).unwrap();
+    s.set_zero_linger().unwrap();
     drop(s);
     // The server sees the reset while it serves the peer below (loopback
     // delivers it at once); no counter marks it, so this cannot wait on one.
