@@ -298,6 +298,12 @@ impl TcpTransport {
             let env = frame.map_err(WireError::from).and_then(|f| WireEnvelope::decode(f.freeze()));
             match env {
                 Ok(env) => node.frame(hello.node, env),
+                // A reset is the peer (or its host) going away, not a bad
+                // frame: the codec's own errors are InvalidData / Other.
+                Err(WireError::Io(e)) if is_connection_loss(&e) => {
+                    tracing::debug!(%remote, peer = %hello.node, error = %e, "inbound connection lost");
+                    return;
+                }
                 Err(e) => {
                     self.count(|m| &m.frames_rejected);
                     tracing::warn!(%remote, peer = %hello.node, error = %e, "closing connection: bad frame");
@@ -307,6 +313,13 @@ impl TcpTransport {
         }
         tracing::debug!(%remote, peer = %hello.node, "inbound connection closed by peer");
     }
+}
+
+/// Socket errors that mean the connection is gone (counted nowhere: they
+/// say nothing about what the peer sent).
+fn is_connection_loss(e: &std::io::Error) -> bool {
+    use std::io::ErrorKind::*;
+    matches!(e.kind(), ConnectionReset | ConnectionAborted | BrokenPipe)
 }
 
 impl Transport for TcpTransport {
