@@ -1,1 +1,5 @@
-//! The API framework authors depend on (ids, resources, messages, scheduler and executor drivers). Empty until its issue lands: nothing here works yet.
+//! rmesos (work in progress): see below.
+
+pub mod ids;
+pub(crate) mod named_enum;
+pub mod resources;
