@@ -1,5 +1,9 @@
 //! rmesos (work in progress): see below.
 
+pub mod attributes;
+pub mod duration;
 pub mod ids;
+pub mod info;
 pub(crate) mod named_enum;
 pub mod resources;
+pub mod task;

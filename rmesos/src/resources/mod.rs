@@ -148,8 +148,14 @@ impl Resources {
     /// Whether `other` is a sub-bag of `self`: every scalar of `other` is at
     /// most `self`'s, every range of `other` is inside `self`'s.
     pub fn contains(&self, other: &Resources) -> bool {
-        other.scalars.iter().all(|(name, v)| self.scalar(name) >= *v)
-            && other.ranges.iter().all(|(name, r)| self.ranges.get(name).is_some_and(|mine| mine.contains(r)))
+        other
+            .scalars
+            .iter()
+            .all(|(name, v)| self.scalar(name) >= *v)
+            && other
+                .ranges
+                .iter()
+                .all(|(name, r)| self.ranges.get(name).is_some_and(|mine| mine.contains(r)))
     }
 
     /// `self - other` if `self` contains `other`, else `None` (what a launch
