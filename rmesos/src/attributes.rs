@@ -46,15 +46,11 @@ pub struct Attributes(Vec<Attribute>);
 pub enum AttributesError {
     #[error("attribute '{item}' is not name:value (e.g. rack:r1;zone:us-east;level:5)")]
     UnknownFormat { item: String },
-    #[error(
-        "attribute name '{name}' must be 1..={MAX_ATTRIBUTE_LEN} letters, digits, '_', '.' or '-'"
-    )]
+    #[error("attribute name '{name}' must be 1..={MAX_ATTRIBUTE_LEN} letters, digits, '_', '.' or '-'")]
     BadName { name: String },
     #[error("attribute '{name}': value is empty")]
     EmptyValue { name: String },
-    #[error(
-        "attribute '{name}': '{value}' is not a number, [begin-end,...] or text of [A-Za-z0-9_/.-]"
-    )]
+    #[error("attribute '{name}': '{value}' is not a number, [begin-end,...] or text of [A-Za-z0-9_/.-]")]
     BadValue { name: String, value: String },
     #[error("attribute '{name}': '{value}' is not a valid number (negative, NaN or too large)")]
     BadScalar { name: String, value: String },
@@ -79,10 +75,7 @@ impl Attributes {
         let mut out = Attributes::new();
         for item in s.split(';').map(str::trim).filter(|i| !i.is_empty()) {
             let (name, value) =
-                item.split_once(':')
-                    .ok_or_else(|| AttributesError::UnknownFormat {
-                        item: item.to_string(),
-                    })?;
+                item.split_once(':').ok_or_else(|| AttributesError::UnknownFormat { item: item.to_string() })?;
             out.insert(name.trim(), parse_value(name.trim(), value.trim())?)?;
         }
         Ok(out)
@@ -92,17 +85,12 @@ impl Attributes {
     pub fn insert(&mut self, name: &str, value: AttributeValue) -> Result<(), AttributesError> {
         validate_name(name)?;
         if self.get(name).is_some() {
-            return Err(AttributesError::Duplicate {
-                name: name.to_string(),
-            });
+            return Err(AttributesError::Duplicate { name: name.to_string() });
         }
         if self.0.len() == MAX_ATTRIBUTES {
             return Err(AttributesError::TooMany);
         }
-        self.0.push(Attribute {
-            name: name.to_string(),
-            value,
-        });
+        self.0.push(Attribute { name: name.to_string(), value });
         Ok(())
     }
 
@@ -134,9 +122,7 @@ impl Attributes {
 fn validate_name(name: &str) -> Result<(), AttributesError> {
     let ok = |c: char| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-');
     if name.is_empty() || name.len() > MAX_ATTRIBUTE_LEN || !name.chars().all(ok) {
-        return Err(AttributesError::BadName {
-            name: name.to_string(),
-        });
+        return Err(AttributesError::BadName { name: name.to_string() });
     }
     Ok(())
 }
@@ -149,10 +135,7 @@ fn parse_value(name: &str, value: &str) -> Result<AttributeValue, AttributesErro
     if value.starts_with('[') {
         return Ranges::parse(value)
             .map(AttributeValue::Ranges)
-            .map_err(|_: RangesError| AttributesError::BadRanges {
-                name: n(),
-                value: v(),
-            });
+            .map_err(|_: RangesError| AttributesError::BadRanges { name: n(), value: v() });
     }
     if value.starts_with('{') {
         return Err(AttributesError::UnsupportedSet { name: n() });
@@ -162,18 +145,12 @@ fn parse_value(name: &str, value: &str) -> Result<AttributeValue, AttributesErro
         if x.is_finite() {
             return Scalar::from_f64(x)
                 .map(AttributeValue::Scalar)
-                .map_err(|_| AttributesError::BadScalar {
-                    name: n(),
-                    value: v(),
-                });
+                .map_err(|_| AttributesError::BadScalar { name: n(), value: v() });
         }
     }
     let ok = |c: char| c.is_ascii_alphanumeric() || matches!(c, '_' | '/' | '.' | '-');
     if value.len() > MAX_ATTRIBUTE_LEN || !value.chars().all(ok) {
-        return Err(AttributesError::BadValue {
-            name: n(),
-            value: v(),
-        });
+        return Err(AttributesError::BadValue { name: n(), value: v() });
     }
     Ok(AttributeValue::Text(value.to_string()))
 }
@@ -243,10 +220,7 @@ impl<'de> Visitor<'de> for AttributesVisitor {
             let value = match raw {
                 Raw::Number(x) => Scalar::from_f64(x)
                     .map(AttributeValue::Scalar)
-                    .map_err(|_| AttributesError::BadScalar {
-                        name: name.clone(),
-                        value: x.to_string(),
-                    }),
+                    .map_err(|_| AttributesError::BadScalar { name: name.clone(), value: x.to_string() }),
                 Raw::Text(t) => parse_value(&name, &t),
             }
             .map_err(de::Error::custom)?;
@@ -272,24 +246,12 @@ mod tests {
         assert_eq!(a.len(), 5);
         assert_eq!(a.text("rack"), Some("r1"));
         assert_eq!(a.text("zone"), Some("us-east"));
-        assert_eq!(
-            a.get("level"),
-            Some(&AttributeValue::Scalar(Scalar::from_units(5)))
-        );
-        assert_eq!(
-            a.get("ports"),
-            Some(&AttributeValue::Ranges(Ranges::interval(1, 2)))
-        );
+        assert_eq!(a.get("level"), Some(&AttributeValue::Scalar(Scalar::from_units(5))));
+        assert_eq!(a.get("ports"), Some(&AttributeValue::Ranges(Ranges::interval(1, 2))));
         assert_eq!(a.text("path"), Some("/a/b.c"));
-        assert_eq!(
-            a.to_string(),
-            "rack:r1;zone:us-east;level:5;ports:[1-2];path:/a/b.c"
-        );
+        assert_eq!(a.to_string(), "rack:r1;zone:us-east;level:5;ports:[1-2];path:/a/b.c");
         assert_eq!(Attributes::parse(&a.to_string()).unwrap(), a);
-        assert_eq!(
-            Attributes::parse(" rack : r1 ; ").unwrap().text("rack"),
-            Some("r1")
-        );
+        assert_eq!(Attributes::parse(" rack : r1 ; ").unwrap().text("rack"), Some("r1"));
         assert!(Attributes::parse("").unwrap().is_empty());
         assert_eq!(Attributes::parse("os:NaN").unwrap().text("os"), Some("NaN"));
     }
@@ -310,10 +272,7 @@ mod tests {
         assert!(matches!(err("rack:a;rack:b"), Duplicate { .. }));
         let many: String = (0..=MAX_ATTRIBUTES).map(|i| format!("a{i}:x;")).collect();
         assert_eq!(err(&many), TooMany);
-        assert_eq!(
-            err("rack:a;rack:b").to_string(),
-            "attribute 'rack' is given more than once"
-        );
+        assert_eq!(err("rack:a;rack:b").to_string(), "attribute 'rack' is given more than once");
     }
 
     #[test]

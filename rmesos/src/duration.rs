@@ -47,16 +47,8 @@ const UNITS: &[(&str, u64)] = &[
 ];
 
 /// The long forms used for display, largest first.
-const DISPLAY_UNITS: &[(&str, u64)] = &[
-    ("weeks", WEEK),
-    ("days", DAY),
-    ("hrs", HOUR),
-    ("mins", MIN),
-    ("secs", SEC),
-    ("ms", MS),
-    ("us", US),
-    ("ns", NS),
-];
+const DISPLAY_UNITS: &[(&str, u64)] =
+    &[("weeks", WEEK), ("days", DAY), ("hrs", HOUR), ("mins", MIN), ("secs", SEC), ("ms", MS), ("us", US), ("ns", NS)];
 
 /// Why a duration string is invalid.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -84,13 +76,9 @@ pub fn parse_duration(s: &str) -> Result<Duration, DurationError> {
     if s.starts_with('-') {
         return Err(DurationError::Negative(s.to_string()));
     }
-    let split = s
-        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .unwrap_or(s.len());
+    let split = s.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(s.len());
     let (number, unit) = (&s[..split], s[split..].trim());
-    let value: f64 = number
-        .parse()
-        .map_err(|_| DurationError::BadNumber(s.to_string()))?;
+    let value: f64 = number.parse().map_err(|_| DurationError::BadNumber(s.to_string()))?;
     if unit.is_empty() {
         return Err(DurationError::MissingUnit(number.to_string()));
     }
@@ -98,10 +86,7 @@ pub fn parse_duration(s: &str) -> Result<Duration, DurationError> {
         .iter()
         .find(|(name, _)| *name == unit)
         .map(|(_, n)| *n)
-        .ok_or_else(|| DurationError::UnknownUnit {
-            input: s.to_string(),
-            unit: unit.to_string(),
-        })?;
+        .ok_or_else(|| DurationError::UnknownUnit { input: s.to_string(), unit: unit.to_string() })?;
     let ns = value * ns_per as f64;
     if !ns.is_finite() || ns >= u64::MAX as f64 {
         return Err(DurationError::TooLarge(s.to_string()));
@@ -118,11 +103,7 @@ pub fn format_duration(d: Duration) -> String {
     if ns == 0 {
         return "0ns".to_string();
     }
-    let (name, per) = DISPLAY_UNITS
-        .iter()
-        .find(|(_, per)| ns % per == 0)
-        .copied()
-        .unwrap_or(("ns", NS));
+    let (name, per) = DISPLAY_UNITS.iter().find(|(_, per)| ns % per == 0).copied().unwrap_or(("ns", NS));
     format!("{}{name}", ns / per)
 }
 
@@ -159,38 +140,14 @@ mod tests {
     #[test]
     fn rejects_with_clear_errors() {
         assert_eq!(parse_duration(""), Err(DurationError::Empty));
-        assert_eq!(
-            parse_duration("15"),
-            Err(DurationError::MissingUnit("15".into()))
-        );
-        assert!(parse_duration("15")
-            .unwrap_err()
-            .to_string()
-            .contains("15secs"));
-        assert!(matches!(
-            parse_duration("15parsecs"),
-            Err(DurationError::UnknownUnit { .. })
-        ));
-        assert!(matches!(
-            parse_duration("15 SECS"),
-            Err(DurationError::UnknownUnit { .. })
-        ));
-        assert!(matches!(
-            parse_duration("secs"),
-            Err(DurationError::BadNumber(_))
-        ));
-        assert!(matches!(
-            parse_duration("1.2.3s"),
-            Err(DurationError::BadNumber(_))
-        ));
-        assert!(matches!(
-            parse_duration("-5secs"),
-            Err(DurationError::Negative(_))
-        ));
-        assert!(matches!(
-            parse_duration("1000000weeks"),
-            Err(DurationError::TooLarge(_))
-        ));
+        assert_eq!(parse_duration("15"), Err(DurationError::MissingUnit("15".into())));
+        assert!(parse_duration("15").unwrap_err().to_string().contains("15secs"));
+        assert!(matches!(parse_duration("15parsecs"), Err(DurationError::UnknownUnit { .. })));
+        assert!(matches!(parse_duration("15 SECS"), Err(DurationError::UnknownUnit { .. })));
+        assert!(matches!(parse_duration("secs"), Err(DurationError::BadNumber(_))));
+        assert!(matches!(parse_duration("1.2.3s"), Err(DurationError::BadNumber(_))));
+        assert!(matches!(parse_duration("-5secs"), Err(DurationError::Negative(_))));
+        assert!(matches!(parse_duration("1000000weeks"), Err(DurationError::TooLarge(_))));
     }
 
     #[test]
@@ -210,9 +167,6 @@ mod tests {
             assert_eq!(format_duration(d), s);
             assert_eq!(parse_duration(s), Ok(d));
         }
-        assert_eq!(
-            format_duration(Duration::from_secs(u64::MAX)),
-            format!("{}secs", u64::MAX)
-        );
+        assert_eq!(format_duration(Duration::from_secs(u64::MAX)), format!("{}secs", u64::MAX));
     }
 }

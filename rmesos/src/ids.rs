@@ -55,22 +55,13 @@ pub fn validate_id(kind: &'static str, id: &str) -> Result<(), IdError> {
         return Err(IdError::TooLong { kind, prefix });
     }
     if id == "." || id == ".." {
-        return Err(IdError::Dots {
-            kind,
-            id: id.to_string(),
-        });
+        return Err(IdError::Dots { kind, id: id.to_string() });
     }
     if id.contains('/') {
-        return Err(IdError::Slash {
-            kind,
-            id: id.to_string(),
-        });
+        return Err(IdError::Slash { kind, id: id.to_string() });
     }
     if id.chars().any(|c| c.is_whitespace() || c.is_control()) {
-        return Err(IdError::Whitespace {
-            kind,
-            id: id.to_string(),
-        });
+        return Err(IdError::Whitespace { kind, id: id.to_string() });
     }
     Ok(())
 }
@@ -209,26 +200,11 @@ mod tests {
 
     #[test]
     fn generated_ids_follow_mesos_formats() {
-        assert_eq!(
-            FrameworkID::generate(MASTER, 0).as_str(),
-            format!("{MASTER}-0000")
-        );
-        assert_eq!(
-            FrameworkID::generate(MASTER, 42).as_str(),
-            format!("{MASTER}-0042")
-        );
-        assert_eq!(
-            FrameworkID::generate(MASTER, 12345).as_str(),
-            format!("{MASTER}-12345")
-        );
-        assert_eq!(
-            SlaveID::generate(MASTER, 3).as_str(),
-            format!("{MASTER}-S3")
-        );
-        assert_eq!(
-            OfferID::generate(MASTER, 17).as_str(),
-            format!("{MASTER}-O17")
-        );
+        assert_eq!(FrameworkID::generate(MASTER, 0).as_str(), format!("{MASTER}-0000"));
+        assert_eq!(FrameworkID::generate(MASTER, 42).as_str(), format!("{MASTER}-0042"));
+        assert_eq!(FrameworkID::generate(MASTER, 12345).as_str(), format!("{MASTER}-12345"));
+        assert_eq!(SlaveID::generate(MASTER, 3).as_str(), format!("{MASTER}-S3"));
+        assert_eq!(OfferID::generate(MASTER, 17).as_str(), format!("{MASTER}-O17"));
         for id in [
             FrameworkID::generate(MASTER, 1).validate(),
             SlaveID::generate(MASTER, 1).validate(),
@@ -244,10 +220,7 @@ mod tests {
         let b = new_master_id();
         assert_ne!(a, b);
         assert!(Uuid::parse_str(&a).is_ok());
-        assert_eq!(
-            master_id_from(Uuid::nil()),
-            "00000000-0000-0000-0000-000000000000"
-        );
+        assert_eq!(master_id_from(Uuid::nil()), "00000000-0000-0000-0000-000000000000");
         assert_ne!(TaskID::random(), TaskID::random());
         ExecutorID::random().validate().unwrap();
     }
@@ -255,35 +228,17 @@ mod tests {
     #[test]
     fn user_ids_are_validated() {
         assert_eq!(TaskID::new("task-1").unwrap().as_str(), "task-1");
-        assert_eq!(
-            "web.1_a:b".parse::<ExecutorID>().unwrap().to_string(),
-            "web.1_a:b"
-        );
+        assert_eq!("web.1_a:b".parse::<ExecutorID>().unwrap().to_string(), "web.1_a:b");
         assert_eq!(TaskID::new(""), Err(IdError::Empty { kind: "TaskID" }));
         assert!(matches!(TaskID::new("a/b"), Err(IdError::Slash { .. })));
-        assert!(matches!(
-            TaskID::new("a b"),
-            Err(IdError::Whitespace { .. })
-        ));
-        assert!(matches!(
-            TaskID::new("a\tb"),
-            Err(IdError::Whitespace { .. })
-        ));
-        assert!(matches!(
-            TaskID::new("a\nb"),
-            Err(IdError::Whitespace { .. })
-        ));
-        assert!(matches!(
-            TaskID::new("a\u{7}b"),
-            Err(IdError::Whitespace { .. })
-        ));
+        assert!(matches!(TaskID::new("a b"), Err(IdError::Whitespace { .. })));
+        assert!(matches!(TaskID::new("a\tb"), Err(IdError::Whitespace { .. })));
+        assert!(matches!(TaskID::new("a\nb"), Err(IdError::Whitespace { .. })));
+        assert!(matches!(TaskID::new("a\u{7}b"), Err(IdError::Whitespace { .. })));
         assert!(matches!(ExecutorID::new(".."), Err(IdError::Dots { .. })));
         assert!(matches!(ExecutorID::new("."), Err(IdError::Dots { .. })));
         TaskID::new("x".repeat(MAX_ID_LEN)).unwrap();
-        assert!(matches!(
-            TaskID::new("x".repeat(MAX_ID_LEN + 1)),
-            Err(IdError::TooLong { .. })
-        ));
+        assert!(matches!(TaskID::new("x".repeat(MAX_ID_LEN + 1)), Err(IdError::TooLong { .. })));
         let e = ExecutorID::new("a/b").unwrap_err().to_string();
         assert_eq!(e, "ExecutorID 'a/b' contains '/'");
     }

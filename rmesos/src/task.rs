@@ -253,17 +253,10 @@ mod tests {
         assert_eq!(TaskState::ALL.len(), 14);
         for s in TaskState::ALL {
             assert_eq!(s.as_str().parse::<TaskState>(), Ok(*s));
-            assert_eq!(
-                serde_json::to_string(s).unwrap(),
-                format!("\"{}\"", s.as_str())
-            );
+            assert_eq!(serde_json::to_string(s).unwrap(), format!("\"{}\"", s.as_str()));
             assert!(s.as_str().starts_with("TASK_"));
         }
-        let terminal: Vec<_> = TaskState::ALL
-            .iter()
-            .filter(|s| s.is_terminal())
-            .map(|s| s.as_str())
-            .collect();
+        let terminal: Vec<_> = TaskState::ALL.iter().filter(|s| s.is_terminal()).map(|s| s.as_str()).collect();
         assert_eq!(
             terminal,
             [
@@ -277,11 +270,7 @@ mod tests {
                 "TASK_GONE_BY_OPERATOR"
             ]
         );
-        assert!("TASK_BOGUS"
-            .parse::<TaskState>()
-            .unwrap_err()
-            .to_string()
-            .contains("TaskState"));
+        assert!("TASK_BOGUS".parse::<TaskState>().unwrap_err().to_string().contains("TaskState"));
         assert!(serde_json::from_str::<TaskState>("\"RUNNING\"").is_err());
     }
 
@@ -293,10 +282,7 @@ mod tests {
             assert_eq!(r.as_str().parse::<Reason>(), Ok(*r));
         }
         assert_eq!(Reason::SlaveRemoved.to_string(), "REASON_SLAVE_REMOVED");
-        assert_eq!(
-            Reason::InvalidFrameworkId.to_string(),
-            "REASON_INVALID_FRAMEWORKID"
-        );
+        assert_eq!(Reason::InvalidFrameworkId.to_string(), "REASON_INVALID_FRAMEWORKID");
         assert_eq!(Source::Executor.to_string(), "SOURCE_EXECUTOR");
     }
 
@@ -304,10 +290,7 @@ mod tests {
     fn status_json_omits_unset_fields_and_round_trips() {
         let t = TaskID::new("t1").unwrap();
         let s = TaskStatus::new(t.clone(), TaskState::Lost);
-        assert_eq!(
-            serde_json::to_string(&s).unwrap(),
-            r#"{"task_id":"t1","state":"TASK_LOST"}"#
-        );
+        assert_eq!(serde_json::to_string(&s).unwrap(), r#"{"task_id":"t1","state":"TASK_LOST"}"#);
         let full = TaskStatus {
             data: Some(vec![0, 1, 2]),
             uuid: Some(Uuid::from_u128(7)),

@@ -4,7 +4,7 @@
 //!
 //! As in Mesos, `shell` defaults to true: `value` is run with `sh -c`;
 //! with `shell = false`, `value` is the executable and `arguments` its argv
-//! (argv[0] included).
+//! (`argv[0]` included).
 
 use serde::{Deserialize, Serialize};
 
@@ -61,7 +61,7 @@ pub struct CommandInfo {
     /// Run `value` with `sh -c` (default true).
     #[serde(default = "yes")]
     pub shell: bool,
-    /// argv when not `shell` (argv[0] included).
+    /// argv when not `shell` (`argv[0]` included).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub arguments: Vec<String>,
     #[serde(default)]
@@ -99,29 +99,18 @@ impl CommandInfo {
 
     /// `executable` run directly with `arguments` as argv.
     pub fn exec(executable: impl Into<String>, arguments: Vec<String>) -> CommandInfo {
-        CommandInfo {
-            shell: false,
-            arguments,
-            ..CommandInfo::shell(executable)
-        }
+        CommandInfo { shell: false, arguments, ..CommandInfo::shell(executable) }
     }
 
     /// Adds an environment variable.
     pub fn with_env(mut self, name: impl Into<String>, value: impl Into<String>) -> CommandInfo {
-        self.environment.variables.push(Variable {
-            name: name.into(),
-            value: value.into(),
-        });
+        self.environment.variables.push(Variable { name: name.into(), value: value.into() });
         self
     }
 
     /// Checks what a slave or executor needs to run the command.
     pub fn validate(&self) -> Result<(), CommandInfoError> {
-        let value = self
-            .value
-            .as_deref()
-            .filter(|v| !v.trim().is_empty())
-            .ok_or(CommandInfoError::MissingValue)?;
+        let value = self.value.as_deref().filter(|v| !v.trim().is_empty()).ok_or(CommandInfoError::MissingValue)?;
         let nul = |s: &str| s.contains('\0');
         if nul(value) || self.arguments.iter().any(|a| nul(a)) {
             return Err(CommandInfoError::Nul);
@@ -195,17 +184,11 @@ mod tests {
     #[test]
     fn validation() {
         CommandInfo::shell("true").validate().unwrap();
-        assert_eq!(
-            CommandInfo::shell("  ").validate(),
-            Err(CommandInfoError::MissingValue)
-        );
+        assert_eq!(CommandInfo::shell("  ").validate(), Err(CommandInfoError::MissingValue));
         let mut none = CommandInfo::shell("x");
         none.value = None;
         assert_eq!(none.validate(), Err(CommandInfoError::MissingValue));
-        assert_eq!(
-            CommandInfo::shell("a\0b").validate(),
-            Err(CommandInfoError::Nul)
-        );
+        assert_eq!(CommandInfo::shell("a\0b").validate(), Err(CommandInfoError::Nul));
         assert!(matches!(
             CommandInfo::shell("x").with_env("A=B", "1").validate(),
             Err(CommandInfoError::BadVariableName(_))
@@ -214,9 +197,6 @@ mod tests {
             CommandInfo::shell("x").with_env("", "1").validate(),
             Err(CommandInfoError::BadVariableName(_))
         ));
-        assert_eq!(
-            CommandInfo::shell("x").with_env("A", "\0").validate(),
-            Err(CommandInfoError::Nul)
-        );
+        assert_eq!(CommandInfo::shell("x").with_env("A", "\0").validate(), Err(CommandInfoError::Nul));
     }
 }

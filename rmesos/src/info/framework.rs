@@ -129,15 +129,11 @@ impl FrameworkInfo {
             return Err(FrameworkInfoError::EmptyName);
         }
         if !self.failover_timeout.is_finite() || self.failover_timeout < 0.0 {
-            return Err(FrameworkInfoError::BadFailoverTimeout(
-                self.failover_timeout,
-            ));
+            return Err(FrameworkInfoError::BadFailoverTimeout(self.failover_timeout));
         }
         let ok = |c: char| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-');
         let role = self.role.as_str();
-        if role != DEFAULT_ROLE
-            && (role.is_empty() || role == "." || role == ".." || !role.chars().all(ok))
-        {
+        if role != DEFAULT_ROLE && (role.is_empty() || role == "." || role == ".." || !role.chars().all(ok)) {
             return Err(FrameworkInfoError::BadRole(self.role.clone()));
         }
         Ok(())
@@ -180,15 +176,9 @@ mod tests {
         assert_eq!(f.validate(), Err(FrameworkInfoError::EmptyName));
         f.name = "n".into();
         f.failover_timeout = -1.0;
-        assert!(matches!(
-            f.validate(),
-            Err(FrameworkInfoError::BadFailoverTimeout(_))
-        ));
+        assert!(matches!(f.validate(), Err(FrameworkInfoError::BadFailoverTimeout(_))));
         f.failover_timeout = f64::NAN;
-        assert!(matches!(
-            f.validate(),
-            Err(FrameworkInfoError::BadFailoverTimeout(_))
-        ));
+        assert!(matches!(f.validate(), Err(FrameworkInfoError::BadFailoverTimeout(_))));
         f.failover_timeout = 0.0;
         f.role = "a b".into();
         assert!(matches!(f.validate(), Err(FrameworkInfoError::BadRole(_))));

@@ -74,12 +74,7 @@ pub fn mesos_u32_to_ip(ip: u32) -> Ipv4Addr {
 
 impl MasterInfo {
     /// The description of the master `pid` with id `id`.
-    pub fn new(
-        id: impl Into<String>,
-        pid: &Upid,
-        hostname: Option<String>,
-        version: Option<String>,
-    ) -> MasterInfo {
+    pub fn new(id: impl Into<String>, pid: &Upid, hostname: Option<String>, version: Option<String>) -> MasterInfo {
         let addr = pid.addr();
         let ip = match addr.ip() {
             IpAddr::V4(v4) => ip_to_mesos_u32(v4),
@@ -92,11 +87,7 @@ impl MasterInfo {
             pid: Some(pid.to_string()),
             hostname: hostname.clone(),
             version,
-            address: Some(Address {
-                hostname,
-                ip: Some(addr.ip().to_string()),
-                port: u32::from(addr.port()),
-            }),
+            address: Some(Address { hostname, ip: Some(addr.ip().to_string()), port: u32::from(addr.port()) }),
         }
     }
 
@@ -108,9 +99,7 @@ impl MasterInfo {
         }
         let no_address = || MasterInfoError::NoAddress(self.id.clone());
         let (ip, port) = match &self.address {
-            Some(Address {
-                ip: Some(ip), port, ..
-            }) => (ip.parse::<IpAddr>().map_err(|_| no_address())?, *port),
+            Some(Address { ip: Some(ip), port, .. }) => (ip.parse::<IpAddr>().map_err(|_| no_address())?, *port),
             _ if self.ip != 0 => (IpAddr::V4(mesos_u32_to_ip(self.ip)), self.port),
             _ => return Err(no_address()),
         };
@@ -160,9 +149,7 @@ mod tests {
         // As an older Mesos master would write it: no pid, no address.
         let old = MasterInfo::from_json(r#"{"id":"x","ip":16777343,"port":5050}"#).unwrap();
         assert_eq!(old.pid().unwrap().to_string(), "master@127.0.0.1:5050");
-        let addr =
-            MasterInfo::from_json(r#"{"id":"x","ip":0,"address":{"ip":"10.1.2.3","port":5051}}"#)
-                .unwrap();
+        let addr = MasterInfo::from_json(r#"{"id":"x","ip":0,"address":{"ip":"10.1.2.3","port":5051}}"#).unwrap();
         assert_eq!(addr.port, 5050);
         assert_eq!(addr.pid().unwrap().to_string(), "master@10.1.2.3:5051");
         let none = MasterInfo::from_json(r#"{"id":"x","ip":0}"#).unwrap();

@@ -49,29 +49,21 @@ pub struct Filters {
 
 impl Default for Filters {
     fn default() -> Filters {
-        Filters {
-            refuse_seconds: DEFAULT_REFUSE_SECONDS,
-        }
+        Filters { refuse_seconds: DEFAULT_REFUSE_SECONDS }
     }
 }
 
 impl Filters {
     /// Filters refusing for `d`.
     pub fn refuse(d: Duration) -> Filters {
-        Filters {
-            refuse_seconds: d.as_secs_f64(),
-        }
+        Filters { refuse_seconds: d.as_secs_f64() }
     }
 
     /// The refusal the master applies: the default for negative or NaN
     /// values, at most [`MAX_REFUSE_SECONDS`].
     pub fn refuse_duration(&self) -> Duration {
         let s = self.refuse_seconds;
-        let s = if s.is_nan() || s < 0.0 {
-            DEFAULT_REFUSE_SECONDS
-        } else {
-            s.min(MAX_REFUSE_SECONDS)
-        };
+        let s = if s.is_nan() || s < 0.0 { DEFAULT_REFUSE_SECONDS } else { s.min(MAX_REFUSE_SECONDS) };
         Duration::from_secs_f64(s)
     }
 }
@@ -85,38 +77,11 @@ mod tests {
         assert_eq!(Filters::default().refuse_duration(), Duration::from_secs(5));
         let f: Filters = serde_json::from_str("{}").unwrap();
         assert_eq!(f.refuse_seconds, 5.0);
-        assert_eq!(
-            Filters {
-                refuse_seconds: -1.0
-            }
-            .refuse_duration(),
-            Duration::from_secs(5)
-        );
-        assert_eq!(
-            Filters {
-                refuse_seconds: f64::NAN
-            }
-            .refuse_duration(),
-            Duration::from_secs(5)
-        );
-        assert_eq!(
-            Filters {
-                refuse_seconds: 0.0
-            }
-            .refuse_duration(),
-            Duration::ZERO
-        );
-        assert_eq!(
-            Filters {
-                refuse_seconds: 1e12
-            }
-            .refuse_duration(),
-            Duration::from_secs(365 * 86_400)
-        );
-        assert_eq!(
-            Filters::refuse(Duration::from_secs(60)).refuse_duration(),
-            Duration::from_secs(60)
-        );
+        assert_eq!(Filters { refuse_seconds: -1.0 }.refuse_duration(), Duration::from_secs(5));
+        assert_eq!(Filters { refuse_seconds: f64::NAN }.refuse_duration(), Duration::from_secs(5));
+        assert_eq!(Filters { refuse_seconds: 0.0 }.refuse_duration(), Duration::ZERO);
+        assert_eq!(Filters { refuse_seconds: 1e12 }.refuse_duration(), Duration::from_secs(365 * 86_400));
+        assert_eq!(Filters::refuse(Duration::from_secs(60)).refuse_duration(), Duration::from_secs(60));
     }
 
     #[test]

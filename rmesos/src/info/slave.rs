@@ -33,19 +33,8 @@ pub struct SlaveInfo {
 }
 
 impl SlaveInfo {
-    pub fn new(
-        hostname: impl Into<String>,
-        port: u16,
-        resources: Resources,
-        attributes: Attributes,
-    ) -> SlaveInfo {
-        SlaveInfo {
-            hostname: hostname.into(),
-            port: u32::from(port),
-            resources,
-            attributes,
-            id: None,
-        }
+    pub fn new(hostname: impl Into<String>, port: u16, resources: Resources, attributes: Attributes) -> SlaveInfo {
+        SlaveInfo { hostname: hostname.into(), port: u32::from(port), resources, attributes, id: None }
     }
 }
 

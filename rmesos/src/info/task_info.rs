@@ -53,15 +53,7 @@ impl TaskInfo {
         resources: Resources,
         command: CommandInfo,
     ) -> TaskInfo {
-        TaskInfo {
-            name: name.into(),
-            task_id,
-            slave_id,
-            resources,
-            executor: None,
-            command: Some(command),
-            data: None,
-        }
+        TaskInfo { name: name.into(), task_id, slave_id, resources, executor: None, command: Some(command), data: None }
     }
 
     /// A task run by the framework's own `executor`.
@@ -92,18 +84,11 @@ impl TaskInfo {
             (Some(_), Some(_)) => return Err(TaskInfoError::BothCommandAndExecutor),
             (Some(c), None) => c.validate().map_err(TaskInfoError::Command)?,
             (None, Some(e)) => {
-                e.executor_id
-                    .validate()
-                    .map_err(TaskInfoError::ExecutorId)?;
+                e.executor_id.validate().map_err(TaskInfoError::ExecutorId)?;
                 e.command.validate().map_err(TaskInfoError::Command)?;
             }
         }
-        if self.resources.is_empty()
-            && self
-                .executor
-                .as_ref()
-                .is_none_or(|e| e.resources.is_empty())
-        {
+        if self.resources.is_empty() && self.executor.as_ref().is_none_or(|e| e.resources.is_empty()) {
             return Err(TaskInfoError::NoResources);
         }
         Ok(())
@@ -134,13 +119,7 @@ mod tests {
         let e = ExecutorInfo::new(ExecutorID::new("e1").unwrap(), CommandInfo::shell("./exec"));
         let t2 = TaskInfo {
             data: Some(b"x".to_vec()),
-            ..TaskInfo::with_executor(
-                "n",
-                t.task_id.clone(),
-                t.slave_id.clone(),
-                t.resources.clone(),
-                e,
-            )
+            ..TaskInfo::with_executor("n", t.task_id.clone(), t.slave_id.clone(), t.resources.clone(), e)
         };
         t2.validate().unwrap();
         let b = rmp_serde::to_vec_named(&t2).unwrap();
@@ -153,10 +132,7 @@ mod tests {
         t.command = None;
         assert_eq!(t.validate(), Err(TaskInfoError::NoCommandNorExecutor));
         let mut t = task();
-        t.executor = Some(ExecutorInfo::new(
-            ExecutorID::new("e").unwrap(),
-            CommandInfo::shell("x"),
-        ));
+        t.executor = Some(ExecutorInfo::new(ExecutorID::new("e").unwrap(), CommandInfo::shell("x")));
         assert_eq!(t.validate(), Err(TaskInfoError::BothCommandAndExecutor));
         let mut t = task();
         t.task_id = serde_json::from_str("\"a/b\"").unwrap();
@@ -167,9 +143,6 @@ mod tests {
         let mut t = task();
         t.command = Some(CommandInfo::shell(""));
         assert!(matches!(t.validate(), Err(TaskInfoError::Command(_))));
-        assert_eq!(
-            TaskInfoError::BothCommandAndExecutor.to_string(),
-            "task has both a command and an executor"
-        );
+        assert_eq!(TaskInfoError::BothCommandAndExecutor.to_string(), "task has both a command and an executor");
     }
 }

@@ -19,10 +19,7 @@ pub struct RegisterExecutorMessage {
     pub framework_id: FrameworkID,
     pub executor_id: ExecutorID,
 }
-libprocess::message!(
-    RegisterExecutorMessage,
-    "rmesos.internal.RegisterExecutorMessage"
-);
+libprocess::message!(RegisterExecutorMessage, "rmesos.internal.RegisterExecutorMessage");
 
 /// Slave -> executor: registered (-> `Executor::registered`); the slave then
 /// sends the queued tasks as RunTaskMessages.
@@ -34,10 +31,7 @@ pub struct ExecutorRegisteredMessage {
     pub slave_id: SlaveID,
     pub slave_info: SlaveInfo,
 }
-libprocess::message!(
-    ExecutorRegisteredMessage,
-    "rmesos.internal.ExecutorRegisteredMessage"
-);
+libprocess::message!(ExecutorRegisteredMessage, "rmesos.internal.ExecutorRegisteredMessage");
 
 /// Executor -> slave: reregister after a slave restart (in answer to
 /// [`ReconnectExecutorMessage`]), reporting the tasks it runs and the updates
@@ -51,10 +45,7 @@ pub struct ReregisterExecutorMessage {
     #[serde(default)]
     pub updates: Vec<StatusUpdate>,
 }
-libprocess::message!(
-    ReregisterExecutorMessage,
-    "rmesos.internal.ReregisterExecutorMessage"
-);
+libprocess::message!(ReregisterExecutorMessage, "rmesos.internal.ReregisterExecutorMessage");
 
 /// Slave -> executor: reregistered (-> `Executor::reregistered`).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -62,10 +53,7 @@ pub struct ExecutorReregisteredMessage {
     pub slave_id: SlaveID,
     pub slave_info: SlaveInfo,
 }
-libprocess::message!(
-    ExecutorReregisteredMessage,
-    "rmesos.internal.ExecutorReregisteredMessage"
-);
+libprocess::message!(ExecutorReregisteredMessage, "rmesos.internal.ExecutorReregisteredMessage");
 
 /// Slave -> executor: a restarted slave recovered this executor from its
 /// checkpoint; the executor answers with [`ReregisterExecutorMessage`].
@@ -73,10 +61,7 @@ libprocess::message!(
 pub struct ReconnectExecutorMessage {
     pub slave_id: SlaveID,
 }
-libprocess::message!(
-    ReconnectExecutorMessage,
-    "rmesos.internal.ReconnectExecutorMessage"
-);
+libprocess::message!(ReconnectExecutorMessage, "rmesos.internal.ReconnectExecutorMessage");
 
 /// Slave -> executor (-> `Executor::shutdown`): kill all tasks and exit
 /// within `--executor_shutdown_grace_period`, after which the slave kills the
@@ -89,7 +74,4 @@ pub struct ShutdownExecutorMessage {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub framework_id: Option<FrameworkID>,
 }
-libprocess::message!(
-    ShutdownExecutorMessage,
-    "rmesos.internal.ShutdownExecutorMessage"
-);
+libprocess::message!(ShutdownExecutorMessage, "rmesos.internal.ShutdownExecutorMessage");

@@ -30,21 +30,20 @@ mod tests;
 use libprocess::Message;
 
 pub use executor::{
-    ExecutorRegisteredMessage, ExecutorReregisteredMessage, ReconnectExecutorMessage,
-    RegisterExecutorMessage, ReregisterExecutorMessage, ShutdownExecutorMessage,
+    ExecutorRegisteredMessage, ExecutorReregisteredMessage, ReconnectExecutorMessage, RegisterExecutorMessage,
+    ReregisterExecutorMessage, ShutdownExecutorMessage,
 };
 pub use scheduler::{
-    DeactivateFrameworkMessage, ExecutorToFrameworkMessage, ExitedExecutorMessage,
-    FrameworkErrorMessage, FrameworkRegisteredMessage, FrameworkReregisteredMessage,
-    FrameworkToExecutorMessage, KillTaskMessage, LaunchTasksMessage, LostSlaveMessage,
-    ReconcileTasksMessage, RegisterFrameworkMessage, ReregisterFrameworkMessage,
+    DeactivateFrameworkMessage, ExecutorToFrameworkMessage, ExitedExecutorMessage, FrameworkErrorMessage,
+    FrameworkRegisteredMessage, FrameworkReregisteredMessage, FrameworkToExecutorMessage, KillTaskMessage,
+    LaunchTasksMessage, LostSlaveMessage, ReconcileTasksMessage, RegisterFrameworkMessage, ReregisterFrameworkMessage,
     RescindResourceOfferMessage, ResourceOffersMessage, ReviveOffersMessage, SuppressOffersMessage,
     UnregisterFrameworkMessage, UpdateFrameworkMessage,
 };
 pub use slave::{
-    ArchivedFramework, MasterSlaveConnection, PingSlaveMessage, PongSlaveMessage,
-    RegisterSlaveMessage, ReregisterSlaveMessage, RunTaskMessage, ShutdownFrameworkMessage,
-    ShutdownMessage, SlaveRegisteredMessage, SlaveReregisteredMessage, UnregisterSlaveMessage,
+    ArchivedFramework, MasterSlaveConnection, PingSlaveMessage, PongSlaveMessage, RegisterSlaveMessage,
+    ReregisterSlaveMessage, RunTaskMessage, ShutdownFrameworkMessage, ShutdownMessage, SlaveRegisteredMessage,
+    SlaveReregisteredMessage, UnregisterSlaveMessage,
 };
 pub use status::{StatusUpdate, StatusUpdateAcknowledgementMessage, StatusUpdateMessage};
 

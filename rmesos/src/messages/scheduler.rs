@@ -16,10 +16,7 @@ use crate::task::TaskStatus;
 pub struct RegisterFrameworkMessage {
     pub framework: FrameworkInfo,
 }
-libprocess::message!(
-    RegisterFrameworkMessage,
-    "rmesos.internal.RegisterFrameworkMessage"
-);
+libprocess::message!(RegisterFrameworkMessage, "rmesos.internal.RegisterFrameworkMessage");
 
 /// Scheduler -> master: reregister a framework that has an id, after the
 /// scheduler detected a new master (`failover = false`) or after the
@@ -32,10 +29,7 @@ pub struct ReregisterFrameworkMessage {
     pub framework: FrameworkInfo,
     pub failover: bool,
 }
-libprocess::message!(
-    ReregisterFrameworkMessage,
-    "rmesos.internal.ReregisterFrameworkMessage"
-);
+libprocess::message!(ReregisterFrameworkMessage, "rmesos.internal.ReregisterFrameworkMessage");
 
 /// Master -> scheduler: the framework is registered under `framework_id`
 /// (-> `Scheduler::registered`).
@@ -44,10 +38,7 @@ pub struct FrameworkRegisteredMessage {
     pub framework_id: FrameworkID,
     pub master_info: MasterInfo,
 }
-libprocess::message!(
-    FrameworkRegisteredMessage,
-    "rmesos.internal.FrameworkRegisteredMessage"
-);
+libprocess::message!(FrameworkRegisteredMessage, "rmesos.internal.FrameworkRegisteredMessage");
 
 /// Master -> scheduler: the framework is reregistered
 /// (-> `Scheduler::reregistered`).
@@ -56,10 +47,7 @@ pub struct FrameworkReregisteredMessage {
     pub framework_id: FrameworkID,
     pub master_info: MasterInfo,
 }
-libprocess::message!(
-    FrameworkReregisteredMessage,
-    "rmesos.internal.FrameworkReregisteredMessage"
-);
+libprocess::message!(FrameworkReregisteredMessage, "rmesos.internal.FrameworkReregisteredMessage");
 
 /// Scheduler -> master: the framework is done (driver `stop(false)`); the
 /// master kills its tasks and forgets it.
@@ -67,10 +55,7 @@ libprocess::message!(
 pub struct UnregisterFrameworkMessage {
     pub framework_id: FrameworkID,
 }
-libprocess::message!(
-    UnregisterFrameworkMessage,
-    "rmesos.internal.UnregisterFrameworkMessage"
-);
+libprocess::message!(UnregisterFrameworkMessage, "rmesos.internal.UnregisterFrameworkMessage");
 
 /// Scheduler -> master: the scheduler is going away but will fail over
 /// (driver `stop(true)` or `abort`); the master stops sending offers and
@@ -79,10 +64,7 @@ libprocess::message!(
 pub struct DeactivateFrameworkMessage {
     pub framework_id: FrameworkID,
 }
-libprocess::message!(
-    DeactivateFrameworkMessage,
-    "rmesos.internal.DeactivateFrameworkMessage"
-);
+libprocess::message!(DeactivateFrameworkMessage, "rmesos.internal.DeactivateFrameworkMessage");
 
 /// Master -> scheduler: offers (-> `Scheduler::resource_offers`). `pids[i]`
 /// is the pid of the slave of `offers[i]`, so that the driver can send
@@ -93,10 +75,7 @@ pub struct ResourceOffersMessage {
     #[serde(default)]
     pub pids: Vec<Upid>,
 }
-libprocess::message!(
-    ResourceOffersMessage,
-    "rmesos.internal.ResourceOffersMessage"
-);
+libprocess::message!(ResourceOffersMessage, "rmesos.internal.ResourceOffersMessage");
 
 /// Master -> scheduler: an offer is no longer valid (its slave went away, or
 /// the master took it back) (-> `Scheduler::offer_rescinded`).
@@ -104,10 +83,7 @@ libprocess::message!(
 pub struct RescindResourceOfferMessage {
     pub offer_id: OfferID,
 }
-libprocess::message!(
-    RescindResourceOfferMessage,
-    "rmesos.internal.RescindResourceOfferMessage"
-);
+libprocess::message!(RescindResourceOfferMessage, "rmesos.internal.RescindResourceOfferMessage");
 
 /// Scheduler -> master: launch `tasks` on the resources of `offer_ids` (all on
 /// one slave); what the tasks do not use is declined with `filters`.
@@ -127,17 +103,8 @@ libprocess::message!(LaunchTasksMessage, "rmesos.internal.LaunchTasksMessage");
 
 impl LaunchTasksMessage {
     /// Declines `offer_ids` entirely, withholding them per `filters`.
-    pub fn decline(
-        framework_id: FrameworkID,
-        offer_ids: Vec<OfferID>,
-        filters: Filters,
-    ) -> LaunchTasksMessage {
-        LaunchTasksMessage {
-            framework_id,
-            tasks: Vec::new(),
-            filters,
-            offer_ids,
-        }
+    pub fn decline(framework_id: FrameworkID, offer_ids: Vec<OfferID>, filters: Filters) -> LaunchTasksMessage {
+        LaunchTasksMessage { framework_id, tasks: Vec::new(), filters, offer_ids }
     }
 
     /// Whether this message only declines.
@@ -160,10 +127,7 @@ libprocess::message!(ReviveOffersMessage, "rmesos.internal.ReviveOffersMessage")
 pub struct SuppressOffersMessage {
     pub framework_id: FrameworkID,
 }
-libprocess::message!(
-    SuppressOffersMessage,
-    "rmesos.internal.SuppressOffersMessage"
-);
+libprocess::message!(SuppressOffersMessage, "rmesos.internal.SuppressOffersMessage");
 
 /// Kill a task. Scheduler -> master (which answers TASK_LOST / TASK_UNKNOWN
 /// itself for a task it does not know), master -> slave, slave -> executor.
@@ -185,10 +149,7 @@ pub struct ReconcileTasksMessage {
     #[serde(default)]
     pub statuses: Vec<TaskStatus>,
 }
-libprocess::message!(
-    ReconcileTasksMessage,
-    "rmesos.internal.ReconcileTasksMessage"
-);
+libprocess::message!(ReconcileTasksMessage, "rmesos.internal.ReconcileTasksMessage");
 
 /// Master -> scheduler: the framework is refused or removed (bad
 /// FrameworkInfo, failover by another scheduler...) (-> `Scheduler::error`;
@@ -197,10 +158,7 @@ libprocess::message!(
 pub struct FrameworkErrorMessage {
     pub message: String,
 }
-libprocess::message!(
-    FrameworkErrorMessage,
-    "rmesos.internal.FrameworkErrorMessage"
-);
+libprocess::message!(FrameworkErrorMessage, "rmesos.internal.FrameworkErrorMessage");
 
 /// Scheduler -> master -> slave -> executor (or scheduler straight to the
 /// slave): opaque framework data for one executor
@@ -213,10 +171,7 @@ pub struct FrameworkToExecutorMessage {
     #[serde(with = "serde_bytes")]
     pub data: Vec<u8>,
 }
-libprocess::message!(
-    FrameworkToExecutorMessage,
-    "rmesos.internal.FrameworkToExecutorMessage"
-);
+libprocess::message!(FrameworkToExecutorMessage, "rmesos.internal.FrameworkToExecutorMessage");
 
 /// Executor -> slave -> master -> scheduler: opaque executor data for the
 /// framework (-> `Scheduler::framework_message`). Best effort, not retried.
@@ -228,10 +183,7 @@ pub struct ExecutorToFrameworkMessage {
     #[serde(with = "serde_bytes")]
     pub data: Vec<u8>,
 }
-libprocess::message!(
-    ExecutorToFrameworkMessage,
-    "rmesos.internal.ExecutorToFrameworkMessage"
-);
+libprocess::message!(ExecutorToFrameworkMessage, "rmesos.internal.ExecutorToFrameworkMessage");
 
 /// Master -> scheduler: a slave was removed (missed pings, shut down)
 /// (-> `Scheduler::slave_lost`). Its tasks' TASK_LOST / TASK_UNREACHABLE
@@ -251,10 +203,7 @@ pub struct ExitedExecutorMessage {
     pub executor_id: ExecutorID,
     pub status: i32,
 }
-libprocess::message!(
-    ExitedExecutorMessage,
-    "rmesos.internal.ExitedExecutorMessage"
-);
+libprocess::message!(ExitedExecutorMessage, "rmesos.internal.ExitedExecutorMessage");
 
 /// Master -> slave: the framework failed over to a new scheduler `pid` (or
 /// changed its info); the slave routes its executors' messages there.
@@ -266,7 +215,4 @@ pub struct UpdateFrameworkMessage {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub framework_info: Option<FrameworkInfo>,
 }
-libprocess::message!(
-    UpdateFrameworkMessage,
-    "rmesos.internal.UpdateFrameworkMessage"
-);
+libprocess::message!(UpdateFrameworkMessage, "rmesos.internal.UpdateFrameworkMessage");

@@ -61,10 +61,7 @@ pub struct ReregisterSlaveMessage {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub version: Option<String>,
 }
-libprocess::message!(
-    ReregisterSlaveMessage,
-    "rmesos.internal.ReregisterSlaveMessage"
-);
+libprocess::message!(ReregisterSlaveMessage, "rmesos.internal.ReregisterSlaveMessage");
 
 /// Parameters of the master -> slave connection (Mesos's
 /// `MasterSlaveConnection`).
@@ -78,16 +75,12 @@ pub struct MasterSlaveConnection {
 
 impl MasterSlaveConnection {
     pub fn new(total_ping_timeout: Duration) -> MasterSlaveConnection {
-        MasterSlaveConnection {
-            total_ping_timeout_seconds: Some(total_ping_timeout.as_secs_f64()),
-        }
+        MasterSlaveConnection { total_ping_timeout_seconds: Some(total_ping_timeout.as_secs_f64()) }
     }
 
     /// The total ping timeout, if given and valid.
     pub fn total_ping_timeout(&self) -> Option<Duration> {
-        self.total_ping_timeout_seconds
-            .filter(|s| s.is_finite() && *s >= 0.0)
-            .map(Duration::from_secs_f64)
+        self.total_ping_timeout_seconds.filter(|s| s.is_finite() && *s >= 0.0).map(Duration::from_secs_f64)
     }
 }
 
@@ -98,10 +91,7 @@ pub struct SlaveRegisteredMessage {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub connection: Option<MasterSlaveConnection>,
 }
-libprocess::message!(
-    SlaveRegisteredMessage,
-    "rmesos.internal.SlaveRegisteredMessage"
-);
+libprocess::message!(SlaveRegisteredMessage, "rmesos.internal.SlaveRegisteredMessage");
 
 /// Master -> slave: the slave is reregistered. `reconciliations` lists, per
 /// framework, tasks the master knows on this slave but the slave did not
@@ -114,10 +104,7 @@ pub struct SlaveReregisteredMessage {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub connection: Option<MasterSlaveConnection>,
 }
-libprocess::message!(
-    SlaveReregisteredMessage,
-    "rmesos.internal.SlaveReregisteredMessage"
-);
+libprocess::message!(SlaveReregisteredMessage, "rmesos.internal.SlaveReregisteredMessage");
 
 /// Slave -> master: the slave is shutting down for good (not a restart);
 /// the master removes it at once instead of waiting for missed pings.
@@ -125,10 +112,7 @@ libprocess::message!(
 pub struct UnregisterSlaveMessage {
     pub slave_id: SlaveID,
 }
-libprocess::message!(
-    UnregisterSlaveMessage,
-    "rmesos.internal.UnregisterSlaveMessage"
-);
+libprocess::message!(UnregisterSlaveMessage, "rmesos.internal.UnregisterSlaveMessage");
 
 /// Master -> slave, every `agent_ping_timeout`: are you there? `connected`
 /// tells whether the master considers the slave registered (a slave that
@@ -163,10 +147,7 @@ libprocess::message!(RunTaskMessage, "rmesos.internal.RunTaskMessage");
 pub struct ShutdownFrameworkMessage {
     pub framework_id: FrameworkID,
 }
-libprocess::message!(
-    ShutdownFrameworkMessage,
-    "rmesos.internal.ShutdownFrameworkMessage"
-);
+libprocess::message!(ShutdownFrameworkMessage, "rmesos.internal.ShutdownFrameworkMessage");
 
 /// Master -> slave: shut down (the master removed this slave, e.g. after
 /// missed pings, and refuses it back under the same id); the slave kills its

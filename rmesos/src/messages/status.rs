@@ -57,15 +57,7 @@ impl StatusUpdate {
         if status.executor_id.is_none() {
             status.executor_id = executor_id.clone();
         }
-        StatusUpdate {
-            framework_id,
-            executor_id,
-            slave_id,
-            status,
-            timestamp,
-            uuid,
-            latest_state: None,
-        }
+        StatusUpdate { framework_id, executor_id, slave_id, status, timestamp, uuid, latest_state: None }
     }
 
     pub fn task_id(&self) -> &TaskID {
@@ -100,10 +92,7 @@ pub struct StatusUpdateAcknowledgementMessage {
     pub task_id: TaskID,
     pub uuid: Uuid,
 }
-libprocess::message!(
-    StatusUpdateAcknowledgementMessage,
-    "rmesos.internal.StatusUpdateAcknowledgementMessage"
-);
+libprocess::message!(StatusUpdateAcknowledgementMessage, "rmesos.internal.StatusUpdateAcknowledgementMessage");
 
 #[cfg(test)]
 mod tests {
@@ -115,14 +104,7 @@ mod tests {
         let sid = SlaveID::new("s").unwrap();
         let eid = ExecutorID::new("e").unwrap();
         let st = TaskStatus::new(TaskID::new("t").unwrap(), TaskState::Running);
-        let u = StatusUpdate::new(
-            fid,
-            Some(eid.clone()),
-            Some(sid.clone()),
-            st,
-            12.5,
-            Some(Uuid::from_u128(1)),
-        );
+        let u = StatusUpdate::new(fid, Some(eid.clone()), Some(sid.clone()), st, 12.5, Some(Uuid::from_u128(1)));
         assert_eq!(u.status.timestamp, Some(12.5));
         assert_eq!(u.status.uuid, Some(Uuid::from_u128(1)));
         assert_eq!(u.status.slave_id, Some(sid));

@@ -148,14 +148,8 @@ impl Resources {
     /// Whether `other` is a sub-bag of `self`: every scalar of `other` is at
     /// most `self`'s, every range of `other` is inside `self`'s.
     pub fn contains(&self, other: &Resources) -> bool {
-        other
-            .scalars
-            .iter()
-            .all(|(name, v)| self.scalar(name) >= *v)
-            && other
-                .ranges
-                .iter()
-                .all(|(name, r)| self.ranges.get(name).is_some_and(|mine| mine.contains(r)))
+        other.scalars.iter().all(|(name, v)| self.scalar(name) >= *v)
+            && other.ranges.iter().all(|(name, r)| self.ranges.get(name).is_some_and(|mine| mine.contains(r)))
     }
 
     /// `self - other` if `self` contains `other`, else `None` (what a launch
@@ -187,11 +181,7 @@ impl Resources {
     /// the smallest dominant share. Ranges (ports) do not count, as in Mesos's
     /// DRF sorter.
     pub fn shares(&self, total: &Resources) -> f64 {
-        total
-            .scalars
-            .iter()
-            .map(|(name, t)| self.scalar(name).as_f64() / t.as_f64())
-            .fold(0.0, f64::max)
+        total.scalars.iter().map(|(name, t)| self.scalar(name).as_f64() / t.as_f64()).fold(0.0, f64::max)
     }
 }
 

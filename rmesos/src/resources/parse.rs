@@ -32,26 +32,15 @@ pub enum ResourcesError {
     #[error("resource '{name}': {value} is larger than {MAX_SCALAR}")]
     TooLarge { name: String, value: String },
     #[error("resource '{name}': '{value}' is not a range list: {reason}")]
-    BadRanges {
-        name: String,
-        value: String,
-        reason: String,
-    },
+    BadRanges { name: String, value: String, reason: String },
     #[error("resource '{name}': range {begin}-{end} ends before it begins")]
     ReversedRange { name: String, begin: u64, end: u64 },
     #[error("resource '{name}': ranges {}-{} and {}-{} overlap", .first.0, .first.1, .second.0, .second.1)]
-    OverlappingRanges {
-        name: String,
-        first: (u64, u64),
-        second: (u64, u64),
-    },
+    OverlappingRanges { name: String, first: (u64, u64), second: (u64, u64) },
     #[error("resource '{name}' is given more than once")]
     Duplicate { name: String },
     #[error("resource '{name}' must be {expected} (e.g. cpus:4, ports:[31000-32000])")]
-    WrongKind {
-        name: String,
-        expected: &'static str,
-    },
+    WrongKind { name: String, expected: &'static str },
     #[error("resource '{name}': set values {{a,b}} are not supported")]
     UnsupportedSet { name: String },
     #[error("resource '{name}': role '{role}' is not supported (only '*')")]
@@ -64,17 +53,12 @@ pub(super) fn parse(s: &str) -> Result<Resources, ResourcesError> {
     let mut out = Resources::new();
     let mut seen = std::collections::BTreeSet::new();
     for item in s.split(';').map(str::trim).filter(|i| !i.is_empty()) {
-        let (name, value) = item
-            .split_once(':')
-            .ok_or_else(|| ResourcesError::UnknownFormat {
-                item: item.to_string(),
-            })?;
+        let (name, value) =
+            item.split_once(':').ok_or_else(|| ResourcesError::UnknownFormat { item: item.to_string() })?;
         let name = strip_role(name.trim())?;
         validate_name(name)?;
         if !seen.insert(name.to_string()) {
-            return Err(ResourcesError::Duplicate {
-                name: name.to_string(),
-            });
+            return Err(ResourcesError::Duplicate { name: name.to_string() });
         }
         if seen.len() > MAX_RESOURCE_NAMES {
             return Err(ResourcesError::TooMany);
@@ -82,27 +66,18 @@ pub(super) fn parse(s: &str) -> Result<Resources, ResourcesError> {
         let value = value.trim();
         if value.starts_with('[') {
             if [CPUS, MEM, DISK].contains(&name) {
-                return Err(ResourcesError::WrongKind {
-                    name: name.to_string(),
-                    expected: "a number",
-                });
+                return Err(ResourcesError::WrongKind { name: name.to_string(), expected: "a number" });
             }
             out.set_ranges(name, ranges_value(name, value)?);
         } else if value.starts_with('{') {
-            return Err(ResourcesError::UnsupportedSet {
-                name: name.to_string(),
-            });
+            return Err(ResourcesError::UnsupportedSet { name: name.to_string() });
         } else {
             if name == PORTS {
-                return Err(ResourcesError::WrongKind {
-                    name: name.to_string(),
-                    expected: "ranges [begin-end,...]",
-                });
+                return Err(ResourcesError::WrongKind { name: name.to_string(), expected: "ranges [begin-end,...]" });
             }
-            let v: f64 = value.parse().map_err(|_| ResourcesError::BadScalar {
-                name: name.to_string(),
-                value: value.to_string(),
-            })?;
+            let v: f64 = value
+                .parse()
+                .map_err(|_| ResourcesError::BadScalar { name: name.to_string(), value: value.to_string() })?;
             out.set_scalar(name, scalar_value(name, v, value)?);
         }
     }
@@ -115,13 +90,8 @@ fn strip_role(name: &str) -> Result<&str, ResourcesError> {
         None => Ok(name),
         Some((base, rest)) => match rest.strip_suffix(')') {
             Some("*") => Ok(base.trim()),
-            Some(role) => Err(ResourcesError::UnsupportedRole {
-                name: base.to_string(),
-                role: role.to_string(),
-            }),
-            None => Err(ResourcesError::BadName {
-                name: name.to_string(),
-            }),
+            Some(role) => Err(ResourcesError::UnsupportedRole { name: base.to_string(), role: role.to_string() }),
+            None => Err(ResourcesError::BadName { name: name.to_string() }),
         },
     }
 }
@@ -129,9 +99,7 @@ fn strip_role(name: &str) -> Result<&str, ResourcesError> {
 pub(super) fn validate_name(name: &str) -> Result<(), ResourcesError> {
     let ok = |c: char| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-');
     if name.is_empty() || !name.chars().all(ok) {
-        return Err(ResourcesError::BadName {
-            name: name.to_string(),
-        });
+        return Err(ResourcesError::BadName { name: name.to_string() });
     }
     Ok(())
 }
@@ -150,22 +118,14 @@ pub(super) fn scalar_value(name: &str, v: f64, text: &str) -> Result<Scalar, Res
 pub(super) fn ranges_value(name: &str, value: &str) -> Result<Ranges, ResourcesError> {
     let name = name.to_string();
     Ranges::parse(value).map_err(|e| match e {
-        RangesError::Syntax(reason) => ResourcesError::BadRanges {
-            name,
-            value: value.to_string(),
-            reason,
-        },
+        RangesError::Syntax(reason) => ResourcesError::BadRanges { name, value: value.to_string(), reason },
         RangesError::TooMany => ResourcesError::BadRanges {
             name,
             value: format!("{}...", value.chars().take(32).collect::<String>()),
             reason: format!("more than {} ranges", super::MAX_RANGES),
         },
         RangesError::Reversed { begin, end } => ResourcesError::ReversedRange { name, begin, end },
-        RangesError::Overlap { first, second } => ResourcesError::OverlappingRanges {
-            name,
-            first,
-            second,
-        },
+        RangesError::Overlap { first, second } => ResourcesError::OverlappingRanges { name, first, second },
     })
 }
 

@@ -24,10 +24,7 @@ pub enum RangesError {
     /// `b < a` in `a-b`.
     Reversed { begin: u64, end: u64 },
     /// Two intervals share a value.
-    Overlap {
-        first: (u64, u64),
-        second: (u64, u64),
-    },
+    Overlap { first: (u64, u64), second: (u64, u64) },
     /// More than [`MAX_RANGES`] intervals.
     TooMany,
 }
@@ -74,11 +71,8 @@ impl Ranges {
                 None => (item, item),
             };
             let num = |t: &str| {
-                t.parse::<u64>().map_err(|_| {
-                    RangesError::Syntax(format!(
-                        "'{item}' is not begin-end with non-negative integers"
-                    ))
-                })
+                t.parse::<u64>()
+                    .map_err(|_| RangesError::Syntax(format!("'{item}' is not begin-end with non-negative integers")))
             };
             let (b, e) = (num(b)?, num(e)?);
             if e < b {
@@ -89,10 +83,7 @@ impl Ranges {
         v.sort_unstable();
         for w in v.windows(2) {
             if w[1].0 <= w[0].1 {
-                return Err(RangesError::Overlap {
-                    first: w[0],
-                    second: w[1],
-                });
+                return Err(RangesError::Overlap { first: w[0], second: w[1] });
             }
         }
         Ok(Ranges(coalesce(v)))
@@ -109,10 +100,7 @@ impl Ranges {
 
     /// How many values the set holds.
     pub fn count(&self) -> u64 {
-        self.0
-            .iter()
-            .map(|(b, e)| e - b + 1)
-            .fold(0u64, u64::saturating_add)
+        self.0.iter().map(|(b, e)| e - b + 1).fold(0u64, u64::saturating_add)
     }
 
     pub fn contains_value(&self, x: u64) -> bool {
@@ -121,10 +109,7 @@ impl Ranges {
 
     /// Whether every value of `other` is in `self`.
     pub fn contains(&self, other: &Ranges) -> bool {
-        other
-            .0
-            .iter()
-            .all(|&(ob, oe)| self.0.iter().any(|&(b, e)| b <= ob && oe <= e))
+        other.0.iter().all(|&(ob, oe)| self.0.iter().any(|&(b, e)| b <= ob && oe <= e))
     }
 
     /// The union of the two sets.
@@ -196,14 +181,8 @@ mod tests {
     #[test]
     fn parses_and_displays() {
         assert_eq!(r("[31000-32000]").intervals(), &[(31000, 32000)]);
-        assert_eq!(
-            r(" [ 21000 - 24000 , 30000-34000 ] ").to_string(),
-            "[21000-24000,30000-34000]"
-        );
-        assert_eq!(
-            r("[30000-34000,21000-24000]").intervals(),
-            &[(21000, 24000), (30000, 34000)]
-        );
+        assert_eq!(r(" [ 21000 - 24000 , 30000-34000 ] ").to_string(), "[21000-24000,30000-34000]");
+        assert_eq!(r("[30000-34000,21000-24000]").intervals(), &[(21000, 24000), (30000, 34000)]);
         assert_eq!(r("[1-2,3-4]").to_string(), "[1-4]");
         assert_eq!(r("[80]").to_string(), "[80-80]");
         assert!(r("[]").is_empty());
@@ -212,44 +191,14 @@ mod tests {
 
     #[test]
     fn rejects_bad_ranges() {
-        assert!(matches!(
-            Ranges::parse("31000-32000"),
-            Err(RangesError::Syntax(_))
-        ));
-        assert!(matches!(
-            Ranges::parse("[31000-32000"),
-            Err(RangesError::Syntax(_))
-        ));
-        assert!(matches!(
-            Ranges::parse("[a-b]"),
-            Err(RangesError::Syntax(_))
-        ));
-        assert!(matches!(
-            Ranges::parse("[-1-5]"),
-            Err(RangesError::Syntax(_))
-        ));
-        assert!(matches!(
-            Ranges::parse("[1-2,]"),
-            Err(RangesError::Syntax(_))
-        ));
-        assert_eq!(
-            Ranges::parse("[5-1]"),
-            Err(RangesError::Reversed { begin: 5, end: 1 })
-        );
-        assert_eq!(
-            Ranges::parse("[1-10,5-20]"),
-            Err(RangesError::Overlap {
-                first: (1, 10),
-                second: (5, 20)
-            })
-        );
-        let many = format!(
-            "[{}]",
-            (0..=MAX_RANGES as u64)
-                .map(|i| format!("{}", i * 2))
-                .collect::<Vec<_>>()
-                .join(",")
-        );
+        assert!(matches!(Ranges::parse("31000-32000"), Err(RangesError::Syntax(_))));
+        assert!(matches!(Ranges::parse("[31000-32000"), Err(RangesError::Syntax(_))));
+        assert!(matches!(Ranges::parse("[a-b]"), Err(RangesError::Syntax(_))));
+        assert!(matches!(Ranges::parse("[-1-5]"), Err(RangesError::Syntax(_))));
+        assert!(matches!(Ranges::parse("[1-2,]"), Err(RangesError::Syntax(_))));
+        assert_eq!(Ranges::parse("[5-1]"), Err(RangesError::Reversed { begin: 5, end: 1 }));
+        assert_eq!(Ranges::parse("[1-10,5-20]"), Err(RangesError::Overlap { first: (1, 10), second: (5, 20) }));
+        let many = format!("[{}]", (0..=MAX_RANGES as u64).map(|i| format!("{}", i * 2)).collect::<Vec<_>>().join(","));
         assert_eq!(Ranges::parse(&many), Err(RangesError::TooMany));
     }
 
@@ -265,12 +214,7 @@ mod tests {
         assert!(!a.contains(&r("[9-11]")));
         assert!(a.contains(&Ranges::new()));
         assert!(a.contains_value(20) && !a.contains_value(15));
-        assert_eq!(
-            Ranges::interval(0, u64::MAX)
-                .difference(&r("[0-0]"))
-                .intervals(),
-            &[(1, u64::MAX)]
-        );
+        assert_eq!(Ranges::interval(0, u64::MAX).difference(&r("[0-0]")).intervals(), &[(1, u64::MAX)]);
         assert_eq!(Ranges::from_intervals([(5, 1), (3, 4)]), r("[3-4]"));
     }
 }

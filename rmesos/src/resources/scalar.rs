@@ -119,9 +119,7 @@ mod tests {
         }
         assert_eq!(s, Scalar::from_units(1));
         assert_eq!(
-            Scalar::from_f64(0.1)
-                .unwrap()
-                .saturating_add(Scalar::from_f64(0.2).unwrap()),
+            Scalar::from_f64(0.1).unwrap().saturating_add(Scalar::from_f64(0.2).unwrap()),
             Scalar::from_f64(0.3).unwrap()
         );
     }
@@ -131,13 +129,7 @@ mod tests {
         assert_eq!(Scalar::from_f64(-1.0), Err(ScalarError::Negative));
         assert_eq!(Scalar::from_f64(f64::NAN), Err(ScalarError::NotFinite));
         assert_eq!(Scalar::from_f64(f64::INFINITY), Err(ScalarError::NotFinite));
-        assert_eq!(
-            Scalar::from_f64(MAX_SCALAR * 2.0),
-            Err(ScalarError::TooLarge)
-        );
-        assert_eq!(
-            Scalar::from_units(1).saturating_sub(Scalar::from_units(2)),
-            Scalar::ZERO
-        );
+        assert_eq!(Scalar::from_f64(MAX_SCALAR * 2.0), Err(ScalarError::TooLarge));
+        assert_eq!(Scalar::from_units(1).saturating_sub(Scalar::from_units(2)), Scalar::ZERO);
     }
 }

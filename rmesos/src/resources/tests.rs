@@ -26,12 +26,9 @@ fn parses_the_mesos_forms() {
 
 #[test]
 fn displays_back_to_the_parsed_form() {
-    for s in [
-        "cpus:4;disk:1000;mem:2048;ports:[31000-32000]",
-        "cpus:0.125;mem:32",
-        "ports:[21000-24000,30000-34000]",
-        "",
-    ] {
+    for s in
+        ["cpus:4;disk:1000;mem:2048;ports:[31000-32000]", "cpus:0.125;mem:32", "ports:[21000-24000,30000-34000]", ""]
+    {
         assert_eq!(res(s).to_string(), s);
         assert_eq!(res(&res(s).to_string()), res(s));
     }
@@ -53,36 +50,18 @@ fn reports_each_mistake_clearly() {
     assert!(matches!(err("mem:1e13"), TooLarge { .. }));
     assert!(matches!(err("ports:[1-2"), BadRanges { .. }));
     assert!(matches!(err("ports:[x-2]"), BadRanges { .. }));
-    assert!(matches!(
-        err("ports:[5-1]"),
-        ReversedRange {
-            begin: 5,
-            end: 1,
-            ..
-        }
-    ));
+    assert!(matches!(err("ports:[5-1]"), ReversedRange { begin: 5, end: 1, .. }));
     assert!(matches!(err("ports:[1-10,5-6]"), OverlappingRanges { .. }));
     assert!(matches!(err("cpus:1;cpus:2"), Duplicate { .. }));
     assert!(matches!(err("cpus:[1-2]"), WrongKind { .. }));
     assert!(matches!(err("ports:80"), WrongKind { .. }));
     assert!(matches!(err("disks:{a,b}"), UnsupportedSet { .. }));
     assert!(matches!(err("cpus(web):2"), UnsupportedRole { .. }));
-    let many: String = (0..=MAX_RESOURCE_NAMES)
-        .map(|i| format!("r{i}:1;"))
-        .collect();
+    let many: String = (0..=MAX_RESOURCE_NAMES).map(|i| format!("r{i}:1;")).collect();
     assert_eq!(err(&many), TooMany);
-    assert_eq!(
-        err("ports:[1-10,5-6]").to_string(),
-        "resource 'ports': ranges 1-10 and 5-6 overlap"
-    );
-    assert_eq!(
-        err("cpus:-1").to_string(),
-        "resource 'cpus': -1 is negative"
-    );
-    assert_eq!(
-        err("cpus").to_string(),
-        "resource 'cpus' is not name:value (e.g. cpus:4;mem:2048;ports:[31000-32000])"
-    );
+    assert_eq!(err("ports:[1-10,5-6]").to_string(), "resource 'ports': ranges 1-10 and 5-6 overlap");
+    assert_eq!(err("cpus:-1").to_string(), "resource 'cpus': -1 is negative");
+    assert_eq!(err("cpus").to_string(), "resource 'cpus' is not name:value (e.g. cpus:4;mem:2048;ports:[31000-32000])");
 }
 
 #[test]
@@ -91,10 +70,7 @@ fn json_is_the_mesos_state_shape_and_decoding_validates() {
     let j = serde_json::to_string(&r).unwrap();
     assert_eq!(j, r#"{"cpus":4.0,"mem":2048.5,"ports":"[31000-32000]"}"#);
     assert_eq!(serde_json::from_str::<Resources>(&j).unwrap(), r);
-    assert_eq!(
-        serde_json::from_str::<Resources>(r#"{"cpus":2}"#).unwrap(),
-        res("cpus:2")
-    );
+    assert_eq!(serde_json::from_str::<Resources>(r#"{"cpus":2}"#).unwrap(), res("cpus:2"));
     assert!(serde_json::from_str::<Resources>(r#"{"cpus":-1.0}"#).is_err());
     assert!(serde_json::from_str::<Resources>(r#"{"ports":"[5-1]"}"#).is_err());
     assert!(serde_json::from_str::<Resources>(r#"{"a b":1}"#).is_err());
@@ -113,17 +89,11 @@ fn arithmetic_examples() {
     assert_eq!(&left + &task, total);
     assert!(res("cpus:1").checked_sub(&res("cpus:1.001")).is_none());
     assert!(res("cpus:1").checked_sub(&res("mem:1")).is_none());
-    assert_eq!(
-        res("cpus:1").checked_sub(&res("cpus:1")),
-        Some(Resources::new())
-    );
+    assert_eq!(res("cpus:1").checked_sub(&res("cpus:1")), Some(Resources::new()));
     assert_eq!(&res("cpus:1") - &res("cpus:5;mem:3"), Resources::new());
     let all: Resources = [res("cpus:1"), res("cpus:2;mem:3")].iter().sum();
     assert_eq!(all, res("cpus:3;mem:3"));
-    assert_eq!(
-        Resources::new().with_scalar("cpus", 2.0).unwrap(),
-        res("cpus:2")
-    );
+    assert_eq!(Resources::new().with_scalar("cpus", 2.0).unwrap(), res("cpus:2"));
     assert!(Resources::new().with_scalar("cpus", -2.0).is_err());
 }
 
@@ -143,10 +113,7 @@ struct Lcg(u64);
 
 impl Lcg {
     fn next(&mut self) -> u64 {
-        self.0 = self
-            .0
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
+        self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
         self.0 >> 33
     }
 
