@@ -40,10 +40,6 @@ fn default_role() -> String {
     DEFAULT_ROLE.to_string()
 }
 
-fn is_zero(x: &f64) -> bool {
-    *x == 0.0
-}
-
 /// A framework's description (Mesos's `FrameworkInfo`).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct FrameworkInfo {
@@ -54,7 +50,7 @@ pub struct FrameworkInfo {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id: Option<FrameworkID>,
     /// Seconds the master keeps a disconnected framework's tasks (default 0).
-    #[serde(default, skip_serializing_if = "is_zero")]
+    #[serde(default)]
     pub failover_timeout: f64,
     /// Whether slaves checkpoint this framework's tasks (default false).
     #[serde(default)]
