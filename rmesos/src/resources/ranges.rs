@@ -34,9 +34,9 @@ impl Ranges {
         Ranges(Vec::new())
     }
 
-    /// The set holding every value of the given inclusive intervals, which
-    /// may be unsorted, overlapping or reversed-free; overlaps merge.
-    /// Intervals with `end < begin` are ignored.
+    /// The set holding every value of the given inclusive intervals, in any
+    /// order, possibly overlapping (overlaps merge). Intervals with
+    /// `end < begin` are ignored.
     pub fn from_intervals(intervals: impl IntoIterator<Item = (u64, u64)>) -> Ranges {
         let mut v: Vec<(u64, u64)> = intervals.into_iter().filter(|(b, e)| b <= e).collect();
         v.sort_unstable();
