@@ -20,7 +20,7 @@ use serde::Serialize;
 use tokio::net::TcpStream;
 use tokio::sync::oneshot;
 
-use crate::limits::MAX_HTTP_BODY;
+use crate::limits::{HTTP_HEADER_READ_TIMEOUT, MAX_HTTP_BODY};
 use crate::metrics::Metrics;
 use crate::node::WeakNode;
 
@@ -107,7 +107,13 @@ pub(crate) async fn serve(stream: TcpStream, remote: SocketAddr, node: WeakNode)
             async move { Ok::<_, Infallible>(handle(&node, req, remote).await) }
         })
     };
-    let conn = hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(stream), svc);
+    // hyper's header timeout runs on tokio's timer, not the node's clock: it
+    // only guards against clients that stall mid-request (a slot of
+    // MAX_INBOUND_CONNECTIONS each), never against anything a test controls.
+    let conn = hyper::server::conn::http1::Builder::new()
+        .timer(hyper_util::rt::TokioTimer::new())
+        .header_read_timeout(HTTP_HEADER_READ_TIMEOUT)
+        .serve_connection(TokioIo::new(stream), svc);
     if let Err(e) = conn.await {
         node.metrics(|m| Metrics::inc(&m.http_errors));
         tracing::warn!(%remote, error = %e, "HTTP connection closed on error");

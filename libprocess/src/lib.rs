@@ -16,6 +16,7 @@ pub mod message;
 pub mod metrics;
 pub mod node;
 pub mod pid;
+pub mod pingpong;
 pub mod process;
 pub mod testkit;
 pub mod transport;

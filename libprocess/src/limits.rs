@@ -47,3 +47,7 @@ pub const MAX_INBOUND_CONNECTIONS: usize = 10_000;
 
 /// Largest HTTP request body read by the operator endpoints: 1 MiB.
 pub const MAX_HTTP_BODY: usize = 1024 * 1024;
+
+/// Time an HTTP client has to send a whole request head (also the idle
+/// time allowed between keep-alive requests) before its connection is closed.
+pub const HTTP_HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);

@@ -32,7 +32,8 @@ counters! {
     dropped_unknown_process,
     /// Dropped: the receiver installed no handler for the message's name.
     dropped_unknown_message,
-    /// Dropped: the body did not decode as the handler's message type.
+    /// Dropped: the body did not decode as the handler's message type, or the
+    /// envelope named an invalid sender id.
     dropped_malformed_body,
     /// Dropped: the queue for the peer node was full.
     dropped_queue_full,

@@ -27,8 +27,8 @@ use futures::StreamExt;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Notify;
-use tokio_util::sync::CancellationToken;
 use tokio_util::codec::FramedRead;
+use tokio_util::sync::CancellationToken;
 
 use super::{SendError, Transport};
 use crate::clock::Clock;
@@ -138,9 +138,7 @@ impl TcpTransport {
                     }
                 }
             }
-            let backoff = INITIAL_RECONNECT_BACKOFF
-                .saturating_mul(1 << failures.min(16))
-                .min(MAX_RECONNECT_BACKOFF);
+            let backoff = INITIAL_RECONNECT_BACKOFF.saturating_mul(1 << failures.min(16)).min(MAX_RECONNECT_BACKOFF);
             tokio::select! {
                 _ = self.clock.sleep(backoff) => {}
                 _ = self.shutdown.cancelled() => return,
@@ -298,6 +296,12 @@ impl TcpTransport {
             let env = frame.map_err(WireError::from).and_then(|f| WireEnvelope::decode(f.freeze()));
             match env {
                 Ok(env) => node.frame(hello.node, env),
+                // A reset is the peer (or its host) going away, not a bad
+                // frame: the codec's own errors are InvalidData / Other.
+                Err(WireError::Io(e)) if is_connection_loss(&e) => {
+                    tracing::debug!(%remote, peer = %hello.node, error = %e, "inbound connection lost");
+                    return;
+                }
                 Err(e) => {
                     self.count(|m| &m.frames_rejected);
                     tracing::warn!(%remote, peer = %hello.node, error = %e, "closing connection: bad frame");
@@ -307,6 +311,13 @@ impl TcpTransport {
         }
         tracing::debug!(%remote, peer = %hello.node, "inbound connection closed by peer");
     }
+}
+
+/// Socket errors that mean the connection is gone (counted nowhere: they
+/// say nothing about what the peer sent).
+fn is_connection_loss(e: &std::io::Error) -> bool {
+    use std::io::ErrorKind::*;
+    matches!(e.kind(), ConnectionReset | ConnectionAborted | BrokenPipe)
 }
 
 impl Transport for TcpTransport {

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# The project's test command (README, second command; .ci/run calls it).
+# Installs what the tests need on a fresh Debian machine, then runs every test.
+# ZooKeeper comes from Debian's `zookeeper` package (Java is already present);
+# tests that need it start their own ensemble on free loopback ports. With
+# CI=true a missing ZooKeeper fails those tests instead of skipping them.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need_apt=()
+[ -f /usr/share/java/zookeeper.jar ] || need_apt+=(zookeeper)
+if [ ${#need_apt[@]} -gt 0 ]; then
+  echo "installing ${need_apt[*]} (Debian packages)"
+  sudo_cmd=""
+  [ "$(id -u)" = 0 ] || sudo_cmd="sudo"
+  $sudo_cmd apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq "${need_apt[@]}" >/dev/null
+fi
+
+cargo fmt --all --check
+cargo test --workspace --locked
