@@ -34,7 +34,7 @@
 //!   incarnation in the handshake: their links fire) or give up (`peer_lost`).
 //! - Partitions block one direction of one pair. Frames on a connection that
 //!   is cut are *held*, not dropped, as TCP retransmits across a short
-//!   outage: a heal releases them in order. If the partition lasts
+//!   outage (within the same queue bound): a heal releases them in order. If the partition lasts
 //!   `partition_detection` (default [`DEFAULT_PARTITION_DETECTION`]), the
 //!   connection breaks (the role of a TCP user timeout or keepalive), its
 //!   held frames are lost, and reconnection begins; so a partition is
@@ -592,11 +592,13 @@ impl SimNetwork {
         let Some(mut item) = item else { return Ok(()) };
         let lat = latency(&mut st.rng, &st.cfg);
         let Some(c) = st.conns.get_mut(&pair) else { return Ok(()) };
+        // One bound for frames queued while connecting and frames held by a
+        // partition, as the TCP transport bounds its per-peer queue.
+        if c.pending.len() >= MAX_QUEUED_MESSAGES_PER_PEER {
+            st.trace.push(now, format_args!("drop (queue to {} full)", pair.1));
+            return Err(SendError::QueueFull(pair.1));
+        }
         if c.up.is_none() {
-            if c.pending.len() >= MAX_QUEUED_MESSAGES_PER_PEER {
-                st.trace.push(now, format_args!("drop (queue to {} full)", pair.1));
-                return Err(SendError::QueueFull(pair.1));
-            }
             c.pending.push_back(item);
             return Ok(());
         }
