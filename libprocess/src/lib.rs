@@ -19,6 +19,7 @@ pub mod pid;
 pub mod process;
 pub mod transport;
 pub mod wire;
+pub mod zookeeper;
 
 pub use actix::{Actor, AsyncContext, Context};
 pub use clock::{Clock, Time};
