@@ -8,7 +8,7 @@
 //! [`SessionEvent`]. It times its heartbeats on tokio's clock, not on ours:
 //! that is why deterministic tests use [`super::memory::MemZk`].
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use futures::{FutureExt, StreamExt};
@@ -18,8 +18,55 @@ use super::store::{Backend, CreateMode, Held, Session, SessionEvent, Watch, ZkEr
 use super::url::ZkUrl;
 
 /// Connects through `zookeeper-client`.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct RealZk;
+#[derive(Clone, Default)]
+pub struct RealZk {
+    /// Sessions opened, kept only by [`RealZk::with_session_log`] (tests).
+    log: Option<Arc<Mutex<Vec<zk::SessionInfo>>>>,
+}
+
+impl RealZk {
+    /// The backend for production use.
+    pub fn new() -> RealZk {
+        RealZk { log: None }
+    }
+
+    /// A backend that remembers its sessions' credentials so a test can
+    /// expire one with [`RealZk::kill_session`].
+    pub fn with_session_log() -> RealZk {
+        RealZk { log: Some(Arc::default()) }
+    }
+
+    /// Test hook: ends session `id` (opened by this backend) on the
+    /// servers, by attaching a second client to it and closing that; the
+    /// original client then learns that its session expired.
+    pub async fn kill_session(&self, url: &ZkUrl, id: u64) -> Result<(), ZkError> {
+        let info = self
+            .log
+            .as_ref()
+            .and_then(|l| l.lock().unwrap_or_else(|e| e.into_inner()).iter().find(|i| i.id().0 as u64 == id).cloned())
+            .ok_or_else(|| ZkError::Other(format!("session {id:#x} was not opened by this backend")))?;
+        let client = zk::Client::connector().with_session(info).connect(&url.connect_string()).await.map_err(map_err)?;
+        drop(client); // closes the session on the servers
+        Ok(())
+    }
+
+    /// Test helper: the session owning the ephemeral znode `path`.
+    pub async fn ephemeral_owner(&self, url: &ZkUrl, path: &str) -> Result<Option<u64>, ZkError> {
+        let client = zk::Client::connector().with_session_timeout(Duration::from_secs(4)).connect(&url.connect_string()).await.map_err(map_err)?;
+        let stat = client.check_stat(path).await.map_err(map_err)?;
+        Ok(stat.map(|s| s.ephemeral_owner as u64).filter(|o| *o != 0))
+    }
+
+    /// Test helper: children of `path` (empty if it does not exist).
+    pub async fn children(&self, url: &ZkUrl, path: &str) -> Result<Vec<String>, ZkError> {
+        let client = zk::Client::connector().with_session_timeout(Duration::from_secs(4)).connect(&url.connect_string()).await.map_err(map_err)?;
+        match client.list_children(path).await {
+            Ok(c) => Ok(c),
+            Err(zk::Error::NoNode) => Ok(Vec::new()),
+            Err(e) => Err(map_err(e)),
+        }
+    }
+}
 
 /// With credentials: anyone may read (schedulers and tools find the leader),
 /// only the creator may change (Mesos's `EVERYONE_READ_CREATOR_ALL`).
@@ -45,8 +92,12 @@ impl Backend for RealZk {
         }
         let authed = url.auth.is_some();
         let servers = url.connect_string();
+        let log = self.log.clone();
         async move {
             let client = connector.connect(&servers).await.map_err(map_err)?;
+            if let Some(log) = log {
+                log.lock().unwrap_or_else(|e| e.into_inner()).push(client.session().clone());
+            }
             tracing::info!(session = %client.session_id(), timeout = ?client.session_timeout(), "ZooKeeper session established with {servers}");
             let session: Arc<dyn Session> = Arc::new(RealSession { client, authed });
             Ok(session)
