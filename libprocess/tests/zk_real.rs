@@ -166,3 +166,123 @@ async fn real_zookeeper_faults_bound_leadership() {
     elected(&env, &mut a.rx).await;
     detect(&env, &mut d, Some("a2")).await;
 }
+
+// ---------------------------------------------------------------- figures
+
+/// Runs per figure; the median is printed.
+const FIGURE_RUNS: usize = 5;
+
+fn median_ms(mut v: Vec<Duration>) -> f64 {
+    v.sort();
+    v[v.len() / 2].as_secs_f64() * 1000.0
+}
+
+/// Child side of figure (b): contends on `RMESOS_ZK_CHILD_URL` with
+/// `RMESOS_ZK_CHILD_DATA` and holds the session until SIGKILLed. Does
+/// nothing when run without those variables.
+#[ignore]
+#[actix_rt::test]
+async fn zk_child_contender() {
+    let (Ok(url), Ok(data)) = (std::env::var("RMESOS_ZK_CHILD_URL"), std::env::var("RMESOS_ZK_CHILD_DATA")) else {
+        return;
+    };
+    let url: ZkUrl = url.parse().unwrap();
+    let node = Node::bind(Config::loopback(0)).await.unwrap();
+    let (probe, mut rx) = probe(&node, "child-probe");
+    let cfg = libprocess::zookeeper::GroupConfig {
+        url,
+        label: LABEL.into(),
+        session_timeout: libprocess::zookeeper::DEFAULT_ZK_SESSION_TIMEOUT,
+    };
+    let pid =
+        libprocess::zookeeper::LeaderContender::spawn(&node, "child", Arc::new(RealZk::new()), cfg, probe.clone())
+            .unwrap();
+    node.send(&probe, &pid, libprocess::zookeeper::ContendMessage { data: data.into_bytes() });
+    while let Some(ev) = rx.recv().await {
+        println!("CHILD_EVENT {ev:?}");
+    }
+}
+
+/// Prints `name value` lines: medians over FIGURE_RUNS runs of
+/// (a) withdraw of the leader -> detector notified of the new leader,
+/// (b) SIGKILL of the leader's process -> new leader seen (10 s sessions),
+/// (c) SIGKILL of the ZooKeeper leader -> service back, and how many
+///     times our leader changed (expected 0).
+#[ignore]
+#[actix_rt::test]
+async fn real_failover_figures() {
+    let _serial = serial();
+    if !ensemble::require_zookeeper("real_failover_figures") {
+        return;
+    }
+    let mut ens = Ensemble::start(3).await.unwrap();
+    let env = Real::new(&ens, libprocess::zookeeper::DEFAULT_ZK_SESSION_TIMEOUT).await;
+    let clock = Clock::real();
+
+    let mut withdraw = Vec::new();
+    for run in 0..FIGURE_RUNS {
+        let path = format!("/fig/withdraw{run}");
+        let mut d = detector(&env, &format!("fa-d{run}"), &path);
+        let mut a = Contender::spawn(&env, &format!("fa-a{run}"), &path);
+        let b = Contender::spawn(&env, &format!("fa-b{run}"), &path);
+        a.contend(&env, "a");
+        elected(&env, &mut a.rx).await;
+        b.contend(&env, "b");
+        wait_members(&env, &path, 2).await;
+        detect(&env, &mut d, Some("a")).await;
+        let t = clock.now();
+        a.withdraw(&env);
+        detect(&env, &mut d, Some("b")).await;
+        withdraw.push(clock.now() - t);
+    }
+    println!("zk_withdraw_to_new_leader_ms {:.1}", median_ms(withdraw));
+
+    let mut crash = Vec::new();
+    for run in 0..FIGURE_RUNS {
+        let path = format!("/fig/crash{run}");
+        let mut d = detector(&env, &format!("fb-d{run}"), &path);
+        let mut child = tokio::process::Command::new(std::env::current_exe().unwrap())
+            .args(["--exact", "zk_child_contender", "--ignored", "--nocapture", "--test-threads=1"])
+            .env("RMESOS_ZK_CHILD_URL", env.url(&path).to_string())
+            .env("RMESOS_ZK_CHILD_DATA", "child")
+            .stdout(std::process::Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .unwrap();
+        detect(&env, &mut d, Some("child")).await;
+        let b = Contender::spawn(&env, &format!("fb-b{run}"), &path);
+        b.contend(&env, "b");
+        wait_members(&env, &path, 2).await;
+        let t = clock.now();
+        child.start_kill().unwrap();
+        child.wait().await.unwrap();
+        detect(&env, &mut d, Some("b")).await;
+        crash.push(clock.now() - t);
+    }
+    println!("zk_contender_sigkill_to_new_leader_ms {:.1}", median_ms(crash));
+
+    let mut d = detector(&env, "fc-d", "/fig/zk");
+    let mut a = Contender::spawn(&env, "fc-a", "/fig/zk");
+    a.contend(&env, "a");
+    elected(&env, &mut a.rx).await;
+    detect(&env, &mut d, Some("a")).await;
+    let mut back = Vec::new();
+    for _ in 0..FIGURE_RUNS {
+        let leader = ens.leader().await.expect("a ZooKeeper leader");
+        let t = clock.now();
+        ens.kill(leader);
+        ens.wait_serving(MAX_WAIT).await.unwrap();
+        back.push(clock.now() - t);
+        ens.restart(leader).unwrap();
+        ens.wait_serving(MAX_WAIT).await.unwrap();
+    }
+    wait_members(&env, "/fig/zk", 1).await;
+    let mut changes = 0;
+    while d.try_recv().is_ok() {
+        changes += 1;
+    }
+    let lost = std::iter::from_fn(|| a.rx.try_recv().ok()).count();
+    println!("zk_leader_sigkill_to_serving_ms {:.1}", median_ms(back));
+    println!("zk_leader_sigkill_our_leader_changes {changes}");
+    println!("zk_leader_sigkill_our_candidacy_events {lost}");
+}
