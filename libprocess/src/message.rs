@@ -68,9 +68,6 @@ pub fn encode<M: Message>(msg: &M) -> Vec<u8> {
 /// Appends a message body to `w`. Encoding into memory fails only for a
 /// hand-written `Serialize` that errors (a bug in that type); callers log it
 /// and drop the message rather than panic.
-pub(crate) fn encode_into<M: Message, W: std::io::Write>(
-    msg: &M,
-    w: &mut W,
-) -> Result<(), rmp_serde::encode::Error> {
+pub(crate) fn encode_into<M: Message, W: std::io::Write>(msg: &M, w: &mut W) -> Result<(), rmp_serde::encode::Error> {
     rmp_serde::encode::write_named(w, msg)
 }

@@ -108,8 +108,13 @@ pub(crate) enum Undeliverable {
 pub(crate) trait Mailbox: Send + Sync {
     fn message(&self, from: Upid, name: &str, body: Body, guard: WorkGuard) -> Result<(), Undeliverable>;
     fn exited(&self, pid: Upid, guard: WorkGuard) -> Result<(), Undeliverable>;
-    fn http(&self, route: &str, req: Request, reply: oneshot::Sender<Response>, guard: WorkGuard)
-        -> Result<(), Undeliverable>;
+    fn http(
+        &self,
+        route: &str,
+        req: Request,
+        reply: oneshot::Sender<Response>,
+        guard: WorkGuard,
+    ) -> Result<(), Undeliverable>;
     fn has_route(&self, route: &str) -> bool;
 }
 

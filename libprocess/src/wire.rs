@@ -93,19 +93,11 @@ pub async fn read_hello<R: AsyncRead + Unpin>(r: &mut R) -> Result<Hello, WireEr
 
 /// The codec that splits a byte stream into frames, refusing oversized ones.
 pub fn frame_codec() -> LengthDelimitedCodec {
-    LengthDelimitedCodec::builder()
-        .length_field_length(4)
-        .max_frame_length(MAX_FRAME_SIZE)
-        .new_codec()
+    LengthDelimitedCodec::builder().length_field_length(4).max_frame_length(MAX_FRAME_SIZE).new_codec()
 }
 
 /// Appends one frame carrying `msg` to `buf`. On error nothing is appended.
-pub fn encode_frame<M: Message>(
-    buf: &mut BytesMut,
-    from_id: &str,
-    to_id: &str,
-    msg: &M,
-) -> Result<(), WireError> {
+pub fn encode_frame<M: Message>(buf: &mut BytesMut, from_id: &str, to_id: &str, msg: &M) -> Result<(), WireError> {
     let start = buf.len();
     let r = (|| {
         begin_frame(buf, from_id, to_id, M::NAME);

@@ -65,7 +65,10 @@ impl Env for Mem {
             if let Ok(ev) = rx.try_recv() {
                 return ev;
             }
-            assert!(self.clock.now() - start < MAX_SIMULATED_WAIT, "no event within {MAX_SIMULATED_WAIT:?} (simulated)");
+            assert!(
+                self.clock.now() - start < MAX_SIMULATED_WAIT,
+                "no event within {MAX_SIMULATED_WAIT:?} (simulated)"
+            );
             self.clock.advance(STEP).await;
         }
     }

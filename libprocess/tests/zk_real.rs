@@ -12,7 +12,7 @@
 
 mod zk_common;
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use libprocess::zookeeper::ensemble::{self, Ensemble};
@@ -26,7 +26,8 @@ const TEST_SESSION_TIMEOUT: Duration = Duration::from_secs(4);
 /// Bound on the wait for one event (a safety net, not a timing check).
 const MAX_WAIT: Duration = Duration::from_secs(40);
 
-static SERIAL: Mutex<()> = Mutex::new(());
+/// One real-ensemble test at a time (tokio's mutex: held across awaits).
+static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 struct Real {
     node: Node,
@@ -72,13 +73,13 @@ impl Env for Real {
     }
 }
 
-fn serial() -> std::sync::MutexGuard<'static, ()> {
-    SERIAL.lock().unwrap_or_else(|e| e.into_inner())
+async fn serial() -> tokio::sync::MutexGuard<'static, ()> {
+    SERIAL.lock().await
 }
 
 #[actix_rt::test]
 async fn real_contract_and_zkcli_reads_our_json() {
-    let _serial = serial();
+    let _serial = serial().await;
     if !ensemble::require_zookeeper("real_contract_and_zkcli_reads_our_json") {
         return;
     }
@@ -109,7 +110,7 @@ async fn real_contract_and_zkcli_reads_our_json() {
 /// and the detector reports no leader. One server back: election resumes.
 #[actix_rt::test]
 async fn real_zookeeper_faults_bound_leadership() {
-    let _serial = serial();
+    let _serial = serial().await;
     if !ensemble::require_zookeeper("real_zookeeper_faults_bound_leadership") {
         return;
     }
@@ -211,7 +212,7 @@ async fn zk_child_contender() {
 #[ignore]
 #[actix_rt::test]
 async fn real_failover_figures() {
-    let _serial = serial();
+    let _serial = serial().await;
     if !ensemble::require_zookeeper("real_failover_figures") {
         return;
     }

@@ -27,8 +27,8 @@ use futures::StreamExt;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Notify;
-use tokio_util::sync::CancellationToken;
 use tokio_util::codec::FramedRead;
+use tokio_util::sync::CancellationToken;
 
 use super::{SendError, Transport};
 use crate::clock::Clock;
@@ -138,9 +138,7 @@ impl TcpTransport {
                     }
                 }
             }
-            let backoff = INITIAL_RECONNECT_BACKOFF
-                .saturating_mul(1 << failures.min(16))
-                .min(MAX_RECONNECT_BACKOFF);
+            let backoff = INITIAL_RECONNECT_BACKOFF.saturating_mul(1 << failures.min(16)).min(MAX_RECONNECT_BACKOFF);
             tokio::select! {
                 _ = self.clock.sleep(backoff) => {}
                 _ = self.shutdown.cancelled() => return,

@@ -149,7 +149,7 @@ impl LeaderContender {
         self.me.send(&self.group, CancelMessage {});
     }
 
-    fn from_group(&self, from: &Upid) -> bool {
+    fn is_group(&self, from: &Upid) -> bool {
         if from != &self.group {
             tracing::warn!(contender = %self.me.pid(), "ignoring a group message from {from}");
         }
@@ -157,14 +157,14 @@ impl LeaderContender {
     }
 
     fn joined(&mut self, from: Upid, msg: JoinedMessage, _ctx: &mut Context<Self>) {
-        if self.from_group(&from) && self.state == State::Contending(None) {
+        if self.is_group(&from) && self.state == State::Contending(None) {
             self.state = State::Contending(Some(msg.seq));
             self.check();
         }
     }
 
     fn members(&mut self, from: Upid, msg: MembersMessage, _ctx: &mut Context<Self>) {
-        if self.from_group(&from) {
+        if self.is_group(&from) {
             self.members = msg.members;
             self.check();
         }
@@ -181,7 +181,7 @@ impl LeaderContender {
     }
 
     fn lost(&mut self, from: Upid, msg: MembershipLostMessage, _ctx: &mut Context<Self>) {
-        if !self.from_group(&from) || self.state == State::Idle {
+        if !self.is_group(&from) || self.state == State::Idle {
             return;
         }
         tracing::warn!(contender = %self.me.pid(), seq = msg.seq, "candidacy lost: {}", msg.reason);
@@ -194,7 +194,7 @@ impl LeaderContender {
     }
 
     fn cancelled(&mut self, from: Upid, _msg: CancelledMessage, _ctx: &mut Context<Self>) {
-        if !self.from_group(&from) {
+        if !self.is_group(&from) {
             return;
         }
         self.state = State::Idle;

@@ -74,12 +74,8 @@ impl LeaderDetector {
         let me = node.pid(id)?;
         let group = Group::spawn(node, &format!("{id}-group"), backend, cfg, me)?;
         let g = group.clone();
-        let spawned = node.spawn(id, move |me| LeaderDetector {
-            me,
-            group: g,
-            subscribers: vec![subscriber],
-            leader: None,
-        });
+        let spawned =
+            node.spawn(id, move |me| LeaderDetector { me, group: g, subscribers: vec![subscriber], leader: None });
         match spawned {
             Ok(s) => Ok(s.pid),
             Err(e) => {

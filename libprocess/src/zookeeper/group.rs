@@ -519,7 +519,8 @@ impl Group {
         }
         self.reported_listing = listing;
         self.data.retain(|seq, _| seqs.contains(seq));
-        let members = seqs.iter().filter_map(|seq| Some(Member { seq: *seq, data: self.data.get(seq)?.clone() })).collect();
+        let members =
+            seqs.iter().filter_map(|seq| Some(Member { seq: *seq, data: self.data.get(seq)?.clone() })).collect();
         self.report(members);
     }
 

@@ -57,8 +57,9 @@ mod tests {
 
     #[test]
     fn lowest_sequence_leads_and_others_are_ignored() {
-        let children: Vec<String> =
-            ["json.info_0000000005", "log_replicas", "json.info_0000000002", "info_0000000001"].map(String::from).into();
+        let children: Vec<String> = ["json.info_0000000005", "log_replicas", "json.info_0000000002", "info_0000000001"]
+            .map(String::from)
+            .into();
         assert_eq!(member_seqs("json.info", &children), vec![2, 5]);
         let members = vec![Member { seq: 5, data: b"b".to_vec() }, Member { seq: 2, data: b"a".to_vec() }];
         assert_eq!(leader(&members).map(|m| m.seq), Some(2));

@@ -290,9 +290,7 @@ impl MemZk {
 
 impl Server {
     fn connected(&self, id: u64) -> bool {
-        self.sessions
-            .get(&id)
-            .is_some_and(|x| self.up && x.alive == Alive::Open && !x.link_down && !x.abandoned)
+        self.sessions.get(&id).is_some_and(|x| self.up && x.alive == Alive::Open && !x.link_down && !x.abandoned)
     }
 
     /// Whether session `id` may run an operation now.

@@ -1,6 +1,6 @@
 //! Leader election on ZooKeeper, Mesos style, with no Mesos types.
 //!
-//! - [`url`]: `zk://[user:pass@]host:port,.../path`.
+//! - [`url`]: parses `zk://[user:pass@]host:port,.../path`.
 //! - [`store`]: the ZooKeeper operations needed, as a trait; backends
 //!   [`real::RealZk`] (the `zookeeper-client` crate) and
 //!   [`memory::MemZk`] (an in-memory ensemble on the paused clock).
@@ -29,8 +29,8 @@ pub mod contender;
 pub mod detector;
 pub mod ensemble;
 pub mod group;
-pub mod memory;
 pub mod members;
+pub mod memory;
 pub mod real;
 pub mod store;
 pub mod url;
@@ -46,8 +46,8 @@ pub use contender::{
 };
 pub use detector::{LeaderDetector, LeaderMessage, SubscribeMessage};
 pub use group::{Group, GroupConfig, RETRY_INTERVAL};
-pub use memory::MemZk;
 pub use members::Member;
+pub use memory::MemZk;
 pub use real::RealZk;
 pub use store::{Backend, CreateMode, Session, SessionEvent, ZkError};
 pub use url::{ZkUrl, ZkUrlError};

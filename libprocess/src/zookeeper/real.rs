@@ -45,21 +45,30 @@ impl RealZk {
             .as_ref()
             .and_then(|l| l.lock().unwrap_or_else(|e| e.into_inner()).iter().find(|i| i.id().0 as u64 == id).cloned())
             .ok_or_else(|| ZkError::Other(format!("session {id:#x} was not opened by this backend")))?;
-        let client = zk::Client::connector().with_session(info).connect(&url.connect_string()).await.map_err(map_err)?;
+        let client =
+            zk::Client::connector().with_session(info).connect(&url.connect_string()).await.map_err(map_err)?;
         drop(client); // closes the session on the servers
         Ok(())
     }
 
     /// Test helper: the session owning the ephemeral znode `path`.
     pub async fn ephemeral_owner(&self, url: &ZkUrl, path: &str) -> Result<Option<u64>, ZkError> {
-        let client = zk::Client::connector().with_session_timeout(Duration::from_secs(4)).connect(&url.connect_string()).await.map_err(map_err)?;
+        let client = zk::Client::connector()
+            .with_session_timeout(Duration::from_secs(4))
+            .connect(&url.connect_string())
+            .await
+            .map_err(map_err)?;
         let stat = client.check_stat(path).await.map_err(map_err)?;
         Ok(stat.map(|s| s.ephemeral_owner as u64).filter(|o| *o != 0))
     }
 
     /// Test helper: children of `path` (empty if it does not exist).
     pub async fn children(&self, url: &ZkUrl, path: &str) -> Result<Vec<String>, ZkError> {
-        let client = zk::Client::connector().with_session_timeout(Duration::from_secs(4)).connect(&url.connect_string()).await.map_err(map_err)?;
+        let client = zk::Client::connector()
+            .with_session_timeout(Duration::from_secs(4))
+            .connect(&url.connect_string())
+            .await
+            .map_err(map_err)?;
         match client.list_children(path).await {
             Ok(c) => Ok(c),
             Err(zk::Error::NoNode) => Ok(Vec::new()),

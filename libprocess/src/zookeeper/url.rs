@@ -190,7 +190,8 @@ mod tests {
     #[test]
     fn rejects_bad_inputs() {
         use ZkUrlError::*;
-        let cases: &[(&str, fn(&ZkUrlError) -> bool)] = &[
+        type Check = fn(&ZkUrlError) -> bool;
+        let cases: &[(&str, Check)] = &[
             ("http://h:1/m", |e| matches!(e, Scheme(_))),
             ("h:1/m", |e| matches!(e, Scheme(_))),
             ("zk://h:1", |e| matches!(e, NoPath(_))),
