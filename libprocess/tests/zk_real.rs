@@ -102,6 +102,21 @@ async fn real_contract_and_zkcli_reads_our_json() {
     assert_eq!(v["id"], "m1");
     assert_eq!(v["pid"], "master@127.0.0.1:5050");
     assert_eq!(v["port"], 5050);
+
+    // Digest credentials: anyone may read the member, only its creator may
+    // change it (Mesos's ACL), so tools without credentials still find it.
+    let authed: ZkUrl = format!("zk://alice:secret@{}/auth", ens.connect_string()).parse().unwrap();
+    let (probe_pid, mut rx) = probe(&env.node, "auth-probe");
+    let cfg =
+        libprocess::zookeeper::GroupConfig { url: authed, label: LABEL.into(), session_timeout: TEST_SESSION_TIMEOUT };
+    let pid = libprocess::zookeeper::LeaderContender::spawn(&env.node, "auth", env.backend(), cfg, probe_pid.clone())
+        .unwrap();
+    env.node.send(&probe_pid, &pid, libprocess::zookeeper::ContendMessage { data: b"secret-leader".to_vec() });
+    let seq = elected(&env, &mut rx).await;
+    let anonymous = RealZk::new().connect(&env.url("/auth"), TEST_SESSION_TIMEOUT).await.unwrap();
+    let path = member_path("/auth", seq);
+    assert_eq!(anonymous.get_data(&path).await.unwrap().as_deref(), Some(&b"secret-leader"[..]));
+    assert_eq!(anonymous.delete(&path).await, Err(libprocess::zookeeper::ZkError::NoAuth));
 }
 
 /// SIGKILL of the ZooKeeper leader: clients move to another server within

@@ -122,6 +122,8 @@ pub struct Group {
     connected: bool,
     connecting: bool,
     expiry_timer: Option<SpawnHandle>,
+    /// The current session's event stream (cancelled when it ends).
+    events: Option<SpawnHandle>,
     retrying: bool,
     path_ready: bool,
     path_busy: bool,
@@ -168,6 +170,7 @@ impl Group {
             connected: false,
             connecting: false,
             expiry_timer: None,
+            events: None,
             retrying: false,
             path_ready: false,
             path_busy: false,
@@ -251,7 +254,7 @@ impl Group {
         self.gen += 1;
         let gen = self.gen;
         tracing::info!(group = %self.cfg.url, session = format!("{:#x}", session.id()), timeout = ?session.timeout(), "ZooKeeper group session established");
-        ctx.spawn(
+        let events = ctx.spawn(
             wrap_stream::<_, Self>(session.events())
                 .map(move |(ev, held), act, ctx| {
                     if act.gen == gen {
@@ -261,6 +264,7 @@ impl Group {
                 })
                 .finish(),
         );
+        self.events = Some(events);
         self.session = Some(session);
         self.connected = true;
         self.sync(ctx);
@@ -305,6 +309,9 @@ impl Group {
         self.gen += 1;
         if let Some(t) = self.expiry_timer.take() {
             ctx.cancel_future(t);
+        }
+        if let Some(e) = self.events.take() {
+            ctx.cancel_future(e);
         }
         self.session = None;
         self.connected = false;

@@ -19,6 +19,10 @@
 //!   lost quorum expires nothing); when it serves again, every session that
 //!   is still disconnected gets a fresh full timeout.
 //!
+//! Watches and session events carry held work of the clock (see
+//! [`super::store`]): a test that keeps a fired watch or an event unread
+//! keeps [`Clock::settle`] waiting, as it should.
+//!
 //! Test hooks: [`MemZk::disconnect`], [`MemZk::reconnect`],
 //! [`MemZk::expire`], [`MemZk::outage`], [`MemZk::restore`], and readers of
 //! the tree ([`MemZk::children`], [`MemZk::data`], [`MemZk::owner`]).
@@ -496,5 +500,110 @@ impl Drop for MemSession {
         if let Some(x) = s.sessions.get_mut(&self.id) {
             x.abandoned = true;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use futures::StreamExt;
+
+    fn rt() -> tokio::runtime::Runtime {
+        tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap()
+    }
+
+    fn url() -> ZkUrl {
+        "zk://127.0.0.1:2181/g".parse().unwrap()
+    }
+
+    const T: Duration = Duration::from_secs(10);
+
+    #[test]
+    fn sequential_names_and_watches() {
+        rt().block_on(async {
+            let clock = Clock::paused();
+            let zk = MemZk::new(clock.clone());
+            let s = zk.connect(&url(), T).await.unwrap();
+            s.ensure_path("/g/sub").await.unwrap();
+            let (kids, watch) = s.get_children_watch("/g").await.unwrap();
+            assert_eq!(kids, vec!["sub"]);
+            let a = s.create("/g/m_", b"a", CreateMode::EphemeralSequential).await.unwrap();
+            let b = s.create("/g/m_", b"b", CreateMode::EphemeralSequential).await.unwrap();
+            assert_eq!((a.as_str(), b.as_str()), ("/g/m_0000000000", "/g/m_0000000001"));
+            assert!(watch.await.is_some(), "child watch fired with held work");
+            let (data, dwatch) = s.get_data_watch(&b).await.unwrap();
+            assert_eq!(data, b"b");
+            s.delete(&b).await.unwrap();
+            assert!(dwatch.await.is_some(), "data watch fired on delete");
+            assert_eq!(s.get_data(&b).await.unwrap(), None);
+            assert_eq!(s.create("/g/m_0000000000", b"", CreateMode::Persistent).await, Err(ZkError::NodeExists));
+            assert_eq!(s.create("/x/y", b"", CreateMode::Persistent).await, Err(ZkError::NoNode));
+            assert!(s.create(&format!("{a}/c"), b"", CreateMode::Persistent).await.is_err());
+            assert!(s.delete("/g").await.is_err(), "not empty");
+        });
+    }
+
+    #[test]
+    fn disconnected_session_expires_after_its_timeout_and_learns_on_reconnect() {
+        rt().block_on(async {
+            let clock = Clock::paused();
+            let zk = MemZk::new(clock.clone());
+            let s = zk.connect(&url(), T).await.unwrap();
+            let mut events = s.events();
+            let other = zk.connect(&url(), T).await.unwrap();
+            s.ensure_path("/g").await.unwrap();
+            let m = s.create("/g/m_", b"", CreateMode::EphemeralSequential).await.unwrap();
+            let (_, watch) = other.get_children_watch("/g").await.unwrap();
+            // Handle the watch as it fires: held work unhandled stalls settle.
+            let fired = tokio::spawn(async move { watch.await.is_some() });
+            zk.disconnect(s.id());
+            assert_eq!(events.next().await.map(|e| e.0), Some(SessionEvent::Disconnected));
+            assert_eq!(s.get_data(&m).await, Err(ZkError::ConnectionLoss));
+            clock.advance(T - Duration::from_millis(1)).await;
+            assert_eq!(zk.owner(&m), Some(s.id()));
+            clock.advance(Duration::from_millis(1)).await;
+            assert_eq!(zk.owner(&m), None, "the ephemeral died with the session");
+            assert!(fired.await.unwrap(), "the watch on the parent fired");
+            zk.reconnect(s.id());
+            assert_eq!(events.next().await.map(|e| e.0), Some(SessionEvent::Expired));
+            assert_eq!(s.get_data(&m).await, Err(ZkError::SessionExpired));
+        });
+    }
+
+    #[test]
+    fn outage_expires_nothing_until_the_ensemble_serves_again() {
+        rt().block_on(async {
+            let clock = Clock::paused();
+            let zk = MemZk::new(clock.clone());
+            let kept = zk.connect(&url(), T).await.unwrap();
+            let mut events = kept.events();
+            let gone = zk.connect(&url(), T).await.unwrap();
+            gone.ensure_path("/g").await.unwrap();
+            let m = gone.create("/g/m_", b"", CreateMode::EphemeralSequential).await.unwrap();
+            zk.outage();
+            assert_eq!(events.next().await.map(|e| e.0), Some(SessionEvent::Disconnected));
+            assert!(zk.connect(&url(), T).await.is_err());
+            drop(gone); // its process dies during the outage
+            clock.advance(T * 3).await;
+            assert_eq!(zk.sessions().len(), 2, "no expiry without a quorum");
+            zk.restore();
+            assert_eq!(events.next().await.map(|e| e.0), Some(SessionEvent::Connected));
+            clock.advance(T).await;
+            assert_eq!(zk.owner(&m), None, "the dead client's session expired a timeout after recovery");
+            assert_eq!(zk.sessions(), vec![kept.id()]);
+        });
+    }
+
+    #[test]
+    fn dropping_a_connected_session_closes_it_at_once() {
+        rt().block_on(async {
+            let zk = MemZk::new(Clock::paused());
+            let s = zk.connect(&url(), T).await.unwrap();
+            s.ensure_path("/g").await.unwrap();
+            let m = s.create("/g/m_", b"", CreateMode::EphemeralSequential).await.unwrap();
+            drop(s);
+            assert_eq!(zk.data(&m), None);
+            assert!(zk.sessions().is_empty());
+        });
     }
 }
