@@ -7,7 +7,8 @@
 //! - [`members`]: the pure rules (member names, lowest sequence leads).
 //! - [`group::Group`]: a process keeping a session and one membership,
 //!   watching the member list, retrying, expiring its session locally after
-//!   the session timeout without a connection.
+//!   the session timeout without a connection; its decisions are the pure
+//!   [`group_core::GroupCore`] (events in, actions out).
 //! - [`contender::LeaderContender`] and [`detector::LeaderDetector`]:
 //!   processes that report to subscribers with libprocess messages.
 //! - [`ensemble`]: a real N-server ZooKeeper ensemble for tests.
@@ -29,6 +30,7 @@ pub mod contender;
 pub mod detector;
 pub mod ensemble;
 pub mod group;
+pub mod group_core;
 pub mod members;
 pub mod memory;
 pub mod real;
