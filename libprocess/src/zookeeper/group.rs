@@ -24,9 +24,9 @@
 //! session ends.
 //!
 //! The decisions are in [`GroupCore`] (no I/O); this process performs its
-//! actions and feeds it the results. Owner <-> group talk is libprocess messages, so the work accounting of the
-//! paused clock covers every hop; ZooKeeper operations in flight hold a
-//! [`crate::clock::WorkGuard`] too.
+//! actions and feeds it the results. Owner <-> group talk is libprocess
+//! messages, so the work accounting of the paused clock covers every hop;
+//! ZooKeeper operations in flight hold a [`crate::clock::WorkGuard`] too.
 
 use std::sync::Arc;
 use std::time::Duration;
