@@ -21,6 +21,7 @@ pub mod process;
 pub mod testkit;
 pub mod transport;
 pub mod wire;
+pub mod zookeeper;
 
 pub use actix::{Actor, AsyncContext, Context};
 pub use clock::{Clock, Time};
