@@ -52,6 +52,7 @@ pub mod info;
 pub mod messages;
 pub(crate) mod named_enum;
 pub mod resources;
+pub mod scheduler;
 pub mod task;
 
 pub use attributes::{AttributeValue, Attributes, AttributesError};
