@@ -392,7 +392,7 @@ impl DriverCore {
     }
 
     /// Whether a message from `from` comes from the current master (logs why not).
-    fn from_master(&self, from: &Upid, what: &str) -> bool {
+    fn is_master(&self, from: &Upid, what: &str) -> bool {
         if !self.is_running() {
             tracing::debug!("Ignoring {what}: the driver is not running");
             return false;
@@ -404,9 +404,9 @@ impl DriverCore {
         true
     }
 
-    /// Like [`Self::from_master`], and connected.
-    fn from_connected_master(&self, from: &Upid, what: &str) -> bool {
-        if !self.from_master(from, what) {
+    /// Like [`Self::is_master`], and connected.
+    fn is_connected_master(&self, from: &Upid, what: &str) -> bool {
+        if !self.is_master(from, what) {
             return false;
         }
         if !self.connected {
@@ -428,7 +428,7 @@ impl DriverCore {
     }
 
     pub fn framework_registered(&mut self, from: &Upid, msg: FrameworkRegisteredMessage) -> Vec<Action> {
-        if !self.from_master(from, "framework registered message") || self.connected {
+        if !self.is_master(from, "framework registered message") || self.connected {
             return Vec::new();
         }
         tracing::info!(framework_id = %msg.framework_id, master = %from, "Framework registered with {}", msg.framework_id);
@@ -439,7 +439,7 @@ impl DriverCore {
     }
 
     pub fn framework_reregistered(&mut self, from: &Upid, msg: FrameworkReregisteredMessage) -> Vec<Action> {
-        if !self.from_master(from, "framework reregistered message") || self.connected {
+        if !self.is_master(from, "framework reregistered message") || self.connected {
             return Vec::new();
         }
         if self.framework.id.as_ref() != Some(&msg.framework_id) {
@@ -455,7 +455,7 @@ impl DriverCore {
     // ----- master -> scheduler ----------------------------------------------
 
     pub fn resource_offers(&mut self, from: &Upid, msg: ResourceOffersMessage) -> Vec<Action> {
-        if !self.from_connected_master(from, "resource offers") || msg.offers.is_empty() {
+        if !self.is_connected_master(from, "resource offers") || msg.offers.is_empty() {
             return Vec::new();
         }
         for (offer, pid) in msg.offers.iter().zip(msg.pids.iter()) {
@@ -469,7 +469,7 @@ impl DriverCore {
     }
 
     pub fn offer_rescinded(&mut self, from: &Upid, msg: RescindResourceOfferMessage) -> Vec<Action> {
-        if !self.from_connected_master(from, "rescind offer") {
+        if !self.is_connected_master(from, "rescind offer") {
             return Vec::new();
         }
         self.saved_offers.remove(&msg.offer_id);
@@ -477,7 +477,7 @@ impl DriverCore {
     }
 
     pub fn status_update(&mut self, from: &Upid, msg: StatusUpdateMessage) -> Vec<Action> {
-        if !self.from_connected_master(from, "status update") {
+        if !self.is_connected_master(from, "status update") {
             return Vec::new();
         }
         let update = msg.update;
@@ -504,7 +504,7 @@ impl DriverCore {
     }
 
     pub fn lost_slave(&mut self, from: &Upid, msg: LostSlaveMessage) -> Vec<Action> {
-        if !self.from_connected_master(from, "lost slave") {
+        if !self.is_connected_master(from, "lost slave") {
             return Vec::new();
         }
         self.saved_slave_pids.remove(&msg.slave_id);
@@ -512,7 +512,7 @@ impl DriverCore {
     }
 
     pub fn exited_executor(&mut self, from: &Upid, msg: ExitedExecutorMessage) -> Vec<Action> {
-        if !self.from_connected_master(from, "lost executor") {
+        if !self.is_connected_master(from, "lost executor") {
             return Vec::new();
         }
         vec![Action::Callback(Callback::ExecutorLost(msg.executor_id, msg.slave_id, msg.status))]
@@ -528,7 +528,7 @@ impl DriverCore {
 
     /// The master refused or removed the framework: abort, then `error()`.
     pub fn framework_error(&mut self, from: &Upid, msg: FrameworkErrorMessage) -> Vec<Action> {
-        if !self.from_master(from, "framework error") {
+        if !self.is_master(from, "framework error") {
             return Vec::new();
         }
         tracing::error!(master = %from, "Framework error from master: {}", msg.message);
