@@ -179,6 +179,9 @@ pub struct DriverCore {
     saved_offers: HashMap<OfferID, (SlaveID, Upid)>,
     /// slaves where this framework launched tasks -> their pids.
     saved_slave_pids: HashMap<SlaveID, Upid>,
+    /// The status whose `status_update` callback is running, to acknowledge
+    /// implicitly when it returns (or before a `stop` made inside it).
+    unacked: Option<TaskStatus>,
     rng: ChaCha8Rng,
 }
 
@@ -199,6 +202,7 @@ impl DriverCore {
             last_detection: None,
             saved_offers: HashMap::new(),
             saved_slave_pids: HashMap::new(),
+            unacked: None,
             rng: ChaCha8Rng::seed_from_u64(seed),
         }
     }
@@ -258,9 +262,12 @@ impl DriverCore {
             return Vec::new();
         }
         let was_running = self.is_running();
+        // A stop made inside `status_update` acknowledges that update first:
+        // the framework handled it (Mesos drops this acknowledgement, and
+        // the slave then resends an update the framework already acted on).
+        let mut out = self.after_status_update();
         self.status = DriverStatus::Stopped;
         tracing::info!(framework_id = ?self.framework.id, failover, "Stopping framework");
-        let mut out = Vec::new();
         if let (true, true, Some(master), Some(id)) = (was_running, self.connected, &self.master, &self.framework.id) {
             let msg = if failover {
                 Outgoing::Deactivate(DeactivateFrameworkMessage { framework_id: id.clone() })
@@ -280,6 +287,7 @@ impl DriverCore {
             return Vec::new();
         }
         self.status = DriverStatus::Aborted;
+        self.unacked = None; // aborted while handling it: not acknowledged
         tracing::info!(framework_id = ?self.framework.id, "Aborting framework");
         let mut out = Vec::new();
         if let (true, Some(master), Some(id)) = (self.connected, &self.master, &self.framework.id) {
@@ -491,16 +499,20 @@ impl DriverCore {
         if status.slave_id.is_none() {
             status.slave_id = update.slave_id;
         }
+        if self.implicit_acks {
+            self.unacked = Some(status.clone());
+        }
         vec![Action::Callback(Callback::StatusUpdate(status))]
     }
 
     /// Runs after the `status_update` callback: the implicit acknowledgement
-    /// (not sent if the callback stopped or aborted the driver).
-    pub fn after_status_update(&mut self, status: &TaskStatus) -> Vec<Action> {
-        if !self.implicit_acks || !self.is_running() {
-            return Vec::new();
+    /// (not sent if the callback aborted the driver; already sent if it
+    /// stopped it).
+    pub fn after_status_update(&mut self) -> Vec<Action> {
+        match self.unacked.take() {
+            Some(status) if self.is_running() => self.ack(&status),
+            _ => Vec::new(),
         }
-        self.ack(status)
     }
 
     pub fn lost_slave(&mut self, from: &Upid, msg: LostSlaveMessage) -> Vec<Action> {

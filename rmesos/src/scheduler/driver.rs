@@ -443,7 +443,7 @@ impl SchedulerProcess {
             return;
         }
         let (s, d) = (&mut self.scheduler, &self.handle);
-        let mut acked = None;
+        let mut was_update = false;
         match cb {
             Callback::Registered(id, master) => {
                 *lock(&d.shared.framework_id) = Some(id.clone());
@@ -454,8 +454,8 @@ impl SchedulerProcess {
             Callback::ResourceOffers(offers) => s.resource_offers(d, offers),
             Callback::OfferRescinded(id) => s.offer_rescinded(d, &id),
             Callback::StatusUpdate(status) => {
-                s.status_update(d, status.clone());
-                acked = Some(status);
+                s.status_update(d, status);
+                was_update = true;
             }
             Callback::FrameworkMessage(e, sl, data) => s.framework_message(d, &e, &sl, &data),
             Callback::SlaveLost(id) => s.slave_lost(d, &id),
@@ -463,8 +463,8 @@ impl SchedulerProcess {
             Callback::Error(message) => s.error(d, &message),
         }
         self.drain(ctx);
-        if let Some(status) = acked {
-            let out = self.core.after_status_update(&status);
+        if was_update {
+            let out = self.core.after_status_update();
             self.perform(out, ctx);
         }
     }

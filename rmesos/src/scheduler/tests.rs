@@ -293,7 +293,7 @@ fn implicit_acks_only_for_updates_with_a_uuid_from_a_slave() {
     let [Callback::StatusUpdate(status)] = &callbacks(&out)[..] else { panic!("{out:?}") };
     assert_eq!(status.uuid, Some(u));
     assert!(sends(&out).is_empty(), "the ack follows the callback");
-    match &sends(&c.after_status_update(status))[..] {
+    match &sends(&c.after_status_update())[..] {
         [(to, Outgoing::Ack(a))] => {
             assert_eq!(*to, master());
             assert_eq!((a.uuid, a.task_id.as_str(), a.slave_id.as_str()), (u, "t1", "S0"));
@@ -303,7 +303,7 @@ fn implicit_acks_only_for_updates_with_a_uuid_from_a_slave() {
     // A master-made update (no slave pid, no uuid) is not acknowledged.
     let out = c.status_update(&master(), update("t2", TaskState::Lost, None, false));
     let [Callback::StatusUpdate(status)] = &callbacks(&out)[..] else { panic!() };
-    assert!(c.after_status_update(status).is_empty());
+    assert!(c.after_status_update().is_empty());
     // Nor one from another master, nor for another framework.
     assert!(c.status_update(&pid("master@127.0.0.1:1"), update("t1", TaskState::Running, Some(u), true)).is_empty());
     let mut other = update("t1", TaskState::Running, Some(u), true);
@@ -320,7 +320,7 @@ fn explicit_acks() {
     let u = Uuid::from_u128(7);
     let out = c.status_update(&master(), update("t1", TaskState::Finished, Some(u), true));
     let [Callback::StatusUpdate(status)] = &callbacks(&out)[..] else { panic!() };
-    assert!(c.after_status_update(status).is_empty());
+    assert!(c.after_status_update().is_empty());
     assert!(matches!(&sends(&c.acknowledge_status_update(status))[..], [(_, Outgoing::Ack(a))] if a.uuid == u));
 }
 
@@ -339,6 +339,22 @@ fn framework_error_aborts_then_calls_error() {
     assert!(c.kill_task(TaskID::new("t").unwrap()).is_empty());
     // stop after abort finishes as stopped, sending nothing.
     assert_eq!(c.stop(false), vec![Action::Finished(DriverStatus::Stopped)]);
+}
+
+#[test]
+fn stop_inside_status_update_acknowledges_it_first_abort_does_not() {
+    let mut c = connected();
+    c.status_update(&master(), update("t1", TaskState::Finished, Some(Uuid::from_u128(9)), true));
+    let out = c.stop(false);
+    assert!(matches!(
+        &out[..],
+        [Action::Send(_, Outgoing::Ack(a)), Action::Send(_, Outgoing::Unregister(_)), Action::Finished(_)] if a.uuid == Uuid::from_u128(9)
+    ));
+    assert!(c.after_status_update().is_empty());
+    let mut c = connected();
+    c.status_update(&master(), update("t1", TaskState::Finished, Some(Uuid::from_u128(9)), true));
+    assert!(sends(&c.abort()).iter().all(|(_, m)| !matches!(m, Outgoing::Ack(_))));
+    assert!(c.after_status_update().is_empty());
 }
 
 #[test]
