@@ -27,6 +27,11 @@ use crate::info::{Filters, FrameworkInfo, FrameworkInfoError, TaskInfo};
 use crate::messages::*;
 use crate::task::TaskStatus;
 
+/// Runtime turns `join` yields once the driver finished, so the transport
+/// writes the last messages before a program exits (libprocess has no
+/// flush; a writer with a connected socket needs one turn).
+const FLUSH_YIELDS: usize = 16;
+
 /// Why a driver cannot be made or started.
 #[derive(Debug, thiserror::Error)]
 pub enum DriverError {
@@ -292,6 +297,12 @@ impl SchedulerDriver {
         loop {
             let now = *self.done.borrow_and_update();
             if matches!(now, DriverStatus::Stopped | DriverStatus::Aborted) {
+                // The last messages (acknowledgement, unregister) sit in the
+                // transport's queue: let its writer run before a caller that
+                // exits the process right after `join` drops it.
+                for _ in 0..FLUSH_YIELDS {
+                    tokio::task::yield_now().await;
+                }
                 return now;
             }
             if self.done.changed().await.is_err() {
