@@ -22,6 +22,9 @@
 //!   [`Source`], [`TaskStatus`], [`Task`];
 //! - [`messages`]: every internal message (`rmesos.internal.*Message`),
 //!   documented with who sends it to whom and when;
+//! - [`scheduler`]: the [`scheduler::Scheduler`] trait a framework
+//!   implements and the [`scheduler::SchedulerDriver`] that registers it
+//!   with the master and runs its callbacks;
 //! - [`detect`]: the `--master` forms (`host:port`, `zk://.../path`, a file);
 //! - [`duration`]: Mesos duration flags (`15secs`, `10mins`, `500ms`).
 //!

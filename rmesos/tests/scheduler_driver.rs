@@ -230,3 +230,30 @@ fn bad_master_values_are_refused_up_front() {
     let e = SchedulerDriver::new(sched(), FrameworkInfo::new("u", ""), "127.0.0.1:5050").err().unwrap();
     assert!(matches!(e, DriverError::Framework(_)), "{e}");
 }
+
+#[actix_rt::test]
+async fn an_outside_detector_moves_the_driver_to_a_new_master() {
+    let (_node_a, master_a, mut at_a) = fake_master(0).await;
+    let (_node_b, master_b, mut at_b) = fake_master(0).await;
+    let sched_node = Node::bind(Config::loopback(0)).await.unwrap();
+    let (tx, mut at_sched) = mpsc::unbounded_channel();
+    let mut framework = FrameworkInfo::new("tester", "driver-test");
+    framework.id = Some(fid()); // a restarted scheduler: fails over
+    let mut driver = SchedulerDriver::new(TestScheduler { events: tx }, framework, master_a.addr().to_string())
+        .unwrap()
+        .with_node(sched_node.clone());
+    driver.start().await.unwrap();
+    let pid = driver.handle().pid().unwrap();
+    assert!(matches!(next(&mut at_a).await, AtMaster::Reregister(p, true) if p == pid));
+    assert_eq!(next(&mut at_sched).await, AtScheduler::Reregistered(master_a.to_string()));
+
+    // A detector elsewhere (ZooKeeper's, later) reports a new leader.
+    driver.handle().master_detected(Some(master_b.clone()));
+    assert_eq!(next(&mut at_sched).await, AtScheduler::Disconnected);
+    assert!(matches!(next(&mut at_b).await, AtMaster::Reregister(p, false) if p == pid));
+    assert_eq!(next(&mut at_sched).await, AtScheduler::Reregistered(master_b.to_string()));
+
+    driver.abort();
+    assert_eq!(driver.join().await, DriverStatus::Aborted);
+    sched_node.shutdown();
+}

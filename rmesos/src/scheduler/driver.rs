@@ -62,6 +62,7 @@ enum Command {
     Reconcile(Vec<TaskStatus>),
     Message(ExecutorID, SlaveID, Vec<u8>),
     Ack(TaskStatus),
+    Detected(Option<Upid>),
 }
 
 /// A queued command with its work guard (so a paused clock's `settle`
@@ -164,6 +165,13 @@ impl DriverHandle {
     /// Acknowledges a status (only with implicit acknowledgements off).
     pub fn acknowledge_status_update(&self, status: TaskStatus) -> DriverStatus {
         self.push(Command::Ack(status))
+    }
+
+    /// Tells the driver the leading master changed (None: no leader now),
+    /// for a detector outside the driver (ZooKeeper's, issue 6): the driver
+    /// disconnects if connected and registers with the new master at once.
+    pub fn master_detected(&self, master: Option<Upid>) -> DriverStatus {
+        self.push(Command::Detected(master))
     }
 }
 
@@ -507,6 +515,7 @@ impl SchedulerProcess {
             Command::Reconcile(statuses) => c.reconcile_tasks(statuses),
             Command::Message(e, s, data) => c.send_framework_message(e, s, data),
             Command::Ack(status) => c.acknowledge_status_update(&status),
+            Command::Detected(master) => c.detected(master, self.me.clock().now()),
         };
         self.perform(out, ctx);
     }
