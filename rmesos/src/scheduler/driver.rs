@@ -183,6 +183,8 @@ pub struct SchedulerDriver {
     core: Option<DriverCore>,
     scheduler: Option<Box<dyn Scheduler>>,
     node: Option<Node>,
+    /// The node was bound by `start` (not given): shut down on drop.
+    owns_node: bool,
     handle: DriverHandle,
     commands: Option<mpsc::UnboundedReceiver<Queued>>,
     done_tx: Option<watch::Sender<DriverStatus>>,
@@ -216,6 +218,7 @@ impl SchedulerDriver {
             core: Some(DriverCore::new(framework, true, rand::random())),
             scheduler: Some(Box::new(scheduler)),
             node: None,
+            owns_node: false,
             handle: DriverHandle { tx, shared },
             commands: Some(rx),
             done_tx: Some(done_tx),
@@ -269,6 +272,7 @@ impl SchedulerDriver {
                 let config = Config::from_env().map_err(NodeError::from)?;
                 let n = Node::bind(config).await?;
                 self.node = Some(n.clone());
+                self.owns_node = true;
                 n
             }
         };
@@ -333,6 +337,14 @@ impl SchedulerDriver {
             let mut driver = self;
             driver.run().await
         })
+    }
+}
+
+impl Drop for SchedulerDriver {
+    fn drop(&mut self) {
+        if let (true, Some(node)) = (self.owns_node, &self.node) {
+            node.shutdown();
+        }
     }
 }
 
