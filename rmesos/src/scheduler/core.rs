@@ -213,6 +213,11 @@ impl DriverCore {
         self.backoff_factor = factor.max(Duration::from_millis(1));
     }
 
+    /// Restarts the backoff draws from `seed`.
+    pub fn reseed(&mut self, seed: u64) {
+        self.rng = ChaCha8Rng::seed_from_u64(seed);
+    }
+
     /// Implicit (default) or explicit acknowledgements.
     pub fn set_implicit_acks(&mut self, implicit: bool) {
         self.implicit_acks = implicit;

@@ -250,6 +250,15 @@ impl SchedulerDriver {
         self
     }
 
+    /// Seeds the registration backoff draws (default: random), so a
+    /// simulation replays exactly.
+    pub fn seed(mut self, seed: u64) -> SchedulerDriver {
+        if let Some(core) = self.core.as_mut() {
+            core.reseed(seed);
+        }
+        self
+    }
+
     /// A handle to act on the driver from elsewhere (valid before start).
     pub fn handle(&self) -> DriverHandle {
         self.handle.clone()
@@ -312,7 +321,9 @@ impl SchedulerDriver {
                 // The last messages (acknowledgement, unregister) sit in the
                 // transport's queue: let its writer run before a caller that
                 // exits the process right after `join` drops it.
-                for _ in 0..FLUSH_YIELDS {
+                // (A paused clock's owner runs the world itself.)
+                let paused = self.handle.shared.clock.get().is_some_and(Clock::is_paused);
+                for _ in 0..if paused { 0 } else { FLUSH_YIELDS } {
                     tokio::task::yield_now().await;
                 }
                 return now;
