@@ -3,6 +3,7 @@
 //! first attempt and one is reported lost, all end FINISHED, 4 were
 //! re-dispatched, every slave-made update was acknowledged, the store holds
 //! the final state, and a second run over the same store has nothing to do.
+//! A store that fails aborts the framework before it launches anything.
 //! Waits on messages and the driver's end, never on sleeps.
 
 use std::collections::HashSet;
@@ -15,7 +16,7 @@ use rmesos::{
     FrameworkID, FrameworkInfo, MasterInfo, Offer, OfferID, Resources, SlaveID, TaskInfo, TaskState, TaskStatus,
 };
 use rmesos_examples::redispatch::{
-    parse_task_list, FileStore, Outcome, Phase, Redispatch, RedispatchScheduler, TaskStore,
+    parse_task_list, FileStore, Outcome, Phase, Redispatch, RedispatchScheduler, StoreError, TaskRecord, TaskStore,
 };
 use tokio::sync::mpsc;
 use uuid::Uuid;
@@ -179,4 +180,51 @@ async fn all_tasks_finish_with_failed_and_lost_ones_redispatched() {
     sched_node.shutdown();
     master_node.shutdown();
     let _ = std::fs::remove_dir_all(&state_dir);
+}
+
+/// A store that fails from its `fail_from`-th save on.
+struct FailingStore {
+    saves: u32,
+    fail_from: u32,
+}
+
+impl TaskStore for FailingStore {
+    fn load(&mut self) -> Result<(Vec<TaskRecord>, Option<FrameworkID>), StoreError> {
+        Ok((vec![], None))
+    }
+    fn save(&mut self, _: &TaskRecord) -> Result<(), StoreError> {
+        self.saves += 1;
+        if self.saves >= self.fail_from {
+            let source = std::io::Error::other("disk full");
+            return Err(StoreError::Io { path: "tasks/x.json".into(), source });
+        }
+        Ok(())
+    }
+    fn save_framework_id(&mut self, _: Option<&FrameworkID>) -> Result<(), StoreError> {
+        Ok(())
+    }
+}
+
+#[actix_rt::test]
+async fn a_failing_store_aborts_the_framework_before_it_acts() {
+    let master_node = Node::bind(Config::loopback(0)).await.unwrap();
+    let (seen_tx, _seen) = mpsc::unbounded_channel();
+    let slave = Upid::new("slave(1)", master_node.address()).unwrap();
+    let master = master_node
+        .spawn("master", |me| FakeMaster { me, slave, offers: 0, seen: seen_tx, updates_with_uuid: 0 })
+        .unwrap()
+        .pid;
+    let list = parse_task_list("echo 1\necho 2\n").unwrap();
+    let (core, _) = Redispatch::new(list, vec![], Resources::parse("cpus:0.1;mem:32").unwrap());
+    // The launch of the first offer's tasks saves two records: the second fails.
+    let scheduler = RedispatchScheduler::new(core, Box::new(FailingStore { saves: 0, fail_from: 2 }), None);
+    let outcome = scheduler.outcome();
+    let sched_node = Node::bind(Config::loopback(0)).await.unwrap();
+    let mut driver = SchedulerDriver::new(scheduler, FrameworkInfo::new("t", "failing"), master.addr().to_string())
+        .unwrap()
+        .with_node(sched_node.clone());
+    assert_eq!(driver.run().await.unwrap(), DriverStatus::Aborted);
+    assert!(matches!(&*outcome.lock().unwrap(), Outcome::StoreFailed(e) if e.contains("disk full")));
+    sched_node.shutdown();
+    master_node.shutdown();
 }
