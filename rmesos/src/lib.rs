@@ -22,6 +22,9 @@
 //!   [`Source`], [`TaskStatus`], [`Task`];
 //! - [`messages`]: every internal message (`rmesos.internal.*Message`),
 //!   documented with who sends it to whom and when;
+//! - [`scheduler`]: the [`scheduler::Scheduler`] trait a framework
+//!   implements and the [`scheduler::SchedulerDriver`] that registers it
+//!   with the master and runs its callbacks;
 //! - [`detect`]: the `--master` forms (`host:port`, `zk://.../path`, a file);
 //! - [`duration`]: Mesos duration flags (`15secs`, `10mins`, `500ms`).
 //!
@@ -52,6 +55,7 @@ pub mod info;
 pub mod messages;
 pub(crate) mod named_enum;
 pub mod resources;
+pub mod scheduler;
 pub mod task;
 
 pub use attributes::{AttributeValue, Attributes, AttributesError};

@@ -1,0 +1,162 @@
+//! The redispatch framework's `Scheduler`: feeds offers and updates to the
+//! [`Redispatch`] core, persists what changed **before** acting on it (the
+//! implicit acknowledgement follows the callback, so an acknowledged update
+//! is always on disk), launches and declines, and stops the driver once
+//! every task has finished.
+
+use std::sync::{Arc, Mutex};
+
+use rmesos::scheduler::{DriverHandle, Scheduler};
+use rmesos::{Filters, FrameworkID, MasterInfo, Offer, SlaveID, TaskStatus};
+
+use super::core::Redispatch;
+use super::store::TaskStore;
+use crate::cli::wall_clock;
+
+/// How long offers are declined for while no task is pending (a
+/// re-dispatch revives offers at once).
+pub const IDLE_REFUSE_SECONDS: f64 = 30.0;
+
+/// How the run ended, for the program's exit status.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub enum Outcome {
+    /// Not ended (the driver was stopped from outside).
+    #[default]
+    Running,
+    /// Every task finished.
+    Done,
+    /// The store failed; the driver was aborted.
+    StoreFailed(String),
+    /// The master refused the framework.
+    FrameworkError(String),
+}
+
+/// The framework.
+pub struct RedispatchScheduler {
+    core: Redispatch,
+    store: Box<dyn TaskStore>,
+    framework_id: Option<FrameworkID>,
+    outcome: Arc<Mutex<Outcome>>,
+}
+
+impl RedispatchScheduler {
+    /// `framework_id` is the stored one (the driver fails over to it).
+    pub fn new(core: Redispatch, store: Box<dyn TaskStore>, framework_id: Option<FrameworkID>) -> RedispatchScheduler {
+        RedispatchScheduler { core, store, framework_id, outcome: Arc::new(Mutex::new(Outcome::Running)) }
+    }
+
+    pub fn outcome(&self) -> Arc<Mutex<Outcome>> {
+        self.outcome.clone()
+    }
+
+    fn set(&self, outcome: Outcome) {
+        *self.outcome.lock().unwrap_or_else(|e| e.into_inner()) = outcome;
+    }
+
+    /// Persists these records; on failure aborts the driver (redispatch must
+    /// not act on state it could not keep).
+    fn save(&mut self, driver: &DriverHandle, keys: &[String]) -> bool {
+        for key in keys {
+            let Some(record) = self.core.record(key) else { continue };
+            if let Err(e) = self.store.save(record) {
+                eprintln!("{} redispatch: cannot save task state: {e}", wall_clock());
+                self.set(Outcome::StoreFailed(e.to_string()));
+                driver.abort();
+                return false;
+            }
+        }
+        true
+    }
+
+    fn finish_if_done(&mut self, driver: &DriverHandle) {
+        if self.core.is_done() {
+            println!("{}", self.core.summary());
+            self.set(Outcome::Done);
+            driver.stop(false);
+        }
+    }
+
+    fn reconcile(&self, driver: &DriverHandle) {
+        let statuses = self.core.reconcile_statuses();
+        if !statuses.is_empty() {
+            println!("{} Reconciling {} launched tasks", wall_clock(), statuses.len());
+            driver.reconcile_tasks(statuses);
+        }
+    }
+}
+
+impl Scheduler for RedispatchScheduler {
+    fn registered(&mut self, driver: &DriverHandle, id: &FrameworkID, master: &MasterInfo) {
+        println!("{} Registered as framework {id} with master {}", wall_clock(), master.id);
+        let changed = self.core.registered(id, self.framework_id.as_ref());
+        if !changed.is_empty() {
+            println!("{} {} tasks of a previous framework will be re-dispatched", wall_clock(), changed.len());
+        }
+        if !self.save(driver, &changed) {
+            return;
+        }
+        if self.framework_id.as_ref() != Some(id) {
+            if let Err(e) = self.store.save_framework_id(Some(id)) {
+                eprintln!("{} redispatch: cannot save the framework id: {e}", wall_clock());
+                self.set(Outcome::StoreFailed(e.to_string()));
+                driver.abort();
+                return;
+            }
+            self.framework_id = Some(id.clone());
+        }
+        self.reconcile(driver);
+        self.finish_if_done(driver);
+    }
+
+    fn reregistered(&mut self, driver: &DriverHandle, master: &MasterInfo) {
+        println!("{} Reregistered with master {}", wall_clock(), master.id);
+        self.reconcile(driver);
+    }
+
+    fn disconnected(&mut self, _driver: &DriverHandle) {
+        println!("{} Disconnected from the master; waiting for it", wall_clock());
+    }
+
+    fn resource_offers(&mut self, driver: &DriverHandle, offers: Vec<Offer>) {
+        let placement = self.core.place(&offers);
+        if !self.save(driver, &placement.save) {
+            return;
+        }
+        for (offer_id, tasks) in placement.launch {
+            let host = offers.iter().find(|o| o.id == offer_id).map_or("?", |o| o.hostname.as_str());
+            for t in &tasks {
+                println!("{} Launching {} on {host}", wall_clock(), t.task_id);
+            }
+            driver.launch_tasks(vec![offer_id], tasks, Filters::default());
+        }
+        let refuse = if self.core.pending() == 0 { IDLE_REFUSE_SECONDS } else { Filters::default().refuse_seconds };
+        for offer_id in placement.decline {
+            driver.decline_offer(offer_id, Filters { refuse_seconds: refuse });
+        }
+    }
+
+    fn status_update(&mut self, driver: &DriverHandle, status: TaskStatus) {
+        let outcome = self.core.update(&status);
+        if let Some(key) = &outcome.save {
+            if !self.save(driver, std::slice::from_ref(key)) {
+                return;
+            }
+        }
+        if let Some(line) = outcome.progress {
+            println!("{} {line}", wall_clock());
+        }
+        if outcome.redispatched {
+            driver.revive_offers();
+        }
+        self.finish_if_done(driver);
+    }
+
+    fn slave_lost(&mut self, _driver: &DriverHandle, slave_id: &SlaveID) {
+        println!("{} Slave {slave_id} lost; its tasks will be re-dispatched as their updates arrive", wall_clock());
+    }
+
+    fn error(&mut self, _driver: &DriverHandle, message: &str) {
+        eprintln!("{} Framework error: {message}", wall_clock());
+        self.set(Outcome::FrameworkError(message.to_string()));
+    }
+}

@@ -1,0 +1,545 @@
+//! The driver's shell: [`SchedulerDriver`] (what a framework creates and
+//! runs), [`DriverHandle`] (what callbacks and other actors act with) and the
+//! libprocess process that performs the [`DriverCore`]'s actions.
+//!
+//! Calls on a handle are queued to the process. Those made inside a callback
+//! are applied as soon as the callback returns (the process drains the queue
+//! after every callback), so a framework that launches from
+//! `resource_offers` has its launch sent before the next message is handled.
+//! Master detection is standalone: the `--master` value is parsed (re-reading
+//! a file) and resolved at every detection; ZooKeeper comes with issue 6.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+use std::sync::{Arc, Mutex, OnceLock};
+
+use actix::fut::ActorStreamExt;
+use actix::{Actor, ActorContext, AsyncContext, Context};
+use libprocess::clock::WorkGuard;
+use libprocess::{Clock, Config, Handlers, Me, Node, NodeError, Process, SpawnError, Upid};
+use tokio::sync::{mpsc, watch};
+
+use super::core::{Action, Callback, DriverCore, DriverStatus};
+use super::Scheduler;
+use crate::detect::{DetectError, MasterSpec};
+use crate::ids::{ExecutorID, FrameworkID, OfferID, SlaveID, TaskID};
+use crate::info::{Filters, FrameworkInfo, FrameworkInfoError, TaskInfo};
+use crate::messages::*;
+use crate::task::TaskStatus;
+
+/// Runtime turns `join` yields once the driver finished, so the transport
+/// writes the last messages before a program exits (libprocess has no
+/// flush; a writer with a connected socket needs one turn).
+const FLUSH_YIELDS: usize = 16;
+
+/// Why a driver cannot be made or started.
+#[derive(Debug, thiserror::Error)]
+pub enum DriverError {
+    #[error("bad --master: {0}")]
+    Master(#[from] DetectError),
+    #[error("--master '{0}': ZooKeeper master detection is not supported yet; give the master as host:port")]
+    ZooKeeperNotSupported(String),
+    #[error("invalid FrameworkInfo: {0}")]
+    Framework(#[from] FrameworkInfoError),
+    #[error("cannot start the libprocess node: {0}")]
+    Node(#[from] NodeError),
+    #[error("cannot spawn the scheduler process: {0}")]
+    Spawn(#[from] SpawnError),
+    #[error("the driver was already started")]
+    AlreadyStarted,
+}
+
+/// A framework's request to its driver.
+#[derive(Debug)]
+enum Command {
+    Stop(bool),
+    Abort,
+    Launch(Vec<OfferID>, Vec<TaskInfo>, Filters),
+    Decline(OfferID, Filters),
+    Kill(TaskID),
+    Revive,
+    Suppress,
+    Reconcile(Vec<TaskStatus>),
+    Message(ExecutorID, SlaveID, Vec<u8>),
+    Ack(TaskStatus),
+    Detected(Option<Upid>),
+}
+
+/// A queued command with its work guard (so a paused clock's `settle`
+/// waits for it).
+type Queued = (Command, Option<WorkGuard>);
+
+/// State the process shares with handles.
+struct Shared {
+    status: Mutex<DriverStatus>,
+    framework_id: Mutex<Option<FrameworkID>>,
+    pid: OnceLock<Upid>,
+    clock: OnceLock<Clock>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// A framework's handle on its driver: `Clone + Send`, callable from
+/// callbacks, other actors and threads. Each call returns the driver's
+/// status when it was made; the call only takes effect while it is
+/// `DRIVER_RUNNING` (except `stop` after `abort`).
+#[derive(Clone)]
+pub struct DriverHandle {
+    tx: mpsc::UnboundedSender<Queued>,
+    shared: Arc<Shared>,
+}
+
+impl DriverHandle {
+    fn push(&self, cmd: Command) -> DriverStatus {
+        let status = self.status();
+        let allowed = match cmd {
+            Command::Stop(_) => matches!(status, DriverStatus::Running | DriverStatus::Aborted),
+            _ => status == DriverStatus::Running,
+        };
+        if allowed {
+            let guard = self.shared.clock.get().map(Clock::work);
+            let _ = self.tx.send((cmd, guard));
+        }
+        status
+    }
+
+    /// The driver's status now.
+    pub fn status(&self) -> DriverStatus {
+        *lock(&self.shared.status)
+    }
+
+    /// The framework id, once registered.
+    pub fn framework_id(&self) -> Option<FrameworkID> {
+        lock(&self.shared.framework_id).clone()
+    }
+
+    /// The driver process's pid, once started.
+    pub fn pid(&self) -> Option<Upid> {
+        self.shared.pid.get().cloned()
+    }
+
+    /// Stops the driver; without `failover` the framework is unregistered
+    /// (the master kills its tasks).
+    pub fn stop(&self, failover: bool) -> DriverStatus {
+        self.push(Command::Stop(failover))
+    }
+
+    /// Aborts the driver: nothing more is handled; the master deactivates
+    /// the framework.
+    pub fn abort(&self) -> DriverStatus {
+        self.push(Command::Abort)
+    }
+
+    /// Launches `tasks` on the resources of `offer_ids` (all on one slave).
+    pub fn launch_tasks(&self, offer_ids: Vec<OfferID>, tasks: Vec<TaskInfo>, filters: Filters) -> DriverStatus {
+        self.push(Command::Launch(offer_ids, tasks, filters))
+    }
+
+    pub fn decline_offer(&self, offer_id: OfferID, filters: Filters) -> DriverStatus {
+        self.push(Command::Decline(offer_id, filters))
+    }
+
+    pub fn kill_task(&self, task_id: TaskID) -> DriverStatus {
+        self.push(Command::Kill(task_id))
+    }
+
+    pub fn revive_offers(&self) -> DriverStatus {
+        self.push(Command::Revive)
+    }
+
+    pub fn suppress_offers(&self) -> DriverStatus {
+        self.push(Command::Suppress)
+    }
+
+    /// Asks the latest state of these tasks (none: of all the framework's tasks).
+    pub fn reconcile_tasks(&self, statuses: Vec<TaskStatus>) -> DriverStatus {
+        self.push(Command::Reconcile(statuses))
+    }
+
+    pub fn send_framework_message(&self, executor_id: ExecutorID, slave_id: SlaveID, data: Vec<u8>) -> DriverStatus {
+        self.push(Command::Message(executor_id, slave_id, data))
+    }
+
+    /// Acknowledges a status (only with implicit acknowledgements off).
+    pub fn acknowledge_status_update(&self, status: TaskStatus) -> DriverStatus {
+        self.push(Command::Ack(status))
+    }
+
+    /// Tells the driver the leading master changed (None: no leader now),
+    /// for a detector outside the driver (ZooKeeper's, issue 6): the driver
+    /// disconnects if connected and registers with the new master at once.
+    pub fn master_detected(&self, master: Option<Upid>) -> DriverStatus {
+        self.push(Command::Detected(master))
+    }
+}
+
+/// Connects a [`Scheduler`] to the master. Build it, then `run()` (async,
+/// inside an actix system), `run_blocking()` (own system), or
+/// `start()` + `join()`.
+pub struct SchedulerDriver {
+    master: String,
+    core: Option<DriverCore>,
+    scheduler: Option<Box<dyn Scheduler>>,
+    node: Option<Node>,
+    /// The node was bound by `start` (not given): shut down on drop.
+    owns_node: bool,
+    handle: DriverHandle,
+    commands: Option<mpsc::UnboundedReceiver<Queued>>,
+    done_tx: Option<watch::Sender<DriverStatus>>,
+    done: watch::Receiver<DriverStatus>,
+}
+
+impl SchedulerDriver {
+    /// A driver for `framework` (set `framework.id` to fail over a previous
+    /// scheduler instance) with master `master` in any standalone `--master`
+    /// form. Implicit acknowledgements.
+    pub fn new(
+        scheduler: impl Scheduler,
+        framework: FrameworkInfo,
+        master: impl Into<String>,
+    ) -> Result<SchedulerDriver, DriverError> {
+        let master = master.into();
+        if let MasterSpec::ZooKeeper(url) = MasterSpec::parse(&master)? {
+            return Err(DriverError::ZooKeeperNotSupported(url));
+        }
+        framework.validate()?;
+        let (tx, rx) = mpsc::unbounded_channel();
+        let (done_tx, done) = watch::channel(DriverStatus::NotStarted);
+        let shared = Arc::new(Shared {
+            status: Mutex::new(DriverStatus::NotStarted),
+            framework_id: Mutex::new(framework.id.clone()),
+            pid: OnceLock::new(),
+            clock: OnceLock::new(),
+        });
+        Ok(SchedulerDriver {
+            master,
+            core: Some(DriverCore::new(framework, true, rand::random())),
+            scheduler: Some(Box::new(scheduler)),
+            node: None,
+            owns_node: false,
+            handle: DriverHandle { tx, shared },
+            commands: Some(rx),
+            done_tx: Some(done_tx),
+            done,
+        })
+    }
+
+    /// Runs the driver's process on `node` instead of a node of its own
+    /// (bound from `LIBPROCESS_IP`/`LIBPROCESS_PORT` at start).
+    pub fn with_node(mut self, node: Node) -> SchedulerDriver {
+        self.node = Some(node);
+        self
+    }
+
+    /// Implicit (default, as Mesos) or explicit acknowledgements.
+    pub fn implicit_acknowledgements(mut self, implicit: bool) -> SchedulerDriver {
+        if let Some(core) = self.core.as_mut() {
+            core.set_implicit_acks(implicit);
+        }
+        self
+    }
+
+    /// Overrides the registration backoff factor (default
+    /// [`super::REGISTRATION_BACKOFF_FACTOR`]).
+    pub fn registration_backoff_factor(mut self, factor: std::time::Duration) -> SchedulerDriver {
+        if let Some(core) = self.core.as_mut() {
+            core.set_backoff_factor(factor);
+        }
+        self
+    }
+
+    /// Seeds the registration backoff draws (default: random), so a
+    /// simulation replays exactly.
+    pub fn seed(mut self, seed: u64) -> SchedulerDriver {
+        if let Some(core) = self.core.as_mut() {
+            core.reseed(seed);
+        }
+        self
+    }
+
+    /// A handle to act on the driver from elsewhere (valid before start).
+    pub fn handle(&self) -> DriverHandle {
+        self.handle.clone()
+    }
+
+    pub fn status(&self) -> DriverStatus {
+        self.handle.status()
+    }
+
+    /// Starts the driver's process (binding a node first if none was given).
+    pub async fn start(&mut self) -> Result<DriverStatus, DriverError> {
+        let (Some(core), Some(scheduler), Some(commands), Some(done)) =
+            (self.core.take(), self.scheduler.take(), self.commands.take(), self.done_tx.take())
+        else {
+            return Err(DriverError::AlreadyStarted);
+        };
+        let node = match &self.node {
+            Some(n) => n.clone(),
+            None => {
+                let config = Config::from_env().map_err(NodeError::from)?;
+                let n = Node::bind(config).await?;
+                self.node = Some(n.clone());
+                self.owns_node = true;
+                n
+            }
+        };
+        let shared = self.handle.shared.clone();
+        let _ = shared.clock.set(node.clock().clone());
+        *lock(&shared.status) = DriverStatus::Running;
+        let id = format!("scheduler-{}", uuid::Uuid::new_v4());
+        let handle = self.handle.clone();
+        let master = self.master.clone();
+        let spawned = node.spawn(&id, move |me| SchedulerProcess {
+            me,
+            core,
+            scheduler,
+            handle,
+            commands: Rc::new(RefCell::new(commands)),
+            master,
+            done,
+        })?;
+        tracing::info!(pid = %spawned.pid, master = %self.master, "Scheduler driver process started");
+        let _ = shared.pid.set(spawned.pid);
+        Ok(DriverStatus::Running)
+    }
+
+    pub fn stop(&self, failover: bool) -> DriverStatus {
+        self.handle.stop(failover)
+    }
+
+    pub fn abort(&self) -> DriverStatus {
+        self.handle.abort()
+    }
+
+    /// Waits until the driver is stopped or aborted.
+    pub async fn join(&mut self) -> DriverStatus {
+        loop {
+            let now = *self.done.borrow_and_update();
+            if matches!(now, DriverStatus::Stopped | DriverStatus::Aborted) {
+                // The last messages (acknowledgement, unregister) sit in the
+                // transport's queue: let its writer run before a caller that
+                // exits the process right after `join` drops it.
+                // (A paused clock's owner runs the world itself.)
+                let paused = self.handle.shared.clock.get().is_some_and(Clock::is_paused);
+                for _ in 0..if paused { 0 } else { FLUSH_YIELDS } {
+                    tokio::task::yield_now().await;
+                }
+                return now;
+            }
+            if self.done.changed().await.is_err() {
+                // The process is gone without finishing (its node shut down).
+                let last = *self.done.borrow();
+                return if last == DriverStatus::Running { DriverStatus::Aborted } else { last };
+            }
+        }
+    }
+
+    /// `start()` then `join()`.
+    pub async fn run(&mut self) -> Result<DriverStatus, DriverError> {
+        self.start().await?;
+        Ok(self.join().await)
+    }
+
+    /// `run()` on an actix system of its own, for plain Rust programs.
+    pub fn run_blocking(self) -> Result<DriverStatus, DriverError> {
+        actix_rt::System::new().block_on(async move {
+            let mut driver = self;
+            driver.run().await
+        })
+    }
+}
+
+impl Drop for SchedulerDriver {
+    fn drop(&mut self) {
+        if let (true, Some(node)) = (self.owns_node, &self.node) {
+            node.shutdown();
+        }
+    }
+}
+
+/// The driver's libprocess process: performs the core's actions.
+struct SchedulerProcess {
+    me: Me,
+    core: DriverCore,
+    scheduler: Box<dyn Scheduler>,
+    handle: DriverHandle,
+    commands: Rc<RefCell<mpsc::UnboundedReceiver<Queued>>>,
+    master: String,
+    done: watch::Sender<DriverStatus>,
+}
+
+impl Actor for SchedulerProcess {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Context<Self>) {
+        let rx = self.commands.clone();
+        let stream = futures::stream::poll_fn(move |cx| rx.borrow_mut().poll_recv(cx));
+        ctx.spawn(
+            actix::fut::wrap_stream::<_, Self>(stream)
+                .map(|(cmd, guard): Queued, act, ctx| {
+                    act.command(cmd, ctx);
+                    drop(guard);
+                })
+                .finish(),
+        );
+        let actions = self.core.start();
+        self.perform(actions, ctx);
+    }
+}
+
+impl Process for SchedulerProcess {
+    fn install(h: &mut Handlers<Self>) {
+        h.install(|a: &mut Self, from, m: FrameworkRegisteredMessage, ctx| {
+            let out = a.core.framework_registered(&from, m);
+            a.perform(out, ctx)
+        })
+        .install(|a: &mut Self, from, m: FrameworkReregisteredMessage, ctx| {
+            let out = a.core.framework_reregistered(&from, m);
+            a.perform(out, ctx)
+        })
+        .install(|a: &mut Self, from, m: ResourceOffersMessage, ctx| {
+            let out = a.core.resource_offers(&from, m);
+            a.perform(out, ctx)
+        })
+        .install(|a: &mut Self, from, m: RescindResourceOfferMessage, ctx| {
+            let out = a.core.offer_rescinded(&from, m);
+            a.perform(out, ctx)
+        })
+        .install(|a: &mut Self, from, m: StatusUpdateMessage, ctx| {
+            let out = a.core.status_update(&from, m);
+            a.perform(out, ctx)
+        })
+        .install(|a: &mut Self, from, m: LostSlaveMessage, ctx| {
+            let out = a.core.lost_slave(&from, m);
+            a.perform(out, ctx)
+        })
+        .install(|a: &mut Self, from, m: ExitedExecutorMessage, ctx| {
+            let out = a.core.exited_executor(&from, m);
+            a.perform(out, ctx)
+        })
+        .install(|a: &mut Self, _from, m: ExecutorToFrameworkMessage, ctx| {
+            let out = a.core.framework_message(m);
+            a.perform(out, ctx)
+        })
+        .install(|a: &mut Self, from, m: FrameworkErrorMessage, ctx| {
+            let out = a.core.framework_error(&from, m);
+            a.perform(out, ctx)
+        });
+    }
+
+    fn exited(&mut self, pid: &Upid, ctx: &mut Context<Self>) {
+        let now = self.me.clock().now();
+        let out = self.core.exited(pid, now);
+        self.perform(out, ctx);
+    }
+}
+
+impl SchedulerProcess {
+    fn perform(&mut self, actions: Vec<Action>, ctx: &mut Context<Self>) {
+        for action in actions {
+            match action {
+                Action::Send(to, msg) => msg.send(&self.me, &to),
+                Action::Link(pid) => self.me.link(&pid),
+                Action::Unlink(pid) => self.me.unlink(&pid),
+                Action::Detect { after } if after.is_zero() => self.detect(ctx),
+                Action::Detect { after } => {
+                    self.me.delay(ctx, after, |act: &mut Self, ctx| act.detect(ctx));
+                }
+                Action::RegistrationTimer { after, generation, backoff } => {
+                    self.me.delay(ctx, after, move |act: &mut Self, ctx| {
+                        let out = act.core.registration_timer(generation, backoff);
+                        act.perform(out, ctx);
+                    });
+                }
+                Action::Callback(cb) => self.callback(cb, ctx),
+                Action::Finished(status) => {
+                    *lock(&self.handle.shared.status) = status;
+                    tracing::info!(pid = %self.me.pid(), "Scheduler driver finished: {status}");
+                    let _ = self.done.send(status);
+                    ctx.stop();
+                }
+            }
+        }
+    }
+
+    /// Standalone detection: parse (re-reading a file) and resolve `--master`.
+    fn detect(&mut self, ctx: &mut Context<Self>) {
+        let now = self.me.clock().now();
+        let out = match MasterSpec::parse(&self.master) {
+            Ok(MasterSpec::ZooKeeper(url)) => {
+                self.core.detection_failed(&DriverError::ZooKeeperNotSupported(url).to_string(), now)
+            }
+            Ok(spec) => match spec.resolve() {
+                Ok(pid) => self.core.detected(Some(pid), now),
+                Err(e) => self.core.detection_failed(&e.to_string(), now),
+            },
+            Err(e) => self.core.detection_failed(&e.to_string(), now),
+        };
+        self.perform(out, ctx);
+    }
+
+    fn callback(&mut self, cb: Callback, ctx: &mut Context<Self>) {
+        if !self.core.is_running() && !matches!(cb, Callback::Error(_)) {
+            return;
+        }
+        let (s, d) = (&mut self.scheduler, &self.handle);
+        let mut was_update = false;
+        match cb {
+            Callback::Registered(id, master) => {
+                *lock(&d.shared.framework_id) = Some(id.clone());
+                s.registered(d, &id, &master);
+            }
+            Callback::Reregistered(master) => s.reregistered(d, &master),
+            Callback::Disconnected => s.disconnected(d),
+            Callback::ResourceOffers(offers) => s.resource_offers(d, offers),
+            Callback::OfferRescinded(id) => s.offer_rescinded(d, &id),
+            Callback::StatusUpdate(status) => {
+                s.status_update(d, status);
+                was_update = true;
+            }
+            Callback::FrameworkMessage(e, sl, data) => s.framework_message(d, &e, &sl, &data),
+            Callback::SlaveLost(id) => s.slave_lost(d, &id),
+            Callback::ExecutorLost(e, sl, code) => s.executor_lost(d, &e, &sl, code),
+            Callback::Error(message) => s.error(d, &message),
+        }
+        self.drain(ctx);
+        if was_update {
+            let out = self.core.after_status_update();
+            self.perform(out, ctx);
+        }
+    }
+
+    /// Applies the commands queued so far (those a callback just made).
+    fn drain(&mut self, ctx: &mut Context<Self>) {
+        loop {
+            let next = self.commands.borrow_mut().try_recv();
+            match next {
+                Ok((cmd, guard)) => {
+                    self.command(cmd, ctx);
+                    drop(guard);
+                }
+                Err(_) => return,
+            }
+        }
+    }
+
+    fn command(&mut self, cmd: Command, ctx: &mut Context<Self>) {
+        let c = &mut self.core;
+        let out = match cmd {
+            Command::Stop(failover) => c.stop(failover),
+            Command::Abort => c.abort(),
+            Command::Launch(offers, tasks, filters) => c.launch_tasks(offers, tasks, filters),
+            Command::Decline(offer, filters) => c.decline_offer(offer, filters),
+            Command::Kill(task) => c.kill_task(task),
+            Command::Revive => c.revive_offers(),
+            Command::Suppress => c.suppress_offers(),
+            Command::Reconcile(statuses) => c.reconcile_tasks(statuses),
+            Command::Message(e, s, data) => c.send_framework_message(e, s, data),
+            Command::Ack(status) => c.acknowledge_status_update(&status),
+            Command::Detected(master) => c.detected(master, self.me.clock().now()),
+        };
+        self.perform(out, ctx);
+    }
+}
