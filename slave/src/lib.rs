@@ -1,1 +1,4 @@
-//! The rmesos slave (binary rmesos-slave). Empty until its issue lands: nothing here works yet.
+//! The rmesos slave (agent).
+pub mod core;
+pub mod paths;
+pub mod status_update_manager;
