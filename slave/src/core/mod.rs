@@ -257,6 +257,10 @@ impl SlaveCore {
         &self.frameworks
     }
 
+    pub fn grace_period(&self) -> Duration {
+        self.cfg.executor_shutdown_grace_period
+    }
+
     pub fn ping_timeout(&self) -> Duration {
         self.ping_timeout
     }
