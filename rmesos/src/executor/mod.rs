@@ -147,6 +147,11 @@ impl ExecutorDriver {
         }
     }
 
+    /// The clock of the driver's node (for the executor's own timers).
+    pub fn clock(&self) -> &Clock {
+        &self.clock
+    }
+
     /// The driver's Upid.
     pub fn pid(&self) -> &Upid {
         &self.pid
