@@ -39,7 +39,9 @@ pub enum Callback {
     Error(String),
 }
 
-/// A message the driver sends to its slave.
+/// A message the driver sends to its slave. (Actions live for one call;
+/// boxing the larger messages would buy nothing.)
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq)]
 pub enum Outgoing {
     Register(RegisterExecutorMessage),
@@ -48,6 +50,7 @@ pub enum Outgoing {
     FrameworkMessage(ExecutorToFrameworkMessage),
 }
 
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq)]
 pub enum Action {
     Send(Upid, Outgoing),
@@ -129,7 +132,7 @@ impl DriverCore {
         vec![Action::Link(self.slave.clone()), Action::Send(self.slave.clone(), Outgoing::Register(msg))]
     }
 
-    fn from_slave(&self, from: &Upid, what: &str) -> bool {
+    fn is_our_slave(&self, from: &Upid, what: &str) -> bool {
         if self.state == State::Stopped {
             return false;
         }
@@ -141,7 +144,7 @@ impl DriverCore {
     }
 
     pub fn registered(&mut self, from: &Upid, msg: ExecutorRegisteredMessage) -> Vec<Action> {
-        if !self.from_slave(from, "ExecutorRegisteredMessage") {
+        if !self.is_our_slave(from, "ExecutorRegisteredMessage") {
             return vec![];
         }
         tracing::info!(executor = %self.env.executor_id, slave = %from, "executor registered on slave {}", msg.slave_id);
@@ -155,7 +158,7 @@ impl DriverCore {
     }
 
     pub fn reregistered(&mut self, from: &Upid, msg: ExecutorReregisteredMessage) -> Vec<Action> {
-        if !self.from_slave(from, "ExecutorReregisteredMessage") {
+        if !self.is_our_slave(from, "ExecutorReregisteredMessage") {
             return vec![];
         }
         tracing::info!(executor = %self.env.executor_id, slave = %from, "executor reregistered");
@@ -187,7 +190,7 @@ impl DriverCore {
     }
 
     pub fn run_task(&mut self, from: &Upid, msg: RunTaskMessage) -> Vec<Action> {
-        if !self.from_slave(from, "RunTaskMessage") {
+        if !self.is_our_slave(from, "RunTaskMessage") {
             return vec![];
         }
         self.tasks.insert(msg.task.task_id.clone(), msg.task.clone());
@@ -195,14 +198,14 @@ impl DriverCore {
     }
 
     pub fn kill_task(&mut self, from: &Upid, msg: KillTaskMessage) -> Vec<Action> {
-        if !self.from_slave(from, "KillTaskMessage") {
+        if !self.is_our_slave(from, "KillTaskMessage") {
             return vec![];
         }
         vec![Action::Callback(Callback::KillTask(msg.task_id))]
     }
 
     pub fn acknowledged(&mut self, from: &Upid, msg: StatusUpdateAcknowledgementMessage) -> Vec<Action> {
-        if !self.from_slave(from, "StatusUpdateAcknowledgementMessage") {
+        if !self.is_our_slave(from, "StatusUpdateAcknowledgementMessage") {
             return vec![];
         }
         let before = self.updates.len();
@@ -217,14 +220,14 @@ impl DriverCore {
     }
 
     pub fn framework_message(&mut self, from: &Upid, msg: FrameworkToExecutorMessage) -> Vec<Action> {
-        if !self.from_slave(from, "FrameworkToExecutorMessage") {
+        if !self.is_our_slave(from, "FrameworkToExecutorMessage") {
             return vec![];
         }
         vec![Action::Callback(Callback::FrameworkMessage(msg.data))]
     }
 
     pub fn shutdown(&mut self, from: &Upid) -> Vec<Action> {
-        if !self.from_slave(from, "ShutdownExecutorMessage") {
+        if !self.is_our_slave(from, "ShutdownExecutorMessage") {
             return vec![];
         }
         tracing::info!(executor = %self.env.executor_id, "slave asked the executor to shut down");

@@ -95,7 +95,9 @@ pub enum Timer {
     ExecutorShutdown { framework_id: FrameworkID, executor_id: ExecutorID, run: Uuid },
 }
 
-/// A message the slave sends.
+/// A message the slave sends. (Actions live for one call; boxing the
+/// larger messages would buy nothing.)
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq)]
 pub enum Outgoing {
     RegisterSlave(RegisterSlaveMessage),
@@ -143,6 +145,7 @@ pub struct Launch {
     pub env: Vec<(String, String)>,
 }
 
+#[allow(clippy::large_enum_variant)]
 /// A piece of state to write under `<work_dir>/meta` (see [`crate::paths`]).
 #[derive(Debug, Clone, PartialEq)]
 pub enum Checkpoint {
@@ -176,6 +179,7 @@ pub enum Checkpoint {
     },
 }
 
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq)]
 pub enum Action {
     Send(Upid, Outgoing),

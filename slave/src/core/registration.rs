@@ -102,7 +102,7 @@ impl SlaveCore {
         }
     }
 
-    fn from_master(&self, from: &Upid, what: &str) -> bool {
+    fn is_current_master(&self, from: &Upid, what: &str) -> bool {
         if self.master.as_ref() == Some(from) {
             return true;
         }
@@ -111,7 +111,7 @@ impl SlaveCore {
     }
 
     pub fn registered(&mut self, from: &Upid, msg: SlaveRegisteredMessage, now: Now) -> Vec<Action> {
-        if !self.from_master(from, "SlaveRegisteredMessage") {
+        if !self.is_current_master(from, "SlaveRegisteredMessage") {
             return self.take();
         }
         match (&self.info.id, self.state) {
@@ -134,7 +134,7 @@ impl SlaveCore {
     }
 
     pub fn reregistered(&mut self, from: &Upid, msg: SlaveReregisteredMessage, now: Now) -> Vec<Action> {
-        if !self.from_master(from, "SlaveReregisteredMessage") {
+        if !self.is_current_master(from, "SlaveReregisteredMessage") {
             return self.take();
         }
         if self.info.id.as_ref() != Some(&msg.slave_id) {
@@ -169,7 +169,7 @@ impl SlaveCore {
     }
 
     pub fn ping(&mut self, from: &Upid, msg: PingSlaveMessage, now: Now) -> Vec<Action> {
-        if !self.from_master(from, "PingSlaveMessage") {
+        if !self.is_current_master(from, "PingSlaveMessage") {
             return self.take();
         }
         self.send(from, Outgoing::Pong(PongSlaveMessage {}));
@@ -208,7 +208,7 @@ impl SlaveCore {
 
     /// The master told us to shut down (it removed this slave).
     pub fn shutdown(&mut self, from: &Upid, msg: ShutdownMessage) -> Vec<Action> {
-        if !self.from_master(from, "ShutdownMessage") {
+        if !self.is_current_master(from, "ShutdownMessage") {
             return self.take();
         }
         let why = msg.message.unwrap_or_else(|| "no reason given".into());
