@@ -9,7 +9,10 @@ use std::time::Duration;
 
 use libprocess::{Actor, Config, Context, Handlers, Me, Node, Process, Upid};
 use rmesos::messages::*;
-use rmesos::{CommandInfo, FrameworkID, FrameworkInfo, Reason, Resources, SlaveID, TaskID, TaskInfo, TaskState};
+use rmesos::{
+    CommandInfo, ExecutorID, ExecutorInfo, FrameworkID, FrameworkInfo, Reason, Resources, SlaveID, TaskID, TaskInfo,
+    TaskState,
+};
 use tokio::sync::mpsc;
 
 /// Safety net around each wait (a healthy run takes well under a second).
@@ -73,18 +76,25 @@ fn slave_binary() -> PathBuf {
 }
 
 /// The directory holding both binaries. `rmesos-executor` belongs to another
-/// crate, so cargo does not build it for this test: build it if missing.
+/// crate, so cargo does not build it for this test: the test builds it
+/// (once per run, a no-op when fresh) with the cargo that runs the test, into
+/// the same target directory.
 fn launcher_dir() -> PathBuf {
-    let dir = slave_binary().parent().unwrap().to_path_buf();
-    if !dir.join("rmesos-executor").is_file() {
-        let status = Command::new(env!("CARGO"))
-            .args(["build", "-p", "rmesos-executor"])
-            .status()
-            .expect("run cargo build -p rmesos-executor");
-        assert!(status.success(), "cargo build -p rmesos-executor failed");
-    }
-    assert!(dir.join("rmesos-executor").is_file(), "rmesos-executor not in {}", dir.display());
-    dir
+    static BUILT: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    BUILT
+        .get_or_init(|| {
+            let dir = slave_binary().parent().unwrap().to_path_buf();
+            let mut cargo = Command::new(env!("CARGO"));
+            cargo.args(["build", "-p", "rmesos-executor", "--bin", "rmesos-executor"]);
+            if dir.file_name().is_some_and(|n| n == "release") {
+                cargo.arg("--release");
+            }
+            let status = cargo.status().expect("run cargo build -p rmesos-executor");
+            assert!(status.success(), "cargo build -p rmesos-executor failed");
+            assert!(dir.join("rmesos-executor").is_file(), "rmesos-executor not in {}", dir.display());
+            dir
+        })
+        .clone()
 }
 
 fn temp_dir(name: &str) -> PathBuf {
@@ -107,6 +117,11 @@ fn fid() -> FrameworkID {
 
 /// Starts the fake master and a real slave, and registers it.
 async fn cluster(name: &str) -> Cluster {
+    cluster_with(name, &[]).await
+}
+
+/// As [`cluster`], with extra slave flags.
+async fn cluster_with(name: &str, extra: &[&str]) -> Cluster {
     let node = Node::bind(Config::loopback(0)).await.unwrap();
     let (tx, mut events) = mpsc::unbounded_channel();
     let master = node.spawn("master", |_me: Me| FakeMaster { events: tx }).unwrap().pid;
@@ -117,6 +132,7 @@ async fn cluster(name: &str) -> Cluster {
         .arg("--launcher_dir")
         .arg(launcher_dir())
         .args(["--resources", "cpus:2;mem:256;disk:1000", "--registration_backoff_factor", "10ms"])
+        .args(extra)
         .env("LIBPROCESS_IP", "127.0.0.1")
         .env("RUST_LOG", "info")
         .stdin(Stdio::null())
@@ -141,7 +157,6 @@ async fn cluster(name: &str) -> Cluster {
 
 impl Cluster {
     fn run(&self, task: &str, command: &str) {
-        let framework = FrameworkInfo { id: Some(fid()), ..FrameworkInfo::new("tester", "real-processes") };
         let task = TaskInfo::command(
             task,
             TaskID::new(task).unwrap(),
@@ -149,7 +164,26 @@ impl Cluster {
             Resources::parse("cpus:0.1;mem:32").unwrap(),
             CommandInfo::shell(command),
         );
+        self.run_task(task);
+    }
+
+    fn run_task(&self, task: TaskInfo) {
+        let framework = FrameworkInfo { id: Some(fid()), ..FrameworkInfo::new("tester", "real-processes") };
         self.node.send(&self.master, &self.slave, RunTaskMessage { framework, task, pid: None });
+    }
+
+    /// GET `path` on the slave's port; the body as JSON.
+    async fn get_json(&self, path: &str) -> serde_json::Value {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let mut s = tokio::net::TcpStream::connect(self.slave.addr()).await.unwrap();
+        let req = format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+        s.write_all(req.as_bytes()).await.unwrap();
+        let mut buf = Vec::new();
+        tokio::time::timeout(WAIT, s.read_to_end(&mut buf)).await.unwrap().unwrap();
+        let text = String::from_utf8_lossy(&buf);
+        let (head, body) = text.split_once("\r\n\r\n").unwrap();
+        assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+        serde_json::from_str(body).unwrap_or_else(|e| panic!("{e}: {body}"))
     }
 
     /// The next status update; acknowledged at once.
@@ -244,6 +278,15 @@ async fn echo_hello_finishes_and_writes_to_the_sandbox_stdout() {
     assert_eq!(runs.len(), 1);
     let stdout = std::fs::read_to_string(runs[0].join("stdout")).unwrap();
     assert!(stdout.lines().any(|l| l == "hello"), "stdout: {stdout}");
+    // The same file through the operator endpoints.
+    let state = c.get_json("/state").await;
+    assert_eq!(state["id"], "fake-S0");
+    assert_eq!(state["pid"], c.slave.to_string());
+    let done = &state["completed_frameworks"][0]["completed_executors"][0];
+    assert_eq!(done["completed_tasks"][0]["state"], "TASK_FINISHED");
+    let path = runs[0].join("stdout");
+    let read = c.get_json(&format!("/files/read?path={}&offset=0", path.display())).await;
+    assert_eq!(read["data"], stdout.as_str());
     cleanup(&c.work_dir);
 }
 
@@ -290,6 +333,64 @@ async fn a_killed_executor_loses_its_task_and_is_reported_exited() {
     assert_eq!(lost.status.state, TaskState::Lost);
     assert_eq!(lost.status.reason, Some(Reason::ExecutorTerminated));
     assert_eq!((exited.executor_id.as_str(), exited.status), ("sleeper", -libc::SIGKILL));
+    cleanup(&c.work_dir);
+}
+
+#[actix_rt::test]
+async fn a_killed_task_is_reported_killed() {
+    let mut c = cluster("kill").await;
+    c.run("victim", "sleep 1000");
+    assert_eq!(c.update().await.status.state, TaskState::Starting);
+    assert_eq!(c.update().await.status.state, TaskState::Running);
+    c.node.send(&c.master, &c.slave, KillTaskMessage { framework_id: fid(), task_id: TaskID::new("victim").unwrap() });
+    assert_eq!(c.update().await.status.state, TaskState::Killed);
+    assert_eq!(c.exited().await.status, 0, "the executor exits on its own once the kill is acknowledged");
+    cleanup(&c.work_dir);
+}
+
+#[actix_rt::test]
+async fn an_executor_that_never_registers_is_killed_and_its_task_fails() {
+    let mut c = cluster_with("regtimeout", &["--executor_registration_timeout", "300ms"]).await;
+    let executor = ExecutorInfo::new(ExecutorID::new("silent").unwrap(), CommandInfo::shell("sleep 1000"));
+    c.run_task(TaskInfo::with_executor(
+        "t",
+        TaskID::new("t").unwrap(),
+        sid(),
+        Resources::parse("cpus:0.1").unwrap(),
+        executor,
+    ));
+    let (mut failed, mut exited) = (None, None);
+    while failed.is_none() || exited.is_none() {
+        match next(&mut c.events).await {
+            Event::Update(_, m) => {
+                c.node.send(&c.master, &c.slave, ack_of(&m.update));
+                failed = Some(m.update);
+            }
+            Event::Exited(m) => exited = Some(m),
+            _ => {}
+        }
+    }
+    let failed = failed.unwrap();
+    assert_eq!(failed.status.state, TaskState::Failed);
+    assert_eq!(failed.status.reason, Some(Reason::ExecutorRegistrationTimeout));
+    assert_eq!(exited.unwrap().status, -libc::SIGKILL);
+    cleanup(&c.work_dir);
+}
+
+#[actix_rt::test]
+async fn shutting_a_framework_down_ends_its_executors() {
+    let mut c = cluster_with("shutdown", &["--executor_shutdown_grace_period", "2secs"]).await;
+    c.run("long", "sleep 1000");
+    assert_eq!(c.update().await.status.state, TaskState::Starting);
+    assert_eq!(c.update().await.status.state, TaskState::Running);
+    let pid = c.executor_pid("long");
+    c.node.send(&c.master, &c.slave, ShutdownFrameworkMessage { framework_id: fid() });
+    let exited = c.exited().await;
+    assert_eq!(exited.executor_id.as_str(), "long");
+    // The executor's session is gone, task included.
+    assert_ne!(unsafe { libc::kill(pid, 0) }, 0, "executor {pid} still alive");
+    let state = c.get_json("/state").await;
+    assert!(state["frameworks"].as_array().unwrap().is_empty(), "{state}");
     cleanup(&c.work_dir);
 }
 

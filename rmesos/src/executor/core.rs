@@ -58,8 +58,8 @@ pub enum Action {
     Callback(Callback),
     /// Wait this long for a restarted slave, then give up (timer id).
     RecoveryTimer(u64),
-    /// The number of unacknowledged updates changed.
-    Unacknowledged(usize),
+    /// An update sent by the executor was acknowledged.
+    Acknowledged(Uuid),
     /// The driver is done (with the reason, for the log).
     Stop(String),
 }
@@ -216,7 +216,7 @@ impl DriverCore {
         }
         // Once any update of a task is acknowledged the slave knows the task.
         self.tasks.remove(&msg.task_id);
-        vec![Action::Unacknowledged(self.updates.len())]
+        vec![Action::Acknowledged(msg.uuid)]
     }
 
     pub fn framework_message(&mut self, from: &Upid, msg: FrameworkToExecutorMessage) -> Vec<Action> {
@@ -287,7 +287,7 @@ impl DriverCore {
             Some(uuid),
         );
         self.updates.push(update.clone());
-        let mut out = vec![Action::Unacknowledged(self.updates.len())];
+        let mut out = Vec::new();
         // While disconnected the update waits for the reregistration.
         if self.state != State::Disconnected {
             let msg = StatusUpdateMessage { update, pid: Some(self.me.clone()) };

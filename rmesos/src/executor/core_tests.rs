@@ -73,7 +73,8 @@ fn registers_then_launches_and_tracks_updates_until_acknowledged() {
     };
     let stranger: Upid = "slave(1)@127.0.0.9:5051".parse().unwrap();
     assert!(c.acknowledged(&stranger, ack.clone()).is_empty(), "only our slave acknowledges");
-    assert_eq!(c.acknowledged(&slave, ack), vec![Action::Unacknowledged(0)]);
+    assert_eq!(c.acknowledged(&slave, ack), vec![Action::Acknowledged(Uuid::from_u128(1))]);
+    assert_eq!(c.unacknowledged(), 0);
 }
 
 #[test]

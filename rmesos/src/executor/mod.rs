@@ -31,6 +31,7 @@ pub mod core;
 pub mod env;
 mod process;
 
+use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use libprocess::{Clock, Config, Node, Upid};
@@ -104,7 +105,10 @@ pub(crate) enum Command {
 #[derive(Clone)]
 pub struct ExecutorDriver {
     tx: mpsc::UnboundedSender<Command>,
-    unacknowledged: watch::Receiver<usize>,
+    /// Updates handed to the driver and not yet acknowledged: counted up
+    /// here when queued (so `flush` right after `send_status_update` waits
+    /// for it), down by the actor on acknowledgement or refusal.
+    unacknowledged: Arc<watch::Sender<usize>>,
     status: watch::Receiver<DriverStatus>,
     clock: Clock,
     pid: Upid,
@@ -163,7 +167,11 @@ impl ExecutorDriver {
         if status.state == TaskState::Staging {
             return Err(core::SendError::Staging.into());
         }
-        self.tx.send(Command::StatusUpdate(status)).map_err(|_| core::SendError::Stopped)?;
+        self.unacknowledged.send_modify(|n| *n += 1);
+        if self.tx.send(Command::StatusUpdate(status)).is_err() {
+            self.unacknowledged.send_modify(|n| *n = n.saturating_sub(1));
+            return Err(core::SendError::Stopped.into());
+        }
         Ok(())
     }
 
@@ -185,7 +193,7 @@ impl ExecutorDriver {
     /// Waits (at most `timeout` on the driver's clock) until every update
     /// sent so far is acknowledged. True if they all were.
     pub async fn flush(&self, timeout: Duration) -> bool {
-        let mut rx = self.unacknowledged.clone();
+        let mut rx = self.unacknowledged.subscribe();
         let wait = async move {
             loop {
                 if *rx.borrow_and_update() == 0 {

@@ -16,10 +16,10 @@ use crate::messages::{
 
 pub(super) fn spawn<E: Executor>(node: &Node, env: ExecutorEnv, executor: E) -> Result<ExecutorDriver, DriverError> {
     let (tx, rx) = mpsc::unbounded_channel();
-    let (unacked_tx, unacked_rx) = watch::channel(0);
+    let unacked = std::sync::Arc::new(watch::channel(0).0);
     let (status_tx, status_rx) = watch::channel(DriverStatus::Running);
     let pid = node.pid(EXECUTOR_PROCESS_ID).map_err(|e| DriverError::Node(e.to_string()))?;
-    let handle = ExecutorDriver { tx, unacknowledged: unacked_rx, status: status_rx, clock: node.clock().clone(), pid };
+    let handle = ExecutorDriver { tx, unacknowledged: unacked, status: status_rx, clock: node.clock().clone(), pid };
     let h = handle.clone();
     node.spawn(EXECUTOR_PROCESS_ID, move |me| DriverProcess {
         core: DriverCore::new(env, me.pid().clone()),
@@ -27,7 +27,6 @@ pub(super) fn spawn<E: Executor>(node: &Node, env: ExecutorEnv, executor: E) -> 
         executor: Box::new(executor),
         handle: h,
         commands: Some(rx),
-        unacked: unacked_tx,
         status: status_tx,
     })
     .map_err(|e| DriverError::Node(e.to_string()))?;
@@ -41,7 +40,6 @@ struct DriverProcess<E: Executor> {
     executor: Box<E>,
     handle: ExecutorDriver,
     commands: Option<mpsc::UnboundedReceiver<Command>>,
-    unacked: watch::Sender<usize>,
     status: watch::Sender<DriverStatus>,
 }
 
@@ -118,6 +116,7 @@ impl<E: Executor> DriverProcess<E> {
                     Ok(a) => a,
                     Err(e) => {
                         tracing::error!(%task, error = %e, "status update refused");
+                        self.handle.unacknowledged.send_modify(|n| *n = n.saturating_sub(1));
                         vec![]
                     }
                 }
@@ -146,8 +145,8 @@ impl<E: Executor> DriverProcess<E> {
                         act.perform(a, ctx);
                     });
                 }
-                Action::Unacknowledged(n) => {
-                    let _ = self.unacked.send(n);
+                Action::Acknowledged(_) => {
+                    self.handle.unacknowledged.send_modify(|n| *n = n.saturating_sub(1));
                 }
                 Action::Stop(reason) => {
                     tracing::info!(pid = %self.me.pid(), "executor driver stopped: {reason}");

@@ -285,6 +285,11 @@ impl SlaveCore {
             tracing::warn!(%from, task = %update.task_id(), executor = %eid, "Ignoring status update from an unknown executor");
             return self.take();
         }
+        if self.frameworks.get(&fid).is_some_and(|f| f.state == FrameworkState::Terminating) {
+            // As Mesos: nobody will acknowledge it; the executor is going away.
+            tracing::warn!(task = %update.task_id(), framework = %fid, "Ignoring status update for a terminating framework");
+            return self.take();
+        }
         update.slave_id = self.info.id.clone();
         update.status.slave_id = self.info.id.clone();
         update.executor_id = Some(eid);
