@@ -110,7 +110,6 @@ impl SlaveProcess {
                 tracing::error!(error = %e, "Failed to checkpoint the executor's pid");
             }
         }
-        let _ = &mut child;
         self.wait(child, fid, eid, run, Some(pid), ctx);
     }
 
