@@ -89,7 +89,7 @@ impl SlaveProcess {
 
     fn launch(&mut self, l: crate::core::Launch, ctx: &mut Context<Self>) {
         let (fid, eid, run) = (l.framework_id.clone(), l.executor_id.clone(), l.run);
-        let mut child = match launcher::launch(&l) {
+        let child = match launcher::launch(&l) {
             Ok(c) => c,
             Err(e) => {
                 let now = self.now();
