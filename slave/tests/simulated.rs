@@ -14,7 +14,7 @@ use tokio::sync::mpsc;
 #[derive(Debug)]
 enum Event {
     Register(Upid),
-    Reregister(Upid, ReregisterSlaveMessage),
+    Reregister(Upid, Box<ReregisterSlaveMessage>),
     Pong,
 }
 
@@ -32,7 +32,7 @@ impl Process for FakeMaster {
             let _ = m.events.send(Event::Register(from));
         })
         .install(|m: &mut Self, from, msg: ReregisterSlaveMessage, _| {
-            let _ = m.events.send(Event::Reregister(from, msg));
+            let _ = m.events.send(Event::Reregister(from, Box::new(msg)));
         })
         .install(|m: &mut Self, _, _: PongSlaveMessage, _| {
             let _ = m.events.send(Event::Pong);
