@@ -126,6 +126,8 @@ async fn cluster_with(name: &str, extra: &[&str]) -> Cluster {
     let (tx, mut events) = mpsc::unbounded_channel();
     let master = node.spawn("master", |_me: Me| FakeMaster { events: tx }).unwrap().pid;
     let work_dir = temp_dir(name);
+    // The slave's log stays with its work dir (kept when a test fails).
+    let log = std::fs::File::create(work_dir.join("slave.log")).unwrap();
     let child = Command::new(slave_binary())
         .args(["--master", &master.addr().to_string(), "--port", "0", "--work_dir"])
         .arg(&work_dir)
@@ -136,6 +138,8 @@ async fn cluster_with(name: &str, extra: &[&str]) -> Cluster {
         .env("LIBPROCESS_IP", "127.0.0.1")
         .env("RUST_LOG", "info")
         .stdin(Stdio::null())
+        .stdout(log.try_clone().unwrap())
+        .stderr(log)
         .spawn()
         .expect("start rmesos-slave");
     let child = SlaveChild(child);
