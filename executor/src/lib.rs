@@ -14,7 +14,7 @@
 
 use std::process::Stdio;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use rmesos::executor::{Executor, ExecutorDriver};
@@ -31,6 +31,30 @@ pub const ACK_WAIT: Duration = Duration::from_secs(30);
 pub struct CommandExecutor {
     framework: Option<FrameworkInfo>,
     task: Option<Running>,
+    group: TaskGroup,
+    /// Told to shut down: nobody will acknowledge the terminal update (the
+    /// slave drops updates of a framework it shuts down), so do not wait.
+    shutting_down: Arc<AtomicBool>,
+}
+
+/// The process group of the task while it runs. The binary kills what is
+/// left of it when the driver stops (e.g. the slave vanished and the grace
+/// period ran out before the task died), so no task outlives its executor.
+#[derive(Clone, Default)]
+pub struct TaskGroup(Arc<Mutex<Option<i32>>>);
+
+impl TaskGroup {
+    fn set(&self, pgid: Option<i32>) {
+        *self.0.lock().unwrap_or_else(|e| e.into_inner()) = pgid;
+    }
+
+    /// SIGKILLs the task's process group if the task is still running.
+    pub fn kill(&self) {
+        if let Some(pgid) = self.0.lock().unwrap_or_else(|e| e.into_inner()).take() {
+            tracing::warn!(pgid, "killing the task's process group left behind");
+            signal_group(pgid, libc::SIGKILL);
+        }
+    }
 }
 
 struct Running {
@@ -45,6 +69,11 @@ impl CommandExecutor {
         CommandExecutor::default()
     }
 
+    /// A handle on the running task's process group (see [`TaskGroup`]).
+    pub fn task_group(&self) -> TaskGroup {
+        self.group.clone()
+    }
+
     fn status(driver: &ExecutorDriver, task: &TaskID, state: TaskState, message: Option<String>) {
         let mut st = TaskStatus::new(task.clone(), state);
         st.message = message;
@@ -53,11 +82,18 @@ impl CommandExecutor {
         }
     }
 
-    /// Sends the terminal update, waits for its acknowledgement, stops.
-    async fn finish(driver: ExecutorDriver, task: TaskID, state: TaskState, message: Option<String>) {
+    /// Sends the terminal update, waits for its acknowledgement (unless
+    /// shutting down), stops.
+    async fn finish(
+        driver: ExecutorDriver,
+        task: TaskID,
+        state: TaskState,
+        message: Option<String>,
+        shutting_down: Arc<AtomicBool>,
+    ) {
         tracing::info!(%task, %state, "task is terminal: {}", message.as_deref().unwrap_or(""));
         CommandExecutor::status(&driver, &task, state, message);
-        if !driver.flush(ACK_WAIT).await {
+        if !shutting_down.load(Ordering::SeqCst) && !driver.flush(ACK_WAIT).await {
             tracing::warn!("terminal update not acknowledged within {ACK_WAIT:?}; exiting anyway");
         }
         driver.stop();
@@ -105,6 +141,7 @@ impl Executor for CommandExecutor {
                     id,
                     TaskState::Failed,
                     Some(format!("Failed to launch the command: {e}")),
+                    self.shutting_down.clone(),
                 ));
                 return;
             }
@@ -112,12 +149,14 @@ impl Executor for CommandExecutor {
         let pgid = child.id().and_then(|p| i32::try_from(p).ok()).unwrap_or(0);
         let killed = Arc::new(AtomicBool::new(false));
         self.task = Some(Running { id: id.clone(), pgid, killed: killed.clone() });
+        self.group.set(Some(pgid));
         CommandExecutor::status(driver, &id, TaskState::Running, None);
-        let d = driver.clone();
+        let (d, group, shutting_down) = (driver.clone(), self.group.clone(), self.shutting_down.clone());
         actix_rt::spawn(async move {
             let status = child.wait().await;
+            group.set(None);
             let (state, message) = terminal(status, killed.load(Ordering::SeqCst));
-            CommandExecutor::finish(d, id, state, Some(message)).await;
+            CommandExecutor::finish(d, id, state, Some(message), shutting_down).await;
         });
     }
 
@@ -146,12 +185,14 @@ impl Executor for CommandExecutor {
                     task_id.clone(),
                     TaskState::Killed,
                     Some("Killed before launch".into()),
+                    self.shutting_down.clone(),
                 ));
             }
         }
     }
 
     fn shutdown(&mut self, driver: &ExecutorDriver) {
+        self.shutting_down.store(true, Ordering::SeqCst);
         match self.task.as_ref().map(|t| t.id.clone()) {
             Some(id) => self.kill_task(driver, &id),
             None => driver.stop(),

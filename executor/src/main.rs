@@ -12,7 +12,11 @@ fn main() {
         .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
         .init();
     let code = actix_rt::System::new().block_on(async {
-        match ExecutorDriver::run(CommandExecutor::new()).await {
+        let executor = CommandExecutor::new();
+        let task_group = executor.task_group();
+        let result = ExecutorDriver::run(executor).await;
+        task_group.kill();
+        match result {
             Ok(status) => {
                 tracing::info!("command executor done: {status:?}");
                 0

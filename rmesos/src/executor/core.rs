@@ -8,6 +8,7 @@
 //! with both lists so the slave resends what the framework never saw.
 
 use std::collections::BTreeMap;
+use std::time::Duration;
 
 use libprocess::Upid;
 use uuid::Uuid;
@@ -60,6 +61,9 @@ pub enum Action {
     RecoveryTimer(u64),
     /// An update sent by the executor was acknowledged.
     Acknowledged(Uuid),
+    /// Stop after this grace period unless the executor stops first
+    /// (it is shutting down its tasks).
+    StopTimer(Duration),
     /// The driver is done (with the reason, for the log).
     Stop(String),
 }
@@ -70,6 +74,9 @@ pub enum State {
     Connected,
     /// The slave went away; waiting for it to come back (checkpointing).
     Disconnected,
+    /// The slave is gone for good: the executor was told to shut down and
+    /// has the grace period to do it.
+    ShuttingDown,
     Stopped,
 }
 
@@ -133,7 +140,7 @@ impl DriverCore {
     }
 
     fn is_our_slave(&self, from: &Upid, what: &str) -> bool {
-        if self.state == State::Stopped {
+        if matches!(self.state, State::Stopped | State::ShuttingDown) {
             return false;
         }
         if from != &self.slave {
@@ -170,7 +177,7 @@ impl DriverCore {
     /// A restarted slave (same address, maybe a new node) asks us back:
     /// reregister with what is not acknowledged yet.
     pub fn reconnect(&mut self, from: &Upid, msg: ReconnectExecutorMessage) -> Vec<Action> {
-        if self.state == State::Stopped {
+        if matches!(self.state, State::Stopped | State::ShuttingDown) {
             return vec![];
         }
         if from.addr() != self.slave.addr() {
@@ -248,8 +255,7 @@ impl DriverCore {
             return vec![Action::Callback(Callback::Disconnected), Action::RecoveryTimer(self.recovery_timer)];
         }
         tracing::warn!(slave = %pid, "slave exited and the framework does not checkpoint; shutting down");
-        self.state = State::Stopped;
-        vec![Action::Callback(Callback::Shutdown), Action::Stop("slave exited".into())]
+        self.shut_down()
     }
 
     pub fn recovery_timeout(&mut self, timer: u64) -> Vec<Action> {
@@ -257,8 +263,23 @@ impl DriverCore {
             return vec![];
         }
         tracing::warn!("slave did not come back within {:?}; shutting down", self.env.recovery_timeout);
+        self.shut_down()
+    }
+
+    /// No slave any more: the executor shuts its tasks down, and the driver
+    /// stops when it says so or after the shutdown grace period.
+    fn shut_down(&mut self) -> Vec<Action> {
+        self.state = State::ShuttingDown;
+        vec![Action::Callback(Callback::Shutdown), Action::StopTimer(self.env.shutdown_grace_period)]
+    }
+
+    /// The grace period of [`Action::StopTimer`] is over.
+    pub fn stop_timer(&mut self) -> Vec<Action> {
+        if self.state != State::ShuttingDown {
+            return vec![];
+        }
         self.state = State::Stopped;
-        vec![Action::Callback(Callback::Shutdown), Action::Stop("slave did not recover".into())]
+        vec![Action::Stop("shutdown grace period over".into())]
     }
 
     /// The executor sends a status (uuid and wall-clock timestamp given).
@@ -268,7 +289,7 @@ impl DriverCore {
         uuid: Uuid,
         timestamp: f64,
     ) -> Result<Vec<Action>, SendError> {
-        if self.state == State::Stopped {
+        if matches!(self.state, State::Stopped | State::ShuttingDown) {
             return Err(SendError::Stopped);
         }
         if status.state == TaskState::Staging {
@@ -297,7 +318,7 @@ impl DriverCore {
     }
 
     pub fn send_framework_message(&mut self, data: Vec<u8>) -> Vec<Action> {
-        if self.state == State::Stopped {
+        if matches!(self.state, State::Stopped | State::ShuttingDown) {
             return vec![];
         }
         let msg = ExecutorToFrameworkMessage {

@@ -112,8 +112,17 @@ fn slave_exit_without_checkpoint_shuts_down_and_stops() {
     let (mut c, slave) = core(false);
     c.start();
     let a = c.slave_exited(&slave);
-    assert_eq!(a[0], Action::Callback(Callback::Shutdown));
-    assert!(matches!(a[1], Action::Stop(_)));
+    assert_eq!(a, vec![Action::Callback(Callback::Shutdown), Action::StopTimer(Duration::from_secs(5))]);
+    assert_eq!(c.state(), State::ShuttingDown);
+    assert!(c
+        .send_status_update(TaskStatus::new(TaskID::new("x").unwrap(), TaskState::Killed), Uuid::from_u128(9), 1.0)
+        .is_err());
+    // The executor stops first, or the grace period ends it.
+    let mut c2 = DriverCore::new(env(false), "executor(1)@127.0.0.1:40000".parse().unwrap());
+    c2.slave_exited(&slave);
+    assert!(matches!(c2.stop_timer()[..], [Action::Stop(_)]));
+    assert!(matches!(c.stop()[..], [Action::Stop(_)]));
+    assert!(c.stop_timer().is_empty());
     assert_eq!(c.state(), State::Stopped);
     assert!(c
         .run_task(&slave, RunTaskMessage { framework: FrameworkInfo::new("u", "f"), task: task("x"), pid: None })

@@ -145,6 +145,12 @@ impl<E: Executor> DriverProcess<E> {
                         act.perform(a, ctx);
                     });
                 }
+                Action::StopTimer(grace) => {
+                    self.me.delay(ctx, grace, |act: &mut Self, ctx| {
+                        let a = act.core.stop_timer();
+                        act.perform(a, ctx);
+                    });
+                }
                 Action::Acknowledged(_) => {
                     self.handle.unacknowledged.send_modify(|n| *n = n.saturating_sub(1));
                 }
