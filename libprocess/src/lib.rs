@@ -18,6 +18,7 @@ pub mod node;
 pub mod pid;
 pub mod pingpong;
 pub mod process;
+pub mod testkit;
 pub mod transport;
 pub mod wire;
 

@@ -38,6 +38,7 @@ use crate::message::{Body, Message};
 use crate::metrics::Metrics;
 use crate::pid::{validate_id, PidError, Upid};
 use crate::process::{prepare, Mailbox, Me, Process, Spawned, Undeliverable};
+use crate::testkit::filter::Filters;
 use crate::transport::{tcp::TcpTransport, Transport};
 use crate::wire::{encode_frame, WireEnvelope};
 
@@ -106,6 +107,8 @@ pub(crate) struct NodeInner {
     transport: Arc<dyn Transport>,
     default_http: RwLock<Option<String>>,
     stopped: AtomicBool,
+    /// Test filters checked on every delivery (`testkit`); empty in production.
+    pub(crate) filters: Arc<Filters>,
 }
 
 impl Node {
@@ -143,6 +146,7 @@ impl Node {
                 transport,
                 default_http: RwLock::new(None),
                 stopped: AtomicBool::new(false),
+                filters: Arc::default(),
             }),
         }
     }
@@ -210,9 +214,11 @@ impl Node {
         let weak = self.downgrade();
         let exited = pid.clone();
         actix_rt::spawn(async move {
+            // biased: no random branch order, so a simulation replays exactly.
             tokio::select! {
-                _ = fut => {}
+                biased;
                 _ = kill_rx => {}
+                _ = fut => {}
             }
             if let Some(node) = weak.upgrade() {
                 node.process_exited(&exited);
@@ -241,8 +247,12 @@ impl Node {
         if self.inner.stopped.swap(true, Ordering::SeqCst) {
             return;
         }
-        let entries: Vec<Arc<Entry>> = read(&self.inner.registry).values().cloned().collect();
-        for e in entries {
+        // In id order, so that a simulated run replays the same (HashMap order
+        // is random per process).
+        let mut entries: Vec<(Arc<str>, Arc<Entry>)> =
+            read(&self.inner.registry).iter().map(|(k, e)| (k.clone(), e.clone())).collect();
+        entries.sort_by(|a, b| a.0.cmp(&b.0));
+        for (_, e) in entries {
             if let Some(kill) = lock(&e.kill).take() {
                 let _ = kill.send(());
             }
@@ -338,7 +348,8 @@ impl Node {
                 }
             }
         }
-        let linkers: Vec<Upid> = lock(&entry.linkers).drain().collect();
+        let mut linkers: Vec<Upid> = lock(&entry.linkers).drain().collect();
+        linkers.sort(); // deterministic order (see `shutdown`)
         for linker in linkers {
             if linker.addr() == inner.address {
                 inner.deliver_exited(&linker, pid.clone());
@@ -357,6 +368,14 @@ impl NodeInner {
     /// Hands a message to a local process, or drops it with a log line and
     /// a counter.
     fn deliver(&self, from: Upid, to_id: &str, name: &str, body: Body) {
+        let body = if self.filters.is_active() {
+            match self.filters.check(&from, to_id, self.address, name, body) {
+                Some(body) => body,
+                None => return,
+            }
+        } else {
+            body
+        };
         let Some(entry) = self.entry(to_id) else {
             Metrics::inc(&self.metrics.dropped_unknown_process);
             tracing::debug!(%from, to = to_id, name, "dropped message for unknown process");
@@ -472,7 +491,9 @@ impl WeakNode {
         let Some(node) = self.upgrade() else { return };
         let fired = {
             let mut links = lock(&node.inner.remote_links);
-            let Some(p) = links.get_mut(&peer) else { return };
+            // Remembered even with no link yet: a link made later on this
+            // connection must still fire if the peer restarts.
+            let p = links.entry(peer).or_default();
             match p.incarnation {
                 None => {
                     p.incarnation = Some(incarnation);
@@ -520,10 +541,12 @@ impl WeakNode {
 
 impl NodeInner {
     fn fire(&self, targets: HashMap<Upid, HashSet<Upid>>) {
-        for (target, linkers) in targets {
-            for linker in linkers {
-                self.deliver_exited(&linker, target.clone());
-            }
+        // Sorted: a deterministic order of Exited deliveries (see `shutdown`).
+        let mut pairs: Vec<(Upid, Upid)> =
+            targets.into_iter().flat_map(|(t, ls)| ls.into_iter().map(move |l| (t.clone(), l))).collect();
+        pairs.sort();
+        for (target, linker) in pairs {
+            self.deliver_exited(&linker, target);
         }
     }
 }

@@ -5,7 +5,8 @@
 //! ordered queue and connection per peer, so messages between two processes
 //! arrive in the order they were sent, at most once. It reports back to the
 //! node (through `WeakNode`) each frame received, each handshake (with the
-//! peer's incarnation) and each peer it gives up on. `tcp` is the real one.
+//! peer's incarnation) and each peer it gives up on. `tcp` is the real one;
+//! `sim` is the in-memory one of deterministic tests (see `testkit`).
 
 use std::net::SocketAddr;
 
@@ -13,6 +14,7 @@ use bytes::BytesMut;
 
 use crate::wire::WireError;
 
+pub mod sim;
 pub mod tcp;
 
 /// Why a frame was not queued.

@@ -1,0 +1,34 @@
+//! Deterministic actor tests: a simulated cluster on a paused clock, message
+//! filters, and seeded replay.
+//!
+//! - [`Sim`]: a world of nodes in one process and one thread, over the
+//!   simulated transport (`transport::sim`, which runs the real framing
+//!   code), sharing one paused [`Clock`](crate::Clock) and one seeded RNG.
+//!   Faults: partitions (one way or both), heal, drop/delay rules, kill,
+//!   restart with a new incarnation. Every event is traced; one seed gives
+//!   one trace, and `RMESOS_SEED=<n>` replays a failed run.
+//! - Filters ([`future_message`], [`drop_message`], [`drop_messages`],
+//!   [`expect_no_message`]): expect, drop or forbid messages as a node
+//!   delivers them, on any transport (simulated or TCP) and for local sends.
+//!
+//! The guide for framework authors is `docs/testing.md` (its example is
+//! compiled and run as a doctest of this module, so it cannot rot).
+
+pub mod filter;
+pub mod sim;
+pub(crate) mod trace;
+
+pub use crate::transport::sim::{
+    FrameInfo, SimConfig, DEFAULT_MAX_LATENCY, DEFAULT_MIN_LATENCY, DEFAULT_PARTITION_DETECTION,
+};
+pub use filter::{
+    any, drop_message, drop_message_where, drop_messages, expect_no_message, future_message, future_message_where,
+    DropGuard, MessageFuture, NoMessageGuard, Pattern,
+};
+pub use sim::{matching, seed_from_env, RuleId, RunError, Sim, SimAddr, SimBuilder, DEFAULT_RUN_LIMIT};
+pub use trace::MAX_TRACE_LINES;
+
+/// The guide, compiled as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../../../docs/testing.md")]
+pub struct TestingGuide;
