@@ -114,6 +114,10 @@ impl SlaveCore {
         if !self.is_current_master(from, "SlaveRegisteredMessage") {
             return self.take();
         }
+        if let Err(e) = msg.slave_id.validate() {
+            tracing::error!(error = %e, "Ignoring registration under an invalid slave id");
+            return self.take();
+        }
         match (&self.info.id, self.state) {
             (Some(id), RegState::Running) if *id == msg.slave_id => {
                 tracing::debug!("Ignoring duplicate SlaveRegisteredMessage");

@@ -90,6 +90,11 @@ impl SlaveCore {
             tracing::warn!(task = %msg.task.task_id, "Ignoring run task of a framework without an id");
             return self.take();
         };
+        // Ids become sandbox path components: never trust them unchecked.
+        if let Err(e) = fid.validate() {
+            tracing::warn!(task = %msg.task.task_id, error = %e, "Ignoring run task with an invalid framework id");
+            return self.take();
+        }
         let task = msg.task;
         tracing::info!(task = %task.task_id, framework = %fid, "Got assigned task '{}' for framework {fid}", task.task_id);
         if let Err(e) = task.validate() {

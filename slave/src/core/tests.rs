@@ -314,6 +314,30 @@ fn updates_wait_while_disconnected_and_flow_on_reregistration() {
 }
 
 #[test]
+fn ids_that_would_escape_the_sandbox_are_refused() {
+    let mut c = core();
+    let a = c.master_detected(Some(master()), now(0));
+    let (_, t) = timers(&a).remove(0);
+    c.timer(t, now(1));
+    let bad: SlaveID = serde_json::from_str("\"../../etc\"").unwrap();
+    c.registered(&master(), SlaveRegisteredMessage { slave_id: bad, connection: None }, now(1));
+    assert_eq!(c.state(), RegState::Disconnected);
+    let mut c = registered();
+    let bad_framework =
+        FrameworkInfo { id: Some(serde_json::from_str("\"..\"").unwrap()), ..FrameworkInfo::new("u", "f") };
+    let a = c.run_task(
+        &master(),
+        RunTaskMessage { framework: bad_framework, task: command_task("true"), pid: None },
+        now(2),
+    );
+    assert!(a.is_empty() && c.frameworks().is_empty());
+    let mut task = command_task("true");
+    task.task_id = serde_json::from_str("\"a/b\"").unwrap();
+    let a = c.run_task(&master(), RunTaskMessage { framework: framework(), task, pid: None }, now(3));
+    assert!(!a.iter().any(|a| matches!(a, Action::Launch(_))));
+}
+
+#[test]
 fn state_json_uses_mesos_field_names() {
     let (c, _) = running_task();
     let j = c.state_json();
