@@ -7,7 +7,10 @@ use std::time::Duration;
 
 use libprocess::{Actor, Clock, Config, Context, Handlers, Me, Node, Process, Upid};
 use rmesos::messages::*;
-use rmesos::{MasterSpec, Resources, SlaveID};
+use rmesos::{
+    CommandInfo, ExecutorID, ExecutorInfo, FrameworkID, FrameworkInfo, MasterSpec, Reason, Resources, SlaveID,
+    StatusUpdate, TaskID, TaskInfo, TaskState,
+};
 use rmesos_slave::{start_on, Flags};
 use tokio::sync::mpsc;
 
@@ -16,6 +19,8 @@ enum Event {
     Register(Upid),
     Reregister(Upid, Box<ReregisterSlaveMessage>),
     Pong,
+    Update(Box<StatusUpdate>),
+    Exited(i32),
 }
 
 struct FakeMaster {
@@ -36,6 +41,12 @@ impl Process for FakeMaster {
         })
         .install(|m: &mut Self, _, _: PongSlaveMessage, _| {
             let _ = m.events.send(Event::Pong);
+        })
+        .install(|m: &mut Self, _, msg: StatusUpdateMessage, _| {
+            let _ = m.events.send(Event::Update(Box::new(msg.update)));
+        })
+        .install(|m: &mut Self, _, msg: ExitedExecutorMessage, _| {
+            let _ = m.events.send(Event::Exited(msg.status));
         });
     }
 }
@@ -122,5 +133,65 @@ async fn pings_that_stop_make_the_slave_reregister() {
     let Some(Event::Reregister(from, msg)) = events.into_iter().next() else { panic!("no reregistration") };
     assert_eq!(from, slave);
     assert_eq!(msg.slave.id, Some(SlaveID::new("sim-S0").unwrap()));
+    let _ = std::fs::remove_dir_all(&s.work_dir);
+}
+
+#[actix_rt::test]
+async fn unacknowledged_updates_are_retried_from_10s_doubling_until_acknowledged() {
+    let mut s = sim("retries").await;
+    s.clock.advance(Duration::from_secs(1)).await;
+    let Some(Event::Register(slave)) = s.drain().into_iter().next() else { panic!("no registration") };
+    let sid = SlaveID::new("sim-S0").unwrap();
+    // A long ping timeout: only the updates matter here.
+    let connection = Some(MasterSlaveConnection::new(Duration::from_secs(7200)));
+    s.node.send(&s.master, &slave, SlaveRegisteredMessage { slave_id: sid.clone(), connection });
+    s.clock.settle().await;
+    // An executor that cannot be started: the slave itself reports TASK_FAILED.
+    let executor = ExecutorInfo::new(
+        ExecutorID::new("missing").unwrap(),
+        CommandInfo::exec("/nonexistent/rmesos-test-executor", vec!["x".into()]),
+    );
+    let fid = FrameworkID::new("sim-0000").unwrap();
+    let task = TaskInfo::with_executor(
+        "t",
+        TaskID::new("t").unwrap(),
+        sid.clone(),
+        Resources::parse("cpus:0.1").unwrap(),
+        executor,
+    );
+    let framework = FrameworkInfo { id: Some(fid.clone()), ..FrameworkInfo::new("u", "f") };
+    s.node.send(&s.master, &slave, RunTaskMessage { framework, task, pid: None });
+    s.clock.settle().await;
+    let mut first = None;
+    for e in s.drain() {
+        match e {
+            Event::Update(u) => first = Some(u),
+            Event::Exited(status) => assert_eq!(status, -1),
+            _ => {}
+        }
+    }
+    let first = first.expect("TASK_FAILED forwarded at once");
+    assert_eq!(first.status.state, TaskState::Failed);
+    assert_eq!(first.status.reason, Some(Reason::ContainerLaunchFailed));
+    // Resent after 10 s, then 20 s more, then 40 s more: the same update.
+    for wait in [10, 20, 40] {
+        s.clock.advance(Duration::from_secs(wait - 1)).await;
+        assert!(s.drain().is_empty(), "not before {wait} s");
+        s.clock.advance(Duration::from_secs(1)).await;
+        let again: Vec<_> =
+            s.drain().into_iter().filter_map(|e| if let Event::Update(u) = e { Some(u) } else { None }).collect();
+        assert_eq!(again.len(), 1, "one resend after {wait} s");
+        assert_eq!(again[0].uuid, first.uuid);
+    }
+    let ack = StatusUpdateAcknowledgementMessage {
+        slave_id: sid,
+        framework_id: fid,
+        task_id: TaskID::new("t").unwrap(),
+        uuid: first.uuid.unwrap(),
+    };
+    s.node.send(&s.master, &slave, ack);
+    s.clock.settle().await;
+    s.clock.advance(Duration::from_secs(1200)).await;
+    assert!(s.drain().is_empty(), "acknowledged: no more resends");
     let _ = std::fs::remove_dir_all(&s.work_dir);
 }
