@@ -20,6 +20,7 @@
 //! - executor exit -> its live tasks TASK_LOST (or the slave's own reason),
 //!   ExitedExecutor to the master.
 
+mod lifecycle;
 mod registration;
 pub mod state;
 mod tasks;
