@@ -48,6 +48,10 @@ impl TaskGroup {
         *self.0.lock().unwrap_or_else(|e| e.into_inner()) = pgid;
     }
 
+    fn is_running(&self) -> bool {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).is_some()
+    }
+
     /// SIGKILLs the task's process group if the task is still running.
     pub fn kill(&self) {
         if let Some(pgid) = self.0.lock().unwrap_or_else(|e| e.into_inner()).take() {
@@ -163,7 +167,8 @@ impl Executor for CommandExecutor {
     fn kill_task(&mut self, driver: &ExecutorDriver, task_id: &TaskID) {
         match &self.task {
             Some(t) if &t.id == task_id => {
-                if t.killed.swap(true, Ordering::SeqCst) {
+                // Only a running command is signalled: an ended one's group id may be reused.
+                if !self.group.is_running() || t.killed.swap(true, Ordering::SeqCst) {
                     return;
                 }
                 if self.framework.as_ref().is_some_and(|f| f.has_capability(FrameworkCapability::TaskKillingState)) {
@@ -194,8 +199,10 @@ impl Executor for CommandExecutor {
     fn shutdown(&mut self, driver: &ExecutorDriver) {
         self.shutting_down.store(true, Ordering::SeqCst);
         match self.task.as_ref().map(|t| t.id.clone()) {
-            Some(id) => self.kill_task(driver, &id),
-            None => driver.stop(),
+            // The terminal update follows the kill, then the driver stops.
+            Some(id) if self.group.is_running() => self.kill_task(driver, &id),
+            // Nothing runs: done at once.
+            _ => driver.stop(),
         }
     }
 

@@ -307,6 +307,7 @@ async fn a_failing_command_fails_with_its_exit_code() {
     assert!(msg.contains("Command exited with status 3"), "{msg}");
     let stderr = std::fs::read_to_string(c.runs("fails")[0].join("stderr")).unwrap();
     assert!(stderr.contains("oops"), "{stderr}");
+    assert_eq!(c.exited().await.status, 0, "the executor exits once the failure is acknowledged");
     cleanup(&c.work_dir);
 }
 
