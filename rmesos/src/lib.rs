@@ -50,6 +50,7 @@
 pub mod attributes;
 pub mod detect;
 pub mod duration;
+pub mod executor;
 pub mod ids;
 pub mod info;
 pub mod messages;

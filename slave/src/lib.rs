@@ -1,1 +1,158 @@
-//! The rmesos slave (binary rmesos-slave). Empty until its issue lands: nothing here works yet.
+//! The rmesos slave (Mesos's agent): registers with the master, launches
+//! executors as child processes in sandboxes under `--work_dir`, relays
+//! their status updates reliably, and answers the master's health checks.
+//!
+//! - [`core`]: the pure state machine (registration, pings, frameworks,
+//!   executors, tasks) and [`status_update_manager`] (reliable updates);
+//! - [`process`]: the `slave(1)` actor around them; [`launcher`] (child
+//!   processes, sessions, kills), [`checkpoint`] (state under
+//!   `<work_dir>/meta`, see [`paths`]), [`http`] (`/state`, `/health`,
+//!   `/files/read`);
+//! - [`flags`] and [`machine`] (default resources).
+//!
+//! Binaries and embedders start a slave with [`start`] (binds its own node,
+//! as `rmesos-slave` does) or [`start_on`] (an existing node: rmesos-local
+//! runs several slaves in one process, one node each). The command executor
+//! binary `rmesos-executor` is looked up in `--launcher_dir`, by default the
+//! directory of the running binary (cargo puts every workspace binary there).
+
+pub mod checkpoint;
+pub mod core;
+pub mod flags;
+pub mod http;
+pub mod launcher;
+pub mod machine;
+pub mod paths;
+pub mod process;
+pub mod status_update_manager;
+
+use std::path::PathBuf;
+
+use actix::Addr;
+use libprocess::{Config, Node, Upid};
+use tokio::sync::watch;
+
+pub use flags::Flags;
+use process::{SlaveProcess, Stop, SLAVE_PROCESS_ID};
+
+/// The command executor's binary name.
+pub const COMMAND_EXECUTOR: &str = "rmesos-executor";
+
+/// Why a slave could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("cannot use --work_dir {0}: {1}")]
+    WorkDir(PathBuf, std::io::Error),
+    #[error("--master: {0}")]
+    Master(rmesos::DetectError),
+    #[error("cannot start the slave's node: {0}")]
+    Node(String),
+}
+
+/// A running slave.
+pub struct Slave {
+    pid: Upid,
+    node: Node,
+    addr: Addr<SlaveProcess>,
+    stopped: watch::Receiver<bool>,
+    owns_node: bool,
+}
+
+impl Slave {
+    /// `slave(1)@ip:port`.
+    pub fn pid(&self) -> &Upid {
+        &self.pid
+    }
+
+    pub fn node(&self) -> &Node {
+        &self.node
+    }
+
+    /// Waits until the slave stops (asked to, or shut down by the master).
+    pub async fn join(&self) {
+        let mut rx = self.stopped.clone();
+        while !*rx.borrow_and_update() {
+            if rx.changed().await.is_err() {
+                return;
+            }
+        }
+    }
+
+    /// Stops the slave. With `kill_executors` every executor it started is
+    /// killed (rmesos-local's Ctrl+C); without, they keep running as Mesos
+    /// leaves them (executors of non-checkpointing frameworks then shut
+    /// themselves down). A node started by [`start`] is shut down too.
+    pub async fn stop(&self, kill_executors: bool) {
+        self.addr.do_send(Stop { kill_executors });
+        self.join().await;
+        if self.owns_node {
+            self.node.shutdown();
+        }
+    }
+}
+
+/// Binds a node as the flags say (`--ip`, else `LIBPROCESS_IP`, else
+/// 127.0.0.1; `--port`) and starts the slave on it. Must run inside an actix
+/// system.
+pub async fn start(flags: Flags) -> Result<Slave, StartError> {
+    let mut config = Config::from_env().map_err(|e| StartError::Node(e.to_string()))?;
+    if let Some(ip) = flags.ip {
+        config.ip = ip;
+    }
+    config.port = flags.port;
+    let node = Node::bind(config).await.map_err(|e| StartError::Node(e.to_string()))?;
+    let mut slave = start_on(&node, flags)?;
+    slave.owns_node = true;
+    Ok(slave)
+}
+
+/// Starts the slave as `slave(1)` on `node` (which must not run one yet) and
+/// makes it the node's default HTTP process (`/state`).
+pub fn start_on(node: &Node, flags: Flags) -> Result<Slave, StartError> {
+    std::fs::create_dir_all(&flags.work_dir).map_err(|e| StartError::WorkDir(flags.work_dir.clone(), e))?;
+    let work_dir = flags.work_dir.canonicalize().map_err(|e| StartError::WorkDir(flags.work_dir.clone(), e))?;
+    let master = flags.master.resolve().map_err(StartError::Master)?;
+    let launcher_dir = flags.launcher_dir.clone().unwrap_or_else(default_launcher_dir);
+    let command_executor = launcher_dir.join(COMMAND_EXECUTOR);
+    if !command_executor.is_file() {
+        tracing::warn!(path = %command_executor.display(), "The command executor is missing: command tasks will fail to launch (set --launcher_dir)");
+    }
+    let resources = machine::with_defaults(flags.resources.clone(), &work_dir);
+    let hostname = flags.hostname.clone().unwrap_or_else(hostname);
+    let info = rmesos::SlaveInfo::new(hostname, node.address().port(), resources, flags.attributes.clone());
+    let cfg = core::CoreConfig {
+        work_dir: work_dir.clone(),
+        info,
+        command_executor,
+        registration_backoff_factor: flags.registration_backoff_factor,
+        executor_registration_timeout: flags.executor_registration_timeout,
+        executor_shutdown_grace_period: flags.executor_shutdown_grace_period,
+        seed: rand::random(),
+    };
+    let (tx, rx) = watch::channel(false);
+    let spawned = node
+        .spawn(SLAVE_PROCESS_ID, |me| {
+            let core = core::SlaveCore::new(cfg, me.pid().clone());
+            SlaveProcess::new(me, core, work_dir, master, tx)
+        })
+        .map_err(|e| StartError::Node(e.to_string()))?;
+    node.set_default_http(SLAVE_PROCESS_ID);
+    Ok(Slave { pid: spawned.pid, node: node.clone(), addr: spawned.addr, stopped: rx, owns_node: false })
+}
+
+/// The directory of the running binary (where cargo also puts rmesos-executor).
+fn default_launcher_dir() -> PathBuf {
+    std::env::current_exe().ok().and_then(|p| p.parent().map(PathBuf::from)).unwrap_or_else(|| PathBuf::from("."))
+}
+
+/// The machine's hostname (Mesos reports the same by default).
+fn hostname() -> String {
+    let mut buf = [0u8; 256];
+    // SAFETY: buf is valid for its length; gethostname NUL-terminates when it fits.
+    let rc = unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) };
+    if rc != 0 {
+        return "localhost".into();
+    }
+    let end = buf.iter().position(|b| *b == 0).unwrap_or(buf.len());
+    String::from_utf8_lossy(&buf[..end]).into_owned()
+}

@@ -1,0 +1,129 @@
+//! The slave's flags, named and defaulted as Mesos's agent flags; each one
+//! can also come from `RMESOS_<FLAG>` (e.g. `RMESOS_WORK_DIR`). A bad value
+//! is one clear error line and exit code 2 (clap's usage error).
+
+use std::net::IpAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::Parser;
+use rmesos::{parse_duration, Attributes, MasterSpec, Resources};
+
+#[derive(Parser, Debug, Clone)]
+#[command(name = "rmesos-slave", version, rename_all = "snake_case")]
+#[command(about = "The rmesos slave (agent): offers this machine's resources to a master and runs tasks.")]
+pub struct Flags {
+    /// IP address to listen on (default: LIBPROCESS_IP, else 127.0.0.1).
+    #[arg(long, env = "RMESOS_IP")]
+    pub ip: Option<IpAddr>,
+
+    /// Port to listen on (0: any free port).
+    #[arg(long, env = "RMESOS_PORT", default_value_t = rmesos::info::DEFAULT_SLAVE_PORT)]
+    pub port: u16,
+
+    /// The master: host:port, ip:port, zk://host:port,.../path, or a file
+    /// (path or file:///path) holding one of them. ZooKeeper detection comes
+    /// with master failover (not supported yet).
+    #[arg(long, env = "RMESOS_MASTER", value_parser = parse_master)]
+    pub master: MasterSpec,
+
+    /// Directory for sandboxes (`slaves/`) and the checkpoint (`meta/`).
+    #[arg(long, env = "RMESOS_WORK_DIR")]
+    pub work_dir: PathBuf,
+
+    /// Resources to offer, e.g. `cpus:4;mem:2048;disk:10000;ports:[31000-32000]`.
+    /// cpus, mem, disk and ports left out are detected from the machine
+    /// (leaving 1 GiB of memory and 5 GiB of disk to the system, as Mesos does).
+    #[arg(long, env = "RMESOS_RESOURCES")]
+    pub resources: Option<Resources>,
+
+    /// Attributes, e.g. `rack:r1;zone:us-east`.
+    #[arg(long, env = "RMESOS_ATTRIBUTES", default_value = "")]
+    pub attributes: Attributes,
+
+    /// Hostname to report (default: the machine's hostname).
+    #[arg(long, env = "RMESOS_HOSTNAME")]
+    pub hostname: Option<String>,
+
+    /// Time an executor has to register before it is killed and its tasks fail.
+    #[arg(long, env = "RMESOS_EXECUTOR_REGISTRATION_TIMEOUT", default_value = "1mins", value_parser = parse_duration)]
+    pub executor_registration_timeout: Duration,
+
+    /// Time an executor has to shut down before its process group is killed.
+    #[arg(long, env = "RMESOS_EXECUTOR_SHUTDOWN_GRACE_PERIOD", default_value = "5secs", value_parser = parse_duration)]
+    pub executor_shutdown_grace_period: Duration,
+
+    /// Registration retries start from a random delay in [0, this] and double, capped at 1 minute.
+    #[arg(long, env = "RMESOS_REGISTRATION_BACKOFF_FACTOR", default_value = "1secs", value_parser = parse_duration)]
+    pub registration_backoff_factor: Duration,
+
+    /// Directory holding `rmesos-executor` (default: the directory of this binary).
+    #[arg(long, env = "RMESOS_LAUNCHER_DIR")]
+    pub launcher_dir: Option<PathBuf>,
+}
+
+/// `--master`, refusing ZooKeeper URLs until the detector is wired in.
+fn parse_master(s: &str) -> Result<MasterSpec, String> {
+    match MasterSpec::parse(s).map_err(|e| e.to_string())? {
+        MasterSpec::ZooKeeper(url) => Err(format!(
+            "'{url}': ZooKeeper master detection is not supported yet by rmesos-slave; give the master's host:port"
+        )),
+        spec => Ok(spec),
+    }
+}
+
+impl Flags {
+    /// Flags for a slave of an in-process cluster (rmesos-local): the given
+    /// master, work dir and resources, Mesos defaults for the rest, any port.
+    pub fn local(master: MasterSpec, work_dir: PathBuf, resources: Option<Resources>) -> Flags {
+        Flags {
+            ip: None,
+            port: 0,
+            master,
+            work_dir,
+            resources,
+            attributes: Attributes::new(),
+            hostname: None,
+            executor_registration_timeout: Duration::from_secs(60),
+            executor_shutdown_grace_period: Duration::from_secs(5),
+            registration_backoff_factor: Duration::from_secs(1),
+            launcher_dir: None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> Result<Flags, clap::Error> {
+        Flags::try_parse_from(std::iter::once("rmesos-slave").chain(args.iter().copied()))
+    }
+
+    #[test]
+    fn defaults_are_mesos_defaults() {
+        let f = parse(&["--master", "127.0.0.1:5050", "--work_dir", "/tmp/w"]).unwrap();
+        assert_eq!(f.port, 5051);
+        assert_eq!(f.executor_registration_timeout, Duration::from_secs(60));
+        assert_eq!(f.executor_shutdown_grace_period, Duration::from_secs(5));
+        assert_eq!(f.registration_backoff_factor, Duration::from_secs(1));
+        assert!(f.resources.is_none() && f.attributes.is_empty());
+    }
+
+    #[test]
+    fn bad_values_are_one_line_usage_errors() {
+        for (args, expected) in [
+            (vec!["--master", "localhost", "--work_dir", "/w"], "has no port"),
+            (vec!["--master", "zk://a:2181/mesos", "--work_dir", "/w"], "not supported yet"),
+            (vec!["--master", "a:1", "--work_dir", "/w", "--resources", "cpus:x"], "cpus"),
+            (vec!["--master", "a:1", "--work_dir", "/w", "--attributes", "rack"], "name:value"),
+        ] {
+            let e = parse(&args).unwrap_err();
+            assert_eq!(e.exit_code(), 2, "{args:?}");
+            assert!(e.to_string().lines().next().unwrap().contains(expected), "{args:?}: {e}");
+        }
+        let e = parse(&["--master", "a:1"]).unwrap_err();
+        assert_eq!(e.exit_code(), 2);
+        assert!(e.to_string().contains("--work_dir"), "--work_dir is required");
+    }
+}

@@ -1,0 +1,254 @@
+//! The slave's actor (`slave(1)`, as in Mesos): installs the messages of the
+//! master and of executors, feeds them to the pure [`SlaveCore`] and performs
+//! its actions: sending, links, timers, launching and killing executor
+//! processes (noticing their exit at once by awaiting the child), and
+//! checkpointing. Also serves `/state`, `/health` and `/files/read`.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use actix::fut::ActorFutureExt;
+use actix::{Actor, ActorContext, AsyncContext, Context, Handler};
+use libprocess::{Handlers, Me, Process, Request, Response, Upid};
+use rmesos::messages::*;
+use tokio::sync::watch;
+use uuid::Uuid;
+
+use crate::core::{Action, Now, SlaveCore, STATUS_UPDATE_TICK};
+use crate::{checkpoint, http, launcher};
+
+/// The slave's process id.
+pub const SLAVE_PROCESS_ID: &str = "slave(1)";
+
+pub struct SlaveProcess {
+    me: Me,
+    core: SlaveCore,
+    work_dir: PathBuf,
+    /// The master to (re)detect: standalone detection always finds this one.
+    master: Upid,
+    /// Executor runs alive: run -> OS pid (= session id).
+    children: HashMap<Uuid, u32>,
+    stopped: watch::Sender<bool>,
+}
+
+impl SlaveProcess {
+    pub(crate) fn new(me: Me, core: SlaveCore, work_dir: PathBuf, master: Upid, stopped: watch::Sender<bool>) -> Self {
+        SlaveProcess { me, core, work_dir, master, children: HashMap::new(), stopped }
+    }
+
+    fn now(&self) -> Now {
+        let unix = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs_f64()).unwrap_or(0.0);
+        Now { time: self.me.clock().now(), unix }
+    }
+
+    fn perform(&mut self, actions: Vec<Action>, ctx: &mut Context<Self>) {
+        for action in actions {
+            match action {
+                Action::Send(to, msg) => msg.send(&self.me, &to),
+                Action::Link(pid) => self.me.link(&pid),
+                Action::Unlink(pid) => self.me.unlink(&pid),
+                Action::SetTimer(d, timer) => {
+                    self.me.delay(ctx, d, move |act: &mut Self, ctx| {
+                        let now = act.now();
+                        let a = act.core.timer(timer, now);
+                        act.perform(a, ctx);
+                    });
+                }
+                Action::Launch(l) => self.launch(l, ctx),
+                Action::Kill { framework_id, executor_id, run } => match self.children.get(&run) {
+                    Some(pid) => {
+                        tracing::info!(executor = %executor_id, framework = %framework_id, pid, "Killing executor process session {pid}");
+                        launcher::kill_session(*pid);
+                    }
+                    None => tracing::debug!(executor = %executor_id, "kill: executor process already gone"),
+                },
+                Action::Checkpoint(c) => {
+                    if let Err(e) = checkpoint::apply(&self.work_dir, self.core.slave_id(), &c) {
+                        tracing::error!(error = %e, "Failed to checkpoint {c:?}");
+                    }
+                }
+                Action::Redetect => {
+                    // Standalone detection: the master is the configured one.
+                    let now = self.now();
+                    let a = self.core.master_detected(Some(self.master.clone()), now);
+                    self.perform(a, ctx);
+                }
+                Action::Terminate(why) => {
+                    tracing::warn!("Slave terminating: {why}");
+                    let grace = self.core_grace();
+                    self.me.delay(ctx, grace, |act: &mut Self, ctx| act.stop(true, ctx));
+                }
+            }
+        }
+    }
+
+    fn core_grace(&self) -> std::time::Duration {
+        self.core.grace_period()
+    }
+
+    fn launch(&mut self, l: crate::core::Launch, ctx: &mut Context<Self>) {
+        let (fid, eid, run) = (l.framework_id.clone(), l.executor_id.clone(), l.run);
+        let child = match launcher::launch(&l) {
+            Ok(c) => c,
+            Err(e) => {
+                let now = self.now();
+                let a = self.core.launch_failed(&fid, &eid, run, &e.to_string(), now);
+                self.perform(a, ctx);
+                return;
+            }
+        };
+        let Some(pid) = child.id() else {
+            // Already reaped: it exited at once; the wait below reports it.
+            tracing::warn!(executor = %eid, "executor exited before its pid was read");
+            return self.wait(child, fid, eid, run, None, ctx);
+        };
+        tracing::info!(executor = %eid, framework = %fid, pid, "Launched executor '{eid}' as pid {pid} in {}", l.directory.display());
+        self.children.insert(run, pid);
+        if let Some(sid) = self.core.slave_id() {
+            if let Err(e) = checkpoint::forked_pid(&self.work_dir, sid, &fid, &eid, run, pid) {
+                tracing::error!(error = %e, "Failed to checkpoint the executor's pid");
+            }
+        }
+        self.wait(child, fid, eid, run, Some(pid), ctx);
+    }
+
+    /// Awaits the child's exit on the actor: reaped and reported at once.
+    fn wait(
+        &mut self,
+        mut child: tokio::process::Child,
+        fid: rmesos::FrameworkID,
+        eid: rmesos::ExecutorID,
+        run: Uuid,
+        pid: Option<u32>,
+        ctx: &mut Context<Self>,
+    ) {
+        let fut = async move { child.wait().await };
+        ctx.spawn(actix::fut::wrap_future::<_, Self>(fut).map(move |status, act, ctx| {
+            let code = launcher::status_code(&status);
+            act.children.remove(&run);
+            // Whatever the executor left behind in its session goes with it.
+            if let Some(pid) = pid {
+                launcher::kill_session(pid);
+            }
+            let now = act.now();
+            let a = act.core.executor_exited(&fid, &eid, run, code, now);
+            act.perform(a, ctx);
+        }));
+    }
+
+    /// Stops the slave; with `kill_executors`, every executor session too
+    /// (otherwise they are left running, as Mesos leaves them for recovery;
+    /// executors of non-checkpointing frameworks shut down on their own
+    /// when they see the slave go).
+    fn stop(&mut self, kill_executors: bool, ctx: &mut Context<Self>) {
+        if kill_executors {
+            for (run, pid) in self.children.drain() {
+                tracing::info!(%run, pid, "Killing executor session {pid}");
+                launcher::kill_session(pid);
+            }
+        }
+        tracing::info!(slave = %self.me.pid(), "Slave stopped");
+        let _ = self.stopped.send(true);
+        ctx.stop();
+    }
+}
+
+impl Actor for SlaveProcess {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Context<Self>) {
+        tracing::info!(slave = %self.me.pid(), resources = %self.core.info().resources,
+            attributes = %self.core.info().attributes, "Slave started at {} (hostname {})", self.me.pid(), self.core.info().hostname);
+        self.me.every(ctx, STATUS_UPDATE_TICK, |act: &mut Self, ctx| {
+            let now = act.now();
+            let a = act.core.tick(now);
+            act.perform(a, ctx);
+        });
+        let now = self.now();
+        let a = self.core.master_detected(Some(self.master.clone()), now);
+        self.perform(a, ctx);
+    }
+}
+
+/// Asks the slave to stop (see [`SlaveProcess::stop`]).
+pub(crate) struct Stop {
+    pub kill_executors: bool,
+}
+
+impl actix::Message for Stop {
+    type Result = ();
+}
+
+impl Handler<Stop> for SlaveProcess {
+    type Result = ();
+    fn handle(&mut self, msg: Stop, ctx: &mut Context<Self>) {
+        self.stop(msg.kill_executors, ctx);
+    }
+}
+
+macro_rules! handlers {
+    ($($name:ident: $msg:ty => $core:ident $(with $now:ident)?;)*) => {
+        impl SlaveProcess {
+            $(fn $name(&mut self, from: Upid, msg: $msg, ctx: &mut Context<Self>) {
+                $(let $now = self.now();)?
+                let a = self.core.$core(&from, msg $(, $now)?);
+                self.perform(a, ctx);
+            })*
+        }
+    };
+}
+
+handlers! {
+    on_registered: SlaveRegisteredMessage => registered with now;
+    on_reregistered: SlaveReregisteredMessage => reregistered with now;
+    on_ping: PingSlaveMessage => ping with now;
+    on_run_task: RunTaskMessage => run_task with now;
+    on_register_executor: RegisterExecutorMessage => register_executor with now;
+    on_status_update: StatusUpdateMessage => status_update with now;
+    on_ack: StatusUpdateAcknowledgementMessage => acknowledge with now;
+    on_kill_task: KillTaskMessage => kill_task with now;
+    on_shutdown_framework: ShutdownFrameworkMessage => shutdown_framework with now;
+    on_shutdown_executor: ShutdownExecutorMessage => shutdown_executor with now;
+    on_executor_message: ExecutorToFrameworkMessage => executor_message;
+    on_framework_message: FrameworkToExecutorMessage => framework_message;
+    on_update_framework: UpdateFrameworkMessage => update_framework;
+    on_shutdown: ShutdownMessage => shutdown;
+}
+
+impl Process for SlaveProcess {
+    fn install(h: &mut Handlers<Self>) {
+        h.install(Self::on_registered)
+            .install(Self::on_reregistered)
+            .install(Self::on_ping)
+            .install(Self::on_run_task)
+            .install(Self::on_register_executor)
+            .install(Self::on_status_update)
+            .install(Self::on_ack)
+            .install(Self::on_kill_task)
+            .install(Self::on_shutdown_framework)
+            .install(Self::on_shutdown_executor)
+            .install(Self::on_executor_message)
+            .install(Self::on_framework_message)
+            .install(Self::on_update_framework)
+            .install(Self::on_shutdown)
+            .route("state", Self::state)
+            .route("health", |_, _, _| http::health())
+            .route("files/read", Self::files_read);
+    }
+
+    fn exited(&mut self, pid: &Upid, ctx: &mut Context<Self>) {
+        let a = self.core.exited(pid);
+        self.perform(a, ctx);
+    }
+}
+
+impl SlaveProcess {
+    fn state(&mut self, _req: Request, _ctx: &mut Context<Self>) -> Response {
+        Response::json(&self.core.state_json())
+    }
+
+    fn files_read(&mut self, req: Request, _ctx: &mut Context<Self>) -> Response {
+        http::files_read(&self.work_dir, &req)
+    }
+}
