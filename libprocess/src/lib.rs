@@ -10,6 +10,7 @@
 
 pub mod clock;
 pub mod config;
+mod fasthash;
 pub mod http;
 pub mod limits;
 pub mod message;

@@ -30,9 +30,10 @@ macro_rules! message {
 }
 
 /// A message body on its way to a handler: still typed when it never left the
-/// node (no encoding at all), or the encoded bytes of a remote frame.
-pub enum Body {
-    Local(Box<dyn Any + Send>),
+/// node (no encoding at all, not even a box: the sender's `Option<M>`, which
+/// the receiver takes), or the encoded bytes of a remote frame.
+pub enum Body<'a> {
+    Local(&'a mut (dyn Any + Send)),
     Wire(Bytes),
 }
 
@@ -45,11 +46,11 @@ pub enum DecodeError {
     WrongType,
 }
 
-impl Body {
+impl Body<'_> {
     /// The typed message this body holds.
     pub fn decode<M: Message>(self) -> Result<M, DecodeError> {
         match self {
-            Body::Local(any) => any.downcast::<M>().map(|b| *b).map_err(|_| DecodeError::WrongType),
+            Body::Local(any) => any.downcast_mut::<Option<M>>().and_then(Option::take).ok_or(DecodeError::WrongType),
             Body::Wire(bytes) => Ok(rmp_serde::from_slice(&bytes)?),
         }
     }
@@ -68,9 +69,6 @@ pub fn encode<M: Message>(msg: &M) -> Vec<u8> {
 /// Appends a message body to `w`. Encoding into memory fails only for a
 /// hand-written `Serialize` that errors (a bug in that type); callers log it
 /// and drop the message rather than panic.
-pub(crate) fn encode_into<M: Message, W: std::io::Write>(
-    msg: &M,
-    w: &mut W,
-) -> Result<(), rmp_serde::encode::Error> {
+pub(crate) fn encode_into<M: Message, W: std::io::Write>(msg: &M, w: &mut W) -> Result<(), rmp_serde::encode::Error> {
     rmp_serde::encode::write_named(w, msg)
 }

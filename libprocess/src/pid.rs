@@ -95,9 +95,7 @@ impl FromStr for Upid {
         if id.is_empty() {
             return Err(PidError::EmptyId(s.to_string()));
         }
-        let addr: SocketAddr = addr
-            .parse()
-            .map_err(|_| PidError::BadAddress(s.to_string(), addr.to_string()))?;
+        let addr: SocketAddr = addr.parse().map_err(|_| PidError::BadAddress(s.to_string(), addr.to_string()))?;
         Upid::new(id, addr)
     }
 }

@@ -33,6 +33,7 @@ use actix::{Actor, Addr, AsyncContext, Context, SpawnHandle};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::clock::{Clock, WorkGuard};
+use crate::fasthash::FastMap;
 use crate::http::{Request, Response};
 use crate::message::{Body, DecodeError, Message};
 use crate::node::Node;
@@ -60,13 +61,13 @@ type Decoder<A> = Box<dyn Fn(Upid, Body, WorkGuard) -> Result<Job<A>, DecodeErro
 
 /// What a process handles, filled in by [`Process::install`].
 pub struct Handlers<A: Process> {
-    messages: HashMap<&'static str, Decoder<A>>,
+    messages: FastMap<&'static str, Decoder<A>>,
     routes: HashMap<String, RouteHandler<A>>,
 }
 
 impl<A: Process> Handlers<A> {
     fn new() -> Self {
-        Handlers { messages: HashMap::new(), routes: HashMap::new() }
+        Handlers { messages: FastMap::default(), routes: HashMap::new() }
     }
 
     /// Handles messages named `M::NAME` with `f`. Installing a name twice
@@ -106,10 +107,16 @@ pub(crate) enum Undeliverable {
 
 /// The type-erased mailbox of a process, as the node's registry holds it.
 pub(crate) trait Mailbox: Send + Sync {
-    fn message(&self, from: Upid, name: &str, body: Body, guard: WorkGuard) -> Result<(), Undeliverable>;
+    /// Decodes and queues a message; the sender is cloned only when queued.
+    fn message(&self, from: &Upid, name: &str, body: Body, guard: WorkGuard) -> Result<(), Undeliverable>;
     fn exited(&self, pid: Upid, guard: WorkGuard) -> Result<(), Undeliverable>;
-    fn http(&self, route: &str, req: Request, reply: oneshot::Sender<Response>, guard: WorkGuard)
-        -> Result<(), Undeliverable>;
+    fn http(
+        &self,
+        route: &str,
+        req: Request,
+        reply: oneshot::Sender<Response>,
+        guard: WorkGuard,
+    ) -> Result<(), Undeliverable>;
     fn has_route(&self, route: &str) -> bool;
 }
 
@@ -125,9 +132,9 @@ impl<A: Process> TypedMailbox<A> {
 }
 
 impl<A: Process> Mailbox for TypedMailbox<A> {
-    fn message(&self, from: Upid, name: &str, body: Body, guard: WorkGuard) -> Result<(), Undeliverable> {
+    fn message(&self, from: &Upid, name: &str, body: Body, guard: WorkGuard) -> Result<(), Undeliverable> {
         let decoder = self.handlers.messages.get(name).ok_or(Undeliverable::UnknownName)?;
-        let job = decoder(from, body, guard).map_err(Undeliverable::Malformed)?;
+        let job = decoder(from.clone(), body, guard).map_err(Undeliverable::Malformed)?;
         self.push(job)
     }
 
