@@ -18,6 +18,7 @@ pub mod metrics;
 pub mod node;
 pub mod pid;
 pub mod process;
+mod queue;
 pub mod transport;
 pub mod wire;
 

@@ -103,9 +103,6 @@ pub(crate) struct NodeInner {
     clock: Clock,
     metrics: Metrics,
     registry: RwLock<FastMap<Arc<str>, Arc<Entry>>>,
-    /// Bumped on every change to `registry`: a `FrameCache` is valid while
-    /// it is unchanged.
-    registry_generation: AtomicU64,
     remote_links: Mutex<HashMap<SocketAddr, PeerLinks>>,
     transport: Arc<dyn Transport>,
     default_http: RwLock<Option<String>>,
@@ -143,7 +140,6 @@ impl Node {
                 clock,
                 metrics: Metrics::default(),
                 registry: RwLock::new(FastMap::default()),
-                registry_generation: AtomicU64::new(0),
                 remote_links: Mutex::new(HashMap::new()),
                 transport,
                 default_http: RwLock::new(None),
@@ -211,7 +207,7 @@ impl Node {
                 return Err(SpawnError::IdTaken(id.to_string()));
             }
             reg.insert(pid.id_arc().clone(), entry);
-            self.inner.registry_generation.fetch_add(1, Ordering::Release);
+            REGISTRY_GENERATION.fetch_add(1, Ordering::Release);
         }
         let weak = self.downgrade();
         let exited = pid.clone();
@@ -332,7 +328,7 @@ impl Node {
     fn process_exited(&self, pid: &Upid) {
         let inner = &self.inner;
         let Some(entry) = write(&inner.registry).remove(pid.id()) else { return };
-        inner.registry_generation.fetch_add(1, Ordering::Release);
+        REGISTRY_GENERATION.fetch_add(1, Ordering::Release);
         tracing::debug!(%pid, "process exited");
         for target in lock(&entry.links_out).drain() {
             if target.addr() == inner.address {
@@ -364,7 +360,25 @@ impl NodeInner {
     /// Hands a message to a local process, or drops it with a log line and
     /// a counter.
     fn deliver(&self, from: &Upid, to_id: &str, name: &str, body: Body) {
-        self.deliver_to(self.entry(to_id).as_deref(), from, to_id, name, body);
+        let generation = REGISTRY_GENERATION.load(Ordering::Acquire);
+        let node = self as *const NodeInner as usize;
+        LAST_LOCAL_TARGET.with(|slot| {
+            let Ok(mut slot) = slot.try_borrow_mut() else {
+                // Re-entered (a decoder that sends): the plain path.
+                return self.deliver_to(self.entry(to_id).as_deref(), from, to_id, name, body);
+            };
+            let hit = matches!(&*slot, Some((n, g, k, _)) if *n == node && *g == generation && &**k == to_id);
+            let entry = match slot.as_ref().filter(|_| hit).and_then(|(.., e)| e.upgrade()) {
+                Some(e) => Some(e),
+                None => {
+                    let found = read(&self.registry).get_key_value(to_id).map(|(k, e)| (k.clone(), e.clone()));
+                    *slot = found.as_ref().map(|(k, e)| (node, generation, k.clone(), Arc::downgrade(e)));
+                    found.map(|(_, e)| e)
+                }
+            };
+            drop(slot);
+            self.deliver_to(entry.as_deref(), from, to_id, name, body)
+        })
     }
 
     /// As `deliver`, the receiver already looked up.
@@ -426,6 +440,23 @@ impl Entry {
         self.mailbox.http(route, req, reply, clock.work()).is_ok()
     }
 }
+
+/// Bumped on every change to any node's registry (spawn, exit): a cached
+/// lookup (`FrameCache`, `LAST_LOCAL_TARGET`) is valid while it is unchanged.
+/// One counter for all nodes, so that a cache cannot mistake a new node at a
+/// reused address in memory for the one it was filled from.
+static REGISTRY_GENERATION: AtomicU64 = AtomicU64::new(0);
+
+thread_local! {
+    /// The receiver of this thread's last local send: (node, registry
+    /// generation, id, entry). Actors mostly send to the same few peers in a
+    /// row; a hit skips the registry's lock and hash. Weak: a cache must not
+    /// keep a stopped process's mailbox (and its actor) alive.
+    static LAST_LOCAL_TARGET: std::cell::RefCell<Option<LocalTarget>> = const { std::cell::RefCell::new(None) };
+}
+
+/// (node, registry generation, id, entry)
+type LocalTarget = (usize, u64, Arc<str>, Weak<Entry>);
 
 /// The transport's handle on its node (weak: the node owns the transport).
 #[derive(Clone)]
@@ -543,7 +574,7 @@ impl Node {
             }
             name => {
                 let entry = FrameCache::entry(&mut cache.to, inner, env.to_id());
-                inner.deliver_to(entry, from, env.to_id(), name, Body::Wire(env.body()))
+                inner.deliver_to(entry, from, env.to_id(), name, Body::Wire(env.body_slice()))
             }
         }
     }
@@ -565,7 +596,7 @@ type CachedEntry = (u64, Arc<str>, Arc<Entry>);
 impl FrameCache {
     /// The entry of `id`, from the `to` slot when still valid.
     fn entry<'a>(to: &'a mut Option<CachedEntry>, inner: &NodeInner, id: &str) -> Option<&'a Entry> {
-        let generation = inner.registry_generation.load(Ordering::Acquire);
+        let generation = REGISTRY_GENERATION.load(Ordering::Acquire);
         let hit = matches!(to, Some((g, k, _)) if *g == generation && &**k == id);
         if !hit {
             let found = read(&inner.registry).get_key_value(id).map(|(k, e)| (k.clone(), e.clone()));

@@ -30,7 +30,7 @@ use std::time::Duration;
 
 use actix::fut::{ActorFutureExt, ActorStreamExt};
 use actix::{Actor, Addr, AsyncContext, Context, SpawnHandle};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::oneshot;
 
 use crate::clock::{Clock, WorkGuard};
 use crate::fasthash::FastMap;
@@ -38,6 +38,7 @@ use crate::http::{Request, Response};
 use crate::message::{Body, DecodeError, Message};
 use crate::node::Node;
 use crate::pid::Upid;
+use crate::queue;
 
 /// An actix actor that the node can address by Upid.
 pub trait Process: Actor<Context = Context<Self>> {
@@ -121,7 +122,7 @@ pub(crate) trait Mailbox: Send + Sync {
 }
 
 struct TypedMailbox<A: Process> {
-    tx: mpsc::UnboundedSender<Job<A>>,
+    tx: queue::Sender<Job<A>>,
     handlers: Handlers<A>,
 }
 
@@ -176,7 +177,7 @@ pub(crate) fn prepare<A: Process>(
     actor: A,
     mut ctx: Context<A>,
 ) -> (Box<dyn Mailbox>, actix::dev::ContextFut<A, Context<A>>) {
-    let (tx, mut rx) = mpsc::unbounded_channel::<Job<A>>();
+    let (tx, mut rx) = queue::channel::<Job<A>>();
     let mut handlers = Handlers::new();
     A::install(&mut handlers);
     let jobs = futures::stream::poll_fn(move |cx| rx.poll_recv(cx));

@@ -269,6 +269,11 @@ impl WireEnvelope {
         self.str_at(self.name)
     }
 
+    /// The encoded message body, borrowed.
+    pub fn body_slice(&self) -> &[u8] {
+        &self.frame[self.body..]
+    }
+
     /// The encoded message body (shares the frame's memory).
     pub fn body(&self) -> Bytes {
         self.frame.slice(self.body..)

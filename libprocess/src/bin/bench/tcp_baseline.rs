@@ -6,7 +6,8 @@
 //! writes batches of frames while fewer than `WINDOW` are unacknowledged; the
 //! server parses every frame and writes its running count (u64 BE) every
 //! `ACK_EVERY` frames, the same protocol the actor benches use. Echo (`ECHO`):
-//! the server writes each frame back; the client keeps one in flight.
+//! the server writes each frame back; the client keeps one in flight. Both
+//! clients are loads (see `Load`): they pause between measurements.
 
 use std::cell::Cell;
 use std::net::SocketAddr;
@@ -16,7 +17,9 @@ use bytes::{Buf, BufMut, BytesMut};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
-use super::{ACK_EVERY, BODY, WINDOW};
+use tokio::sync::Notify;
+
+use super::{Load, ACK_EVERY, BODY, WINDOW};
 
 const ONEWAY: u8 = 1;
 const ECHO: u8 = 2;
@@ -61,7 +64,7 @@ async fn serve_one(mut stream: TcpStream) -> std::io::Result<()> {
                 stream.write_all(&frame).await?;
             } else {
                 std::hint::black_box(&frame[4..]);
-                if count % ACK_EVERY == 0 {
+                if count.is_multiple_of(ACK_EVERY) {
                     stream.write_all(&count.to_be_bytes()).await?;
                 }
             }
@@ -77,18 +80,27 @@ async fn connect(addr: SocketAddr, mode: u8) -> TcpStream {
     s
 }
 
-/// Streams frames until `stop`; the returned counter is what the server acknowledged.
-pub async fn oneway(addr: SocketAddr, stop: Rc<Cell<bool>>) -> Rc<Cell<u64>> {
+/// A paused load whose task waits on the returned `Notify` while paused.
+fn paused(count: &Rc<Cell<u64>>) -> (Load, Rc<Cell<bool>>, Rc<Notify>) {
+    let (running, wake) = (Rc::new(Cell::new(false)), Rc::new(Notify::new()));
+    let w = wake.clone();
+    let load = Load { count: count.clone(), running: running.clone(), resume: Box::new(move || w.notify_one()) };
+    (load, running, wake)
+}
+
+/// Streams frames; the count is what the server acknowledged.
+pub async fn oneway(addr: SocketAddr) -> Load {
     let (mut rd, mut wr) = connect(addr, ONEWAY).await.into_split();
     let acked = Rc::new(Cell::new(0u64));
-    let counter = acked.clone();
+    let (load, running, wake) = paused(&acked);
     actix_rt::spawn(async move {
-        let body = [7u8; BODY];
         let mut batch = BytesMut::with_capacity(ACK_EVERY as usize * FRAME);
         let mut acks = BytesMut::with_capacity(4096);
         let mut sent = 0u64;
-        while !stop.get() {
-            if sent - acked.get() >= WINDOW {
+        loop {
+            if !running.get() {
+                wake.notified().await;
+            } else if sent - acked.get() >= WINDOW {
                 if rd.read_buf(&mut acks).await.unwrap_or(0) == 0 {
                     return;
                 }
@@ -96,7 +108,7 @@ pub async fn oneway(addr: SocketAddr, stop: Rc<Cell<bool>>) -> Rc<Cell<u64>> {
                 batch.clear();
                 for _ in 0..ACK_EVERY {
                     batch.put_u32(BODY as u32);
-                    batch.extend_from_slice(&body);
+                    batch.extend_from_slice(&[7u8; BODY]);
                 }
                 if wr.write_all(&batch).await.is_err() {
                     return;
@@ -113,24 +125,27 @@ pub async fn oneway(addr: SocketAddr, stop: Rc<Cell<bool>>) -> Rc<Cell<u64>> {
             }
         }
     });
-    counter
+    load
 }
 
-/// Echoes one frame at a time until `stop`; the counter is completed round trips.
-pub async fn roundtrips(addr: SocketAddr, stop: Rc<Cell<bool>>) -> Rc<Cell<u64>> {
+/// Echoes one frame at a time; the count is completed round trips.
+pub async fn roundtrips(addr: SocketAddr) -> Load {
     let mut s = connect(addr, ECHO).await;
     let done = Rc::new(Cell::new(0u64));
-    let counter = done.clone();
+    let (load, running, wake) = paused(&done);
     actix_rt::spawn(async move {
         let mut frame = [7u8; FRAME];
         frame[..4].copy_from_slice(&(BODY as u32).to_be_bytes());
         let mut back = [0u8; FRAME];
-        while !stop.get() {
-            if s.write_all(&frame).await.is_err() || s.read_exact(&mut back).await.is_err() {
+        loop {
+            if !running.get() {
+                wake.notified().await;
+            } else if s.write_all(&frame).await.is_err() || s.read_exact(&mut back).await.is_err() {
                 return;
+            } else {
+                done.set(done.get() + 1);
             }
-            done.set(done.get() + 1);
         }
     });
-    counter
+    load
 }
