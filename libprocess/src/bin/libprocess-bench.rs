@@ -5,7 +5,7 @@
 //! `name value` line per figure, then the ratios the runtime is held to (see
 //! BENCHMARKS.md). Remote figures use two OS processes: the bench re-executes
 //! itself with the hidden `--peer` flag; the peer hosts the receiving actors
-//! and the TCP baseline server on 127.0.0.1 and lives until its stdin closes.
+//! and the TCP baseline server on 127.0.0.1 and lives until the bench ends.
 //!
 //! Every figure counts what the receiver handled, never what was queued:
 //! one-way senders keep a bounded window of unacknowledged messages (the
@@ -310,13 +310,13 @@ fn actix_oneway() -> Load {
 }
 
 /// The peer process: a node with `sink` and `echo`, and the TCP baseline
-/// server. Prints `READY <node> <tcp>` and runs until stdin closes.
+/// server. Prints `READY <node> <tcp>` and runs until the bench kills it.
+/// It stays single-threaded like the bench itself (no thread watching stdin:
+/// the kernel kills it if the bench dies), so that both sides allocate alike
+/// (glibc's allocator takes locks once a process has a second thread).
 fn peer() {
-    std::thread::spawn(|| {
-        let mut line = String::new();
-        while std::io::stdin().read_line(&mut line).map(|n| n > 0).unwrap_or(false) {}
-        std::process::exit(0);
-    });
+    // SAFETY: prctl(PR_SET_PDEATHSIG) only sets a flag of this process.
+    unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) };
     actix::System::new().block_on(async {
         let node = Node::bind(Config::loopback(0)).await.expect("peer node binds");
         node.spawn("sink", |me| Sink { me, received: 0 }).expect("spawn sink");
@@ -338,7 +338,6 @@ fn main() {
     let want = move |name: &str| only.as_deref().is_none_or(|o| name.contains(o));
     let mut child = Command::new(std::env::current_exe().expect("own path"))
         .arg("--peer")
-        .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .spawn()
         .expect("start the peer process");
@@ -380,7 +379,7 @@ fn main() {
         node.shutdown();
         f
     });
-    drop(child.stdin.take());
+    let _ = child.kill();
     let _ = child.wait();
 
     let get = |n: &str| figures.iter().find(|(k, _)| *k == n).map(|(_, v)| *v as f64);
