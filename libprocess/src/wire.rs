@@ -147,8 +147,10 @@ fn finish_frame(buf: &mut BytesMut, start: usize) -> Result<(), WireError> {
     Ok(())
 }
 
-/// Bytes a frame reader asks each read to fill, at least.
-const READ_CHUNK: usize = 64 * 1024;
+/// Bytes a frame reader asks each read to fill, at least. Small enough that
+/// the messages of one read (~150 of 100 bytes) are handled while their
+/// allocations are still cached; 64 KiB reads measured ~25 % slower.
+const READ_CHUNK: usize = 16 * 1024;
 
 /// Splits a byte stream into frames: read into [`FrameReader::buffer`], then
 /// [`FrameReader::drain`]. Frames are cut from the read buffer (a reference
@@ -211,8 +213,15 @@ pub struct WireEnvelope {
 /// Reads one msgpack string off the front of `buf`. Ids and names are ASCII
 /// in practice, checked in a few instructions; others get the full UTF-8 check.
 fn read_str(buf: &[u8]) -> Result<(&str, &[u8]), String> {
-    let mut rd = buf;
-    let len = rmp::decode::read_str_len(&mut rd).map_err(|e| e.to_string())? as usize;
+    let (len, rd) = match buf.first() {
+        // fixstr (up to 31 bytes): ids and names, nearly always.
+        Some(&b) if b & 0xe0 == 0xa0 => ((b & 0x1f) as usize, &buf[1..]),
+        _ => {
+            let mut rd = buf;
+            let len = rmp::decode::read_str_len(&mut rd).map_err(|e| e.to_string())?;
+            (len as usize, rd)
+        }
+    };
     if rd.len() < len {
         return Err(format!("string of {len} bytes, {} left in the frame", rd.len()));
     }
