@@ -46,9 +46,9 @@ const WINDOW: u64 = 16 * 1024;
 /// alike): enough to keep the receiver busy, small enough to stay in cache.
 const LOCAL_WINDOW: u64 = 4 * ACK_EVERY;
 const _: () = assert!((WINDOW as usize) < MAX_QUEUED_MESSAGES_PER_PEER / 2);
-const WARMUP: Duration = Duration::from_millis(300);
-const MEASURE: Duration = Duration::from_millis(1000);
-const ROUNDS: usize = 3;
+const WARMUP: Duration = Duration::from_millis(250);
+const MEASURE: Duration = Duration::from_millis(700);
+const ROUNDS: usize = 5;
 
 #[derive(Serialize, Deserialize)]
 struct Data {
