@@ -149,7 +149,8 @@ fn finish_frame(buf: &mut BytesMut, start: usize) -> Result<(), WireError> {
 
 /// Bytes a frame reader asks each read to fill, at least. Small enough that
 /// the messages of one read (~150 of 100 bytes) are handled while their
-/// allocations are still cached; 64 KiB reads measured ~25 % slower.
+/// allocations are still in the allocator's cache; on the shared bench
+/// machine 64 KiB reads were no faster.
 const READ_CHUNK: usize = 16 * 1024;
 
 /// Splits a byte stream into frames: read into [`FrameReader::buffer`], then
