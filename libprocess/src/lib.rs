@@ -10,6 +10,7 @@
 
 pub mod clock;
 pub mod config;
+mod fasthash;
 pub mod http;
 pub mod limits;
 pub mod message;
@@ -18,6 +19,7 @@ pub mod node;
 pub mod pid;
 pub mod pingpong;
 pub mod process;
+mod queue;
 pub mod testkit;
 pub mod transport;
 pub mod wire;

@@ -9,7 +9,6 @@
 
 use std::any::Any;
 
-use bytes::Bytes;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
@@ -30,10 +29,12 @@ macro_rules! message {
 }
 
 /// A message body on its way to a handler: still typed when it never left the
-/// node (no encoding at all), or the encoded bytes of a remote frame.
-pub enum Body {
-    Local(Box<dyn Any + Send>),
-    Wire(Bytes),
+/// node (no encoding at all, not even a box: the sender's `Option<M>`, which
+/// the receiver takes), or the encoded bytes of a remote frame (decoded
+/// before `deliver` returns, so borrowed from the frame).
+pub enum Body<'a> {
+    Local(&'a mut (dyn Any + Send)),
+    Wire(&'a [u8]),
 }
 
 /// Why a body could not become the handler's message type.
@@ -45,12 +46,12 @@ pub enum DecodeError {
     WrongType,
 }
 
-impl Body {
+impl Body<'_> {
     /// The typed message this body holds.
     pub fn decode<M: Message>(self) -> Result<M, DecodeError> {
         match self {
-            Body::Local(any) => any.downcast::<M>().map(|b| *b).map_err(|_| DecodeError::WrongType),
-            Body::Wire(bytes) => Ok(rmp_serde::from_slice(&bytes)?),
+            Body::Local(any) => any.downcast_mut::<Option<M>>().and_then(Option::take).ok_or(DecodeError::WrongType),
+            Body::Wire(bytes) => Ok(rmp_serde::from_slice(bytes)?),
         }
     }
 }

@@ -24,7 +24,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock, Weak};
 
 use actix::Context;
@@ -34,6 +34,7 @@ use tokio::sync::oneshot;
 
 use crate::clock::Clock;
 use crate::config::{Config, ConfigError};
+use crate::fasthash::FastMap;
 use crate::message::{Body, Message};
 use crate::metrics::Metrics;
 use crate::pid::{validate_id, PidError, Upid};
@@ -102,7 +103,7 @@ pub(crate) struct NodeInner {
     incarnation: u64,
     clock: Clock,
     metrics: Metrics,
-    registry: RwLock<HashMap<Arc<str>, Arc<Entry>>>,
+    registry: RwLock<FastMap<Arc<str>, Arc<Entry>>>,
     remote_links: Mutex<HashMap<SocketAddr, PeerLinks>>,
     transport: Arc<dyn Transport>,
     default_http: RwLock<Option<String>>,
@@ -141,7 +142,7 @@ impl Node {
                 incarnation,
                 clock,
                 metrics: Metrics::default(),
-                registry: RwLock::new(HashMap::new()),
+                registry: RwLock::new(FastMap::default()),
                 remote_links: Mutex::new(HashMap::new()),
                 transport,
                 default_http: RwLock::new(None),
@@ -210,6 +211,7 @@ impl Node {
                 return Err(SpawnError::IdTaken(id.to_string()));
             }
             reg.insert(pid.id_arc().clone(), entry);
+            REGISTRY_GENERATION.fetch_add(1, Ordering::Release);
         }
         let weak = self.downgrade();
         let exited = pid.clone();
@@ -272,7 +274,7 @@ impl Node {
         let inner = &self.inner;
         if to.addr() == inner.address {
             Metrics::inc(&inner.metrics.messages_sent_local);
-            inner.deliver(from.clone(), to.id(), M::NAME, Body::Local(Box::new(msg)));
+            inner.deliver(from, to.id(), M::NAME, Body::Local(&mut Some(msg)));
         } else {
             let mut encode = |buf: &mut BytesMut| encode_frame(buf, from.id(), to.id(), &msg);
             match inner.transport.send(to.addr(), &mut encode) {
@@ -336,6 +338,7 @@ impl Node {
     fn process_exited(&self, pid: &Upid) {
         let inner = &self.inner;
         let Some(entry) = write(&inner.registry).remove(pid.id()) else { return };
+        REGISTRY_GENERATION.fetch_add(1, Ordering::Release);
         tracing::debug!(%pid, "process exited");
         for target in lock(&entry.links_out).drain() {
             if target.addr() == inner.address {
@@ -367,21 +370,44 @@ impl NodeInner {
 
     /// Hands a message to a local process, or drops it with a log line and
     /// a counter.
-    fn deliver(&self, from: Upid, to_id: &str, name: &str, body: Body) {
+    fn deliver(&self, from: &Upid, to_id: &str, name: &str, body: Body) {
+        let generation = REGISTRY_GENERATION.load(Ordering::Acquire);
+        let node = self as *const NodeInner as usize;
+        LAST_LOCAL_TARGET.with(|slot| {
+            let Ok(mut slot) = slot.try_borrow_mut() else {
+                // Re-entered (a decoder that sends): the plain path.
+                return self.deliver_to(self.entry(to_id).as_deref(), from, to_id, name, body);
+            };
+            let hit = matches!(&*slot, Some((n, g, k, _)) if *n == node && *g == generation && &**k == to_id);
+            let entry = match slot.as_ref().filter(|_| hit).and_then(|(.., e)| e.upgrade()) {
+                Some(e) => Some(e),
+                None => {
+                    let found = read(&self.registry).get_key_value(to_id).map(|(k, e)| (k.clone(), e.clone()));
+                    *slot = found.as_ref().map(|(k, e)| (node, generation, k.clone(), Arc::downgrade(e)));
+                    found.map(|(_, e)| e)
+                }
+            };
+            drop(slot);
+            self.deliver_to(entry.as_deref(), from, to_id, name, body)
+        })
+    }
+
+    /// As `deliver`, the receiver already looked up.
+    fn deliver_to(&self, entry: Option<&Entry>, from: &Upid, to_id: &str, name: &str, body: Body) {
         let body = if self.filters.is_active() {
-            match self.filters.check(&from, to_id, self.address, name, body) {
+            match self.filters.check(from, to_id, self.address, name, body) {
                 Some(body) => body,
                 None => return,
             }
         } else {
             body
         };
-        let Some(entry) = self.entry(to_id) else {
+        let Some(entry) = entry else {
             Metrics::inc(&self.metrics.dropped_unknown_process);
             tracing::debug!(%from, to = to_id, name, "dropped message for unknown process");
             return;
         };
-        match entry.mailbox.message(from.clone(), name, body, self.clock.work()) {
+        match entry.mailbox.message(from, name, body, self.clock.work()) {
             Ok(()) => {}
             Err(Undeliverable::UnknownName) => {
                 Metrics::inc(&self.metrics.dropped_unknown_message);
@@ -434,6 +460,23 @@ impl Entry {
     }
 }
 
+/// Bumped on every change to any node's registry (spawn, exit): a cached
+/// lookup (`FrameCache`, `LAST_LOCAL_TARGET`) is valid while it is unchanged.
+/// One counter for all nodes, so that a cache cannot mistake a new node at a
+/// reused address in memory for the one it was filled from.
+static REGISTRY_GENERATION: AtomicU64 = AtomicU64::new(0);
+
+thread_local! {
+    /// The receiver of this thread's last local send: (node, registry
+    /// generation, id, entry). Actors mostly send to the same few peers in a
+    /// row; a hit skips the registry's lock and hash. Weak: a cache must not
+    /// keep a stopped process's mailbox (and its actor) alive.
+    static LAST_LOCAL_TARGET: std::cell::RefCell<Option<LocalTarget>> = const { std::cell::RefCell::new(None) };
+}
+
+/// (node, registry generation, id, entry)
+type LocalTarget = (usize, u64, Arc<str>, Weak<Entry>);
+
 /// The transport's handle on its node (weak: the node owns the transport).
 #[derive(Clone)]
 pub struct WeakNode(Weak<NodeInner>);
@@ -444,44 +487,11 @@ impl WeakNode {
     }
 
     /// A frame arrived from the node at `peer` (its advertised address).
+    /// For transports that hand over frames one at a time; the TCP reader
+    /// calls `Node::receive` with a cache per connection.
     pub(crate) fn frame(&self, peer: SocketAddr, env: WireEnvelope) {
-        let Some(node) = self.upgrade() else { return };
-        let inner = &node.inner;
-        Metrics::inc(&inner.metrics.messages_received_remote);
-        let from = match Upid::new(env.from_id(), peer) {
-            Ok(p) => p,
-            Err(e) => {
-                Metrics::inc(&inner.metrics.dropped_malformed_body);
-                tracing::warn!(%peer, error = %e, "dropped message with a bad sender id");
-                return;
-            }
-        };
-        match env.name() {
-            LinkMessage::NAME => match inner.entry(env.to_id()) {
-                Some(e) => {
-                    lock(&e.linkers).insert(from);
-                }
-                None => match node.pid(env.to_id()) {
-                    Ok(target) => node.send(&target, &from, ExitedMessage {}),
-                    Err(e) => tracing::debug!(error = %e, "link to a bad id"),
-                },
-            },
-            UnlinkMessage::NAME => {
-                if let Some(e) = inner.entry(env.to_id()) {
-                    lock(&e.linkers).remove(&from);
-                }
-            }
-            ExitedMessage::NAME => {
-                let Ok(linker) = node.pid(env.to_id()) else { return };
-                let linked = lock(&inner.remote_links)
-                    .get_mut(&peer)
-                    .and_then(|p| p.targets.get_mut(&from))
-                    .is_some_and(|set| set.remove(&linker));
-                if linked {
-                    inner.deliver_exited(&linker, from);
-                }
-            }
-            name => inner.deliver(from, env.to_id(), name, Body::Wire(env.body())),
+        if let Some(node) = self.upgrade() {
+            node.receive(peer, env, &mut FrameCache::default());
         }
     }
 
@@ -536,6 +546,83 @@ impl WeakNode {
     pub(crate) fn http_target(&self, path: &str) -> Option<(Arc<Entry>, String, Clock)> {
         let inner = self.0.upgrade()?;
         inner.http_target(path).map(|(e, r)| (e, r, inner.clock.clone()))
+    }
+}
+
+impl Node {
+    /// A frame arrived from the node at `peer` (its advertised address);
+    /// `cache` is the connection's, reused across its frames.
+    pub(crate) fn receive(&self, peer: SocketAddr, env: WireEnvelope, cache: &mut FrameCache) {
+        let inner = &self.inner;
+        Metrics::inc(&inner.metrics.messages_received_remote);
+        let from = match cache.from.take().filter(|p| p.id() == env.from_id() && p.addr() == peer) {
+            Some(p) => p,
+            None => match Upid::new(env.from_id(), peer) {
+                Ok(p) => p,
+                Err(e) => {
+                    Metrics::inc(&inner.metrics.dropped_malformed_body);
+                    tracing::warn!(%peer, error = %e, "dropped message with a bad sender id");
+                    return;
+                }
+            },
+        };
+        let from = &*cache.from.insert(from);
+        match env.name() {
+            LinkMessage::NAME => match inner.entry(env.to_id()) {
+                Some(e) => {
+                    lock(&e.linkers).insert(from.clone());
+                }
+                None => match self.pid(env.to_id()) {
+                    Ok(target) => self.send(&target, from, ExitedMessage {}),
+                    Err(e) => tracing::debug!(error = %e, "link to a bad id"),
+                },
+            },
+            UnlinkMessage::NAME => {
+                if let Some(e) = inner.entry(env.to_id()) {
+                    lock(&e.linkers).remove(from);
+                }
+            }
+            ExitedMessage::NAME => {
+                let Ok(linker) = self.pid(env.to_id()) else { return };
+                let linked = lock(&inner.remote_links)
+                    .get_mut(&peer)
+                    .and_then(|p| p.targets.get_mut(from))
+                    .is_some_and(|set| set.remove(&linker));
+                if linked {
+                    inner.deliver_exited(&linker, from.clone());
+                }
+            }
+            name => {
+                let entry = FrameCache::entry(&mut cache.to, inner, env.to_id());
+                inner.deliver_to(entry, from, env.to_id(), name, Body::Wire(env.body_slice()))
+            }
+        }
+    }
+}
+
+/// What one connection's last frame resolved: its sender and receiver are
+/// most often the next frame's too, so the `Upid` (an allocation and an id
+/// check) and the registry lookup (a lock and a hash) are reused. The
+/// receiver is reused only while the registry is unchanged.
+#[derive(Default)]
+pub(crate) struct FrameCache {
+    from: Option<Upid>,
+    to: Option<CachedEntry>,
+}
+
+/// (registry generation, id, entry)
+type CachedEntry = (u64, Arc<str>, Arc<Entry>);
+
+impl FrameCache {
+    /// The entry of `id`, from the `to` slot when still valid.
+    fn entry<'a>(to: &'a mut Option<CachedEntry>, inner: &NodeInner, id: &str) -> Option<&'a Entry> {
+        let generation = REGISTRY_GENERATION.load(Ordering::Acquire);
+        let hit = matches!(to, Some((g, k, _)) if *g == generation && &**k == id);
+        if !hit {
+            let found = read(&inner.registry).get_key_value(id).map(|(k, e)| (k.clone(), e.clone()));
+            *to = found.map(|(k, e)| (generation, k, e));
+        }
+        to.as_ref().map(|(_, _, e)| &**e)
     }
 }
 

@@ -30,13 +30,15 @@ use std::time::Duration;
 
 use actix::fut::{ActorFutureExt, ActorStreamExt};
 use actix::{Actor, Addr, AsyncContext, Context, SpawnHandle};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::oneshot;
 
 use crate::clock::{Clock, WorkGuard};
+use crate::fasthash::FastMap;
 use crate::http::{Request, Response};
 use crate::message::{Body, DecodeError, Message};
 use crate::node::Node;
 use crate::pid::Upid;
+use crate::queue;
 
 /// An actix actor that the node can address by Upid.
 pub trait Process: Actor<Context = Context<Self>> {
@@ -60,13 +62,13 @@ type Decoder<A> = Box<dyn Fn(Upid, Body, WorkGuard) -> Result<Job<A>, DecodeErro
 
 /// What a process handles, filled in by [`Process::install`].
 pub struct Handlers<A: Process> {
-    messages: HashMap<&'static str, Decoder<A>>,
+    messages: FastMap<&'static str, Decoder<A>>,
     routes: HashMap<String, RouteHandler<A>>,
 }
 
 impl<A: Process> Handlers<A> {
     fn new() -> Self {
-        Handlers { messages: HashMap::new(), routes: HashMap::new() }
+        Handlers { messages: FastMap::default(), routes: HashMap::new() }
     }
 
     /// Handles messages named `M::NAME` with `f`. Installing a name twice
@@ -106,7 +108,8 @@ pub(crate) enum Undeliverable {
 
 /// The type-erased mailbox of a process, as the node's registry holds it.
 pub(crate) trait Mailbox: Send + Sync {
-    fn message(&self, from: Upid, name: &str, body: Body, guard: WorkGuard) -> Result<(), Undeliverable>;
+    /// Decodes and queues a message; the sender is cloned only when queued.
+    fn message(&self, from: &Upid, name: &str, body: Body, guard: WorkGuard) -> Result<(), Undeliverable>;
     fn exited(&self, pid: Upid, guard: WorkGuard) -> Result<(), Undeliverable>;
     fn http(
         &self,
@@ -119,7 +122,7 @@ pub(crate) trait Mailbox: Send + Sync {
 }
 
 struct TypedMailbox<A: Process> {
-    tx: mpsc::UnboundedSender<Job<A>>,
+    tx: queue::Sender<Job<A>>,
     handlers: Handlers<A>,
 }
 
@@ -130,9 +133,9 @@ impl<A: Process> TypedMailbox<A> {
 }
 
 impl<A: Process> Mailbox for TypedMailbox<A> {
-    fn message(&self, from: Upid, name: &str, body: Body, guard: WorkGuard) -> Result<(), Undeliverable> {
+    fn message(&self, from: &Upid, name: &str, body: Body, guard: WorkGuard) -> Result<(), Undeliverable> {
         let decoder = self.handlers.messages.get(name).ok_or(Undeliverable::UnknownName)?;
-        let job = decoder(from, body, guard).map_err(Undeliverable::Malformed)?;
+        let job = decoder(from.clone(), body, guard).map_err(Undeliverable::Malformed)?;
         self.push(job)
     }
 
@@ -174,7 +177,7 @@ pub(crate) fn prepare<A: Process>(
     actor: A,
     mut ctx: Context<A>,
 ) -> (Box<dyn Mailbox>, actix::dev::ContextFut<A, Context<A>>) {
-    let (tx, mut rx) = mpsc::unbounded_channel::<Job<A>>();
+    let (tx, mut rx) = queue::channel::<Job<A>>();
     let mut handlers = Handlers::new();
     A::install(&mut handlers);
     let jobs = futures::stream::poll_fn(move |cx| rx.poll_recv(cx));

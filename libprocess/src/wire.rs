@@ -16,7 +16,7 @@
 
 use std::net::SocketAddr;
 
-use bytes::{BufMut, Bytes, BytesMut};
+use bytes::{Buf, BufMut, Bytes, BytesMut};
 use serde::{Deserialize, Serialize};
 use tokio::io::{AsyncRead, AsyncReadExt};
 use tokio_util::codec::LengthDelimitedCodec;
@@ -147,6 +147,60 @@ fn finish_frame(buf: &mut BytesMut, start: usize) -> Result<(), WireError> {
     Ok(())
 }
 
+/// Bytes a frame reader asks each read to fill, at least. Small enough that
+/// the messages of one read (~150 of 100 bytes) are handled while their
+/// allocations are still in the allocator's cache; on the shared bench
+/// machine 64 KiB reads were no faster.
+const READ_CHUNK: usize = 16 * 1024;
+
+/// Splits a byte stream into frames: read into [`FrameReader::buffer`], then
+/// [`FrameReader::drain`]. Frames are cut from the read buffer (a reference
+/// count each, no copy) and the buffer is reused once they are dropped.
+pub struct FrameReader {
+    buf: BytesMut,
+}
+
+impl Default for FrameReader {
+    fn default() -> Self {
+        FrameReader { buf: BytesMut::with_capacity(READ_CHUNK) }
+    }
+}
+
+impl FrameReader {
+    /// The buffer to read into; it has room for a full read.
+    pub fn buffer(&mut self) -> &mut BytesMut {
+        &mut self.buf
+    }
+
+    /// Bytes of an incomplete frame waiting for the next read.
+    pub fn pending(&self) -> usize {
+        self.buf.len()
+    }
+
+    /// Hands every complete frame in the buffer to `each`, in order. An
+    /// oversized or malformed frame is an error (the connection must close);
+    /// the frames before it were handed over.
+    pub fn drain(&mut self, mut each: impl FnMut(WireEnvelope)) -> Result<(), WireError> {
+        let mut need = 0;
+        while self.buf.len() >= 4 {
+            let len = u32::from_be_bytes(self.buf[..4].try_into().expect("4 bytes")) as usize;
+            if len > MAX_FRAME_SIZE {
+                return Err(WireError::FrameTooLarge(len));
+            }
+            if self.buf.len() - 4 < len {
+                need = 4 + len;
+                break;
+            }
+            self.buf.advance(4);
+            each(WireEnvelope::decode(self.buf.split_to(len).freeze())?);
+        }
+        // Once the frames handed over are dropped (a receiver decodes them
+        // at once) the buffer is ours alone again and is reused in place.
+        self.buf.reserve(need.max(READ_CHUNK));
+        Ok(())
+    }
+}
+
 /// One decoded frame; its strings and body are views into the frame's bytes.
 #[derive(Debug, Clone)]
 pub struct WireEnvelope {
@@ -157,6 +211,31 @@ pub struct WireEnvelope {
     body: usize,
 }
 
+/// Reads one msgpack string off the front of `buf`. Ids and names are ASCII
+/// in practice, checked in a few instructions; others get the full UTF-8 check.
+fn read_str(buf: &[u8]) -> Result<(&str, &[u8]), String> {
+    let (len, rd) = match buf.first() {
+        // fixstr (up to 31 bytes): ids and names, nearly always.
+        Some(&b) if b & 0xe0 == 0xa0 => ((b & 0x1f) as usize, &buf[1..]),
+        _ => {
+            let mut rd = buf;
+            let len = rmp::decode::read_str_len(&mut rd).map_err(|e| e.to_string())?;
+            (len as usize, rd)
+        }
+    };
+    if rd.len() < len {
+        return Err(format!("string of {len} bytes, {} left in the frame", rd.len()));
+    }
+    let (bytes, tail) = rd.split_at(len);
+    let s = if bytes.is_ascii() {
+        // SAFETY: ASCII is valid UTF-8.
+        unsafe { std::str::from_utf8_unchecked(bytes) }
+    } else {
+        std::str::from_utf8(bytes).map_err(|e| e.to_string())?
+    };
+    Ok((s, tail))
+}
+
 impl WireEnvelope {
     /// Parses a frame's payload (the length prefix already removed).
     pub fn decode(frame: Bytes) -> Result<WireEnvelope, WireError> {
@@ -165,8 +244,7 @@ impl WireEnvelope {
         for (i, (what, max)) in
             [("from", MAX_ID_LEN), ("to", MAX_ID_LEN), ("name", MAX_MESSAGE_NAME_LEN)].iter().enumerate()
         {
-            let (s, tail) = rmp::decode::read_str_from_slice(rest)
-                .map_err(|e| WireError::MalformedFrame(format!("{what}: {e}")))?;
+            let (s, tail) = read_str(rest).map_err(|e| WireError::MalformedFrame(format!("{what}: {e}")))?;
             if s.len() > *max {
                 return Err(WireError::MalformedFrame(format!("{what} is {} bytes, over {max}", s.len())));
             }
@@ -182,8 +260,11 @@ impl WireEnvelope {
     }
 
     fn str_at(&self, (a, b): (usize, usize)) -> &str {
-        // Checked as UTF-8 by read_str_from_slice in decode.
-        std::str::from_utf8(&self.frame[a..b]).unwrap_or_default()
+        debug_assert!(std::str::from_utf8(&self.frame[a..b]).is_ok());
+        // SAFETY: `decode` made this span from a `&str` that `read_str`
+        // checked as UTF-8, and `frame` is immutable.
+        // Checking again on every access cost ~5% of the receive path.
+        unsafe { std::str::from_utf8_unchecked(&self.frame[a..b]) }
     }
 
     pub fn from_id(&self) -> &str {
@@ -198,6 +279,11 @@ impl WireEnvelope {
         self.str_at(self.name)
     }
 
+    /// The encoded message body, borrowed.
+    pub fn body_slice(&self) -> &[u8] {
+        &self.frame[self.body..]
+    }
+
     /// The encoded message body (shares the frame's memory).
     pub fn body(&self) -> Bytes {
         self.frame.slice(self.body..)
@@ -207,7 +293,6 @@ impl WireEnvelope {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use bytes::Buf;
     use serde::{Deserialize, Serialize};
 
     #[derive(Debug, PartialEq, Serialize, Deserialize)]
@@ -248,6 +333,28 @@ mod tests {
     fn buf_len_minus(n: usize) -> usize {
         // frame of "a","b","name": 4 + 2 + 2 + 5 bytes
         4 + 2 + 2 + 5 - n
+    }
+
+    #[test]
+    fn frame_reader_splits_frames_across_reads() {
+        let mut stream = BytesMut::new();
+        for seq in 0..50 {
+            encode_frame(&mut stream, "a", "b", &Ping { seq, text: "x".repeat(seq as usize * 7) }).unwrap();
+        }
+        let mut r = FrameReader::default();
+        let mut got = Vec::new();
+        // Feed the stream in odd-sized pieces: frames straddle reads.
+        for piece in stream.chunks(37) {
+            r.buffer().extend_from_slice(piece);
+            r.drain(|env| got.push(rmp_serde::from_slice::<Ping>(&env.body()).unwrap().seq)).unwrap();
+        }
+        assert_eq!(got, (0..50).collect::<Vec<_>>());
+        assert_eq!(r.pending(), 0);
+        r.buffer().extend_from_slice(&((MAX_FRAME_SIZE + 1) as u32).to_be_bytes());
+        assert!(matches!(r.drain(|_| panic!("no frame")), Err(WireError::FrameTooLarge(_))));
+        let mut r = FrameReader::default();
+        r.buffer().extend_from_slice(&[0, 0, 0, 2, 0xff, 0xff]);
+        assert!(matches!(r.drain(|_| panic!("no frame")), Err(WireError::MalformedFrame(_))));
     }
 
     #[test]

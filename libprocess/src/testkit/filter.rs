@@ -164,7 +164,14 @@ impl Filters {
     /// Runs the filters on a message about to be delivered to the local
     /// process `to_id` of the node at `addr`. Returns the body to deliver, or
     /// None if a filter dropped it.
-    pub(crate) fn check(&self, from: &Upid, to_id: &str, addr: SocketAddr, name: &str, body: Body) -> Option<Body> {
+    pub(crate) fn check<'a>(
+        &self,
+        from: &Upid,
+        to_id: &str,
+        addr: SocketAddr,
+        name: &str,
+        body: Body<'a>,
+    ) -> Option<Body<'a>> {
         let mut entries = lock(&self.entries);
         entries.retain(|e| !e.abandoned());
         let mut hit = None;
@@ -216,7 +223,8 @@ impl Filters {
 fn capture<M: Message>(body: &Body) -> Option<Caught> {
     let msg: M = match body {
         Body::Local(any) => {
-            let m = any.downcast_ref::<M>()?;
+            // A local body is the sender's `Option<M>`, taken by the receiver.
+            let m = any.downcast_ref::<Option<M>>()?.as_ref()?;
             rmp_serde::from_slice(&crate::message::encode(m)).ok()?
         }
         Body::Wire(bytes) => rmp_serde::from_slice(bytes).ok()?,

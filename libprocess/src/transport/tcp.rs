@@ -17,33 +17,33 @@
 //! magic: handshake, then frames until EOF; any bad frame closes the
 //! connection with a log line and a counter. Anything else is HTTP.
 
-use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use bytes::BytesMut;
-use futures::StreamExt;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Notify;
-use tokio_util::codec::FramedRead;
 use tokio_util::sync::CancellationToken;
 
 use super::{SendError, Transport};
 use crate::clock::Clock;
+use crate::fasthash::FastMap;
 use crate::limits::*;
 use crate::metrics::Metrics;
-use crate::node::{lock, WeakNode};
-use crate::wire::{encode_hello, frame_codec, read_hello, Hello, WireEnvelope, WireError};
+use crate::node::{lock, FrameCache, WeakNode};
+use crate::wire::{encode_hello, read_hello, FrameReader, Hello, WireError};
 
 /// The real transport.
 pub struct TcpTransport {
     hello: Hello,
     clock: Clock,
     node: Mutex<Option<WeakNode>>,
-    peers: Mutex<HashMap<SocketAddr, Arc<Peer>>>,
+    peers: Mutex<FastMap<SocketAddr, Arc<Peer>>>,
     shutdown: CancellationToken,
+    /// `shutdown.is_cancelled()` without its lock, read on every send.
+    is_shut_down: AtomicBool,
     me: std::sync::Weak<TcpTransport>,
     runtime: tokio::runtime::Handle,
 }
@@ -52,6 +52,9 @@ struct Peer {
     addr: SocketAddr,
     queue: Mutex<Queue>,
     wake: Notify,
+    /// Mirrors `Queue::closed` (set under the queue's lock) so that finding
+    /// the live peer on each send takes one lock, not two.
+    closed: AtomicBool,
 }
 
 #[derive(Default)]
@@ -69,8 +72,9 @@ impl TcpTransport {
             hello: Hello { node: address, incarnation },
             clock,
             node: Mutex::new(None),
-            peers: Mutex::new(HashMap::new()),
+            peers: Mutex::new(FastMap::default()),
             shutdown: CancellationToken::new(),
+            is_shut_down: AtomicBool::new(false),
             me: me.clone(),
             runtime: tokio::runtime::Handle::current(),
         })
@@ -97,11 +101,11 @@ impl TcpTransport {
         let this = self.me.upgrade()?;
         let mut peers = lock(&self.peers);
         if let Some(p) = peers.get(&addr) {
-            if !lock(&p.queue).closed {
+            if !p.closed.load(Ordering::Acquire) {
                 return Some(p.clone());
             }
         }
-        let p = Arc::new(Peer { addr, queue: Mutex::default(), wake: Notify::new() });
+        let p = Arc::new(Peer { addr, queue: Mutex::default(), wake: Notify::new(), closed: AtomicBool::new(false) });
         peers.insert(addr, p.clone());
         let writer = p.clone();
         self.runtime.spawn(async move { this.run_peer(writer).await });
@@ -150,6 +154,7 @@ impl TcpTransport {
         let dropped = {
             let mut q = lock(&peer.queue);
             q.closed = true;
+            peer.closed.store(true, Ordering::Release);
             q.buf = BytesMut::new();
             std::mem::take(&mut q.frames)
         };
@@ -291,22 +296,30 @@ impl TcpTransport {
         }
         let _ = stream.set_nodelay(true);
         node.peer_hello(hello.node, hello.incarnation);
-        let mut frames = FramedRead::with_capacity(stream, frame_codec(), 64 * 1024);
-        while let Some(frame) = frames.next().await {
-            let env = frame.map_err(WireError::from).and_then(|f| WireEnvelope::decode(f.freeze()));
-            match env {
-                Ok(env) => node.frame(hello.node, env),
-                // A reset is the peer (or its host) going away, not a bad
-                // frame: the codec's own errors are InvalidData / Other.
-                Err(WireError::Io(e)) if is_connection_loss(&e) => {
+        let mut reader = FrameReader::default();
+        let mut cache = FrameCache::default();
+        let reject = |e: WireError| {
+            self.count(|m| &m.frames_rejected);
+            tracing::warn!(%remote, peer = %hello.node, error = %e, "closing connection: bad frame");
+        };
+        loop {
+            match stream.read_buf(reader.buffer()).await {
+                Ok(0) if reader.pending() > 0 => {
+                    let pending = reader.pending();
+                    return reject(WireError::MalformedFrame(format!("truncated: {pending} bytes, then EOF")));
+                }
+                Ok(0) => break,
+                Ok(_) => {}
+                // A reset is the peer (or its host) going away, not a bad frame.
+                Err(e) if is_connection_loss(&e) => {
                     tracing::debug!(%remote, peer = %hello.node, error = %e, "inbound connection lost");
                     return;
                 }
-                Err(e) => {
-                    self.count(|m| &m.frames_rejected);
-                    tracing::warn!(%remote, peer = %hello.node, error = %e, "closing connection: bad frame");
-                    return;
-                }
+                Err(e) => return reject(e.into()),
+            }
+            let Some(node) = node.upgrade() else { return };
+            if let Err(e) = reader.drain(|env| node.receive(hello.node, env, &mut cache)) {
+                return reject(e);
             }
         }
         tracing::debug!(%remote, peer = %hello.node, "inbound connection closed by peer");
@@ -326,7 +339,7 @@ impl Transport for TcpTransport {
         peer: SocketAddr,
         encode: &mut dyn FnMut(&mut BytesMut) -> Result<(), WireError>,
     ) -> Result<(), SendError> {
-        if self.shutdown.is_cancelled() {
+        if self.is_shut_down.load(Ordering::Acquire) {
             return Err(SendError::Shutdown);
         }
         // At most two tries: the first peer entry may close under us.
@@ -361,6 +374,7 @@ impl Transport for TcpTransport {
     }
 
     fn shutdown(&self) {
+        self.is_shut_down.store(true, Ordering::Release);
         self.shutdown.cancel();
     }
 }
