@@ -1,1 +1,3 @@
-//! The rmesos master (binary rmesos-master). Empty until its issue lands: nothing here works yet.
+//! The rmesos master (binary `rmesos-master`).
+
+pub mod allocator;

@@ -1,0 +1,2 @@
+//! `rmesos-master`: see the library crate.
+fn main() {}
