@@ -1,3 +1,4 @@
 //! The rmesos master (binary `rmesos-master`).
 
 pub mod allocator;
+pub mod core;

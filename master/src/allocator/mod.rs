@@ -332,6 +332,17 @@ impl Allocator {
         self.mark(si);
     }
 
+    /// `resources` of slave `slave_id` are used by `framework_id` without
+    /// having been offered (tasks a re-registering slave reports).
+    pub fn claim(&mut self, framework_id: &FrameworkID, slave_id: &SlaveID, resources: &Resources) {
+        if let Some(&si) = self.sl_index.get(slave_id) {
+            if let Some(sl) = self.sls[si as usize].as_mut() {
+                sl.available -= resources;
+            }
+        }
+        self.charge(framework_id, resources);
+    }
+
     fn charge(&mut self, fid: &FrameworkID, r: &Resources) {
         let Some(&fi) = self.fw_index.get(fid) else { return };
         if let Some(fw) = self.fws[fi as usize].as_mut() {
