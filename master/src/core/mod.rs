@@ -202,6 +202,9 @@ impl MasterCore {
     pub fn allocator(&self) -> &Allocator {
         &self.allocator
     }
+    pub fn unreachable_count(&self) -> usize {
+        self.unreachable.len()
+    }
     pub fn is_unreachable(&self, id: &SlaveID) -> bool {
         self.unreachable.contains(id)
     }
