@@ -111,9 +111,24 @@ impl MasterCore {
             self.out.push(Action::Allocate);
             return self.take();
         }
+        let old_pid = self.frameworks[&id].pid.clone();
+        let failed_over = matches!(&old_pid, Some(old) if old != from);
+        if failed_over && !msg.failover {
+            // Another scheduler holds this framework; only a failover may take it.
+            tracing::warn!("Refusing reregistration of framework {id} from {from}: it is held by {old_pid:?}");
+            let m = FrameworkErrorMessage { message: "Framework failed over".into() };
+            self.send(from, Outgoing::FrameworkError(m));
+            return self.take();
+        }
+        if !failed_over {
+            // The scheduler may have lost its offers with the old master or
+            // connection: take them back (as Mesos does) and offer afresh.
+            let offers: Vec<_> = self.frameworks[&id].offers.iter().cloned().collect();
+            for o in offers {
+                self.remove_offer(&o, true, None, now);
+            }
+        }
         let fw = self.frameworks.get_mut(&id).expect("checked above");
-        let old_pid = fw.pid.clone();
-        let failed_over = old_pid.as_ref() != Some(from);
         fw.info = info;
         fw.pid = Some(from.clone());
         fw.connected = true;
@@ -121,25 +136,22 @@ impl MasterCore {
         fw.failover_epoch += 1;
         fw.reregistered_time = Some(wall);
         let name = fw.info.name.clone();
-        let slaves: Vec<_> =
+        let mut slaves: Vec<_> =
             fw.executors.keys().cloned().chain(fw.tasks.values().map(|t| t.slave_id.clone())).collect();
-        if failed_over {
-            if let Some(old) = &old_pid {
-                self.frameworks_by_pid.remove(old);
-                self.out.push(Action::Unlink(old.clone()));
-                self.send(
-                    old,
-                    Outgoing::FrameworkError(FrameworkErrorMessage { message: "Framework failed over".into() }),
-                );
-            }
-            self.frameworks_by_pid.insert(from.clone(), id.clone());
-            self.out.push(Action::Link(from.clone()));
-            // Slaves route executor messages to the new scheduler.
-            let mut told = std::collections::HashSet::new();
+        slaves.sort();
+        slaves.dedup();
+        if let Some(old) = old_pid.as_ref().filter(|_| failed_over) {
+            self.frameworks_by_pid.remove(old);
+            self.out.push(Action::Unlink(old.clone()));
+            let m = FrameworkErrorMessage { message: "Framework failed over".into() };
+            self.send(old, Outgoing::FrameworkError(m));
+        }
+        self.frameworks_by_pid.insert(from.clone(), id.clone());
+        self.out.push(Action::Link(from.clone()));
+        // A failed-over or recovered framework: slaves route its executors'
+        // messages to the new scheduler.
+        if old_pid.as_ref() != Some(from) {
             for sid in slaves {
-                if !told.insert(sid.clone()) {
-                    continue;
-                }
                 if let Some(pid) = self.slaves.get(&sid).filter(|s| s.connected).map(|s| s.pid.clone()) {
                     let m = UpdateFrameworkMessage {
                         framework_id: id.clone(),
@@ -151,18 +163,15 @@ impl MasterCore {
             }
         }
         self.allocator.activate_framework(&id);
-        if failed_over && msg.failover {
+        if failed_over {
+            // Mesos answers a failover with FrameworkRegisteredMessage.
             tracing::info!("Framework {id} ({name}) failed over to {from} (was {old_pid:?})");
-            self.send(
-                from,
-                Outgoing::FrameworkRegistered(FrameworkRegisteredMessage { framework_id: id, master_info }),
-            );
+            let m = FrameworkRegisteredMessage { framework_id: id, master_info };
+            self.send(from, Outgoing::FrameworkRegistered(m));
         } else {
             tracing::info!("Reregistered framework {id} ({name}) at {from}");
-            self.send(
-                from,
-                Outgoing::FrameworkReregistered(FrameworkReregisteredMessage { framework_id: id, master_info }),
-            );
+            let m = FrameworkReregisteredMessage { framework_id: id, master_info };
+            self.send(from, Outgoing::FrameworkReregistered(m));
         }
         self.out.push(Action::Allocate);
         self.take()

@@ -224,11 +224,6 @@ impl MasterCore {
             self.counters.invalid_status_updates += 1;
             return self.take();
         };
-        if !self.slaves[&sid].connected {
-            tracing::warn!(slave = %sid, "dropping status update from a disconnected slave");
-            self.counters.invalid_status_updates += 1;
-            return self.take();
-        }
         let update = msg.update;
         let fid = update.framework_id.clone();
         let tid = update.status.task_id.clone();
@@ -340,15 +335,18 @@ impl MasterCore {
         }
         let fid = msg.framework_id;
         if msg.statuses.is_empty() {
+            // Implicit: every task the master knows for the framework, in the
+            // state of its latest forwarded update (as Mesos does).
             let fw = &self.frameworks[&fid];
-            let mut tasks: Vec<&Task> = fw.tasks.values().collect();
-            // Tasks of unreachable slaves are not over for partition-aware frameworks.
-            tasks.extend(fw.completed_tasks.iter().filter(|t| t.state == TaskState::Unreachable));
-            let answers: Vec<_> =
-                tasks.iter().map(|t| (t.task_id.clone(), Some(t.slave_id.clone()), t.state)).collect();
+            let mut answers: Vec<_> = fw
+                .tasks
+                .values()
+                .map(|t| (t.task_id.clone(), Some(t.slave_id.clone()), t.status_update_state.unwrap_or(t.state)))
+                .collect();
+            answers.sort_by(|a, b| a.0.cmp(&b.0));
             tracing::info!("Implicit reconciliation of framework {fid}: {} task(s)", answers.len());
             for (tid, sid, state) in answers {
-                self.reconcile_answer(&fid, tid, sid, state, now);
+                self.reconcile_answer(&fid, tid, sid, state, "Reconciliation: Latest task state", now);
             }
         } else {
             tracing::info!("Explicit reconciliation of framework {fid}: {} task(s)", msg.statuses.len());
@@ -357,27 +355,45 @@ impl MasterCore {
         self.take()
     }
 
+    /// Explicit reconciliation, Mesos's cases: a known task -> its latest
+    /// state; unknown on a registered slave -> TASK_GONE; unknown on an
+    /// unreachable slave -> TASK_UNREACHABLE; otherwise TASK_UNKNOWN; each
+    /// TASK_LOST instead for frameworks that are not PARTITION_AWARE.
+    /// (Mesos's "slave recovered but not yet reregistered: no answer" case
+    /// needs the registry of issue 6.)
     fn reconcile_explicit(&mut self, fid: &FrameworkID, statuses: Vec<rmesos::TaskStatus>, now: Time) {
         let pa = self.frameworks[fid].info.is_partition_aware();
         let pick = |aware: TaskState| if pa { aware } else { TaskState::Lost };
         for s in statuses {
             let fw = &self.frameworks[fid];
-            let (sid, state) = if let Some(t) = fw.tasks.get(&s.task_id) {
-                (Some(t.slave_id.clone()), t.state)
+            let (sid, state, message) = if let Some(t) = fw.tasks.get(&s.task_id) {
+                let state = t.status_update_state.unwrap_or(t.state);
+                (Some(t.slave_id.clone()), state, "Reconciliation: Latest task state")
             } else {
                 match s.slave_id {
-                    Some(sid) if self.slaves.contains_key(&sid) => (Some(sid), pick(TaskState::Gone)),
-                    Some(sid) if self.unreachable.contains(&sid) => (Some(sid), pick(TaskState::Unreachable)),
-                    sid => (sid, pick(TaskState::Unknown)),
+                    Some(sid) if self.slaves.contains_key(&sid) => {
+                        (Some(sid), pick(TaskState::Gone), "Reconciliation: Task is unknown to the agent")
+                    }
+                    Some(sid) if self.unreachable.contains(&sid) => {
+                        (Some(sid), pick(TaskState::Unreachable), "Reconciliation: Task is unreachable")
+                    }
+                    sid => (sid, pick(TaskState::Unknown), "Reconciliation: Task is unknown"),
                 }
             };
-            self.reconcile_answer(fid, s.task_id, sid, state, now);
+            self.reconcile_answer(fid, s.task_id, sid, state, message, now);
         }
     }
 
-    fn reconcile_answer(&mut self, fid: &FrameworkID, tid: TaskID, sid: Option<SlaveID>, state: TaskState, now: Time) {
-        let message = "Reconciliation: Latest task state".to_string();
-        self.master_update(fid, tid, sid, state, Reason::Reconciliation, message, now);
+    fn reconcile_answer(
+        &mut self,
+        fid: &FrameworkID,
+        tid: TaskID,
+        sid: Option<SlaveID>,
+        state: TaskState,
+        message: &str,
+        now: Time,
+    ) {
+        self.master_update(fid, tid, sid, state, Reason::Reconciliation, message.to_string(), now);
     }
 
     /// FrameworkToExecutorMessage from a scheduler: to the executor's slave.

@@ -777,3 +777,36 @@ fn suppress_and_revive_through_messages() {
     assert_eq!(acts, vec![Action::Allocate]);
     assert_eq!(offers(&w.m.allocate(at(0)), &w.sched).len(), 1);
 }
+
+#[test]
+fn reregistration_from_another_pid_without_failover_is_refused() {
+    let mut w = world();
+    let mut info = FrameworkInfo::new("user", "test");
+    info.id = Some(w.fid.clone());
+    let other = pid("scheduler-9@127.0.0.1:6009");
+    let acts = w.m.reregister_framework(
+        &other,
+        ReregisterFrameworkMessage { framework: info.clone(), failover: false },
+        at(1),
+    );
+    let errs = sent(&acts, &other, |m| match m {
+        Outgoing::FrameworkError(e) => Some(e.message.clone()),
+        _ => None,
+    });
+    assert_eq!(errs, vec!["Framework failed over".to_string()]);
+    assert_eq!(w.m.framework(&w.fid).unwrap().pid.as_ref(), Some(&w.sched));
+    // The holder itself reregisters (e.g. after a master change): its
+    // outstanding offers are rescinded and it is told it is reregistered.
+    let o = w.offer(at(1));
+    let acts = w.m.reregister_framework(
+        &w.sched.clone(),
+        ReregisterFrameworkMessage { framework: info, failover: false },
+        at(2),
+    );
+    let rescinded = sent(&acts, &w.sched, |m| match m {
+        Outgoing::RescindResourceOffer(r) => Some(r.offer_id.clone()),
+        _ => None,
+    });
+    assert_eq!(rescinded, vec![o.id]);
+    assert_eq!(sent(&acts, &w.sched, |m| matches!(m, Outgoing::FrameworkReregistered(_)).then_some(())).len(), 1);
+}
