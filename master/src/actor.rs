@@ -54,6 +54,13 @@ impl MasterProcess {
                 Action::Link(pid) => self.me.link(&pid),
                 Action::Unlink(pid) => self.me.unlink(&pid),
                 Action::Allocate => self.request_allocation(ctx),
+                Action::ReregisterTimer { slave_id, epoch, after } => {
+                    self.me.delay(ctx, after, move |act: &mut MasterProcess, ctx| {
+                        let now = act.now();
+                        let acts = act.core.reregister_timeout(&slave_id, epoch, now);
+                        act.perform(acts, ctx);
+                    });
+                }
                 Action::FailoverTimer { framework_id, epoch, after } => {
                     self.me.delay(ctx, after, move |act: &mut MasterProcess, ctx| {
                         let now = act.now();

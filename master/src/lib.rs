@@ -138,6 +138,7 @@ pub fn spawn(node: &Node, opts: MasterOptions) -> Result<RunningMaster, StartErr
         info,
         agent_ping_timeout: opts.agent_ping_timeout,
         max_agent_ping_timeouts: opts.max_agent_ping_timeouts,
+        agent_reregister_timeout: opts.agent_reregister_timeout,
         epoch_base,
     });
     let hostname = opts.hostname.clone();

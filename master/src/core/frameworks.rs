@@ -214,6 +214,13 @@ impl MasterCore {
         }
         fw.connected = false;
         fw.failover_epoch += 1;
+        // As Mesos: if the scheduler is in fact alive (a broken connection),
+        // it learns it was dropped rather than waiting forever for offers.
+        if let Some(pid) = fw.pid.clone() {
+            let m = FrameworkErrorMessage { message: "Framework disconnected".into() };
+            self.out.push(Action::Send(pid, Outgoing::FrameworkError(m)));
+        }
+        let fw = self.frameworks.get_mut(id).expect("present");
         let (epoch, after) = (fw.failover_epoch, fw.info.failover_timeout());
         tracing::info!(
             "Framework {id} ({}) at {:?} disconnected; removing it in {after:?} unless it reregisters",

@@ -42,6 +42,9 @@ pub struct CoreConfig {
     pub info: MasterInfo,
     pub agent_ping_timeout: Duration,
     pub max_agent_ping_timeouts: u32,
+    /// How long a disconnected slave may take to reregister before it is
+    /// removed (`--agent_reregister_timeout`).
+    pub agent_reregister_timeout: Duration,
     /// Wall-clock seconds since the Unix epoch at clock time zero: master-made
     /// status updates carry `epoch_base + now` as their timestamp.
     pub epoch_base: f64,
@@ -113,6 +116,12 @@ pub enum Action {
     /// Call [`MasterCore::failover_expired`] with these arguments after `after`.
     FailoverTimer {
         framework_id: FrameworkID,
+        epoch: u64,
+        after: Duration,
+    },
+    /// Call [`MasterCore::reregister_timeout`] with these arguments after `after`.
+    ReregisterTimer {
+        slave_id: SlaveID,
         epoch: u64,
         after: Duration,
     },

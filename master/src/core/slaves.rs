@@ -131,31 +131,39 @@ impl MasterCore {
         // Frameworks of the reported tasks: recover unknown ones; shut down
         // removed ones and, for a slave back from unreachable, those that
         // were told its tasks were lost.
-        for info in &msg.frameworks {
-            self.recover_framework(info, now, &mut shutdown);
-        }
-        for task in msg.tasks {
-            let fid = task.framework_id.clone();
-            if shutdown.contains(&fid) || self.completed_frameworks.iter().any(|f| f.id == fid) {
-                shutdown.insert(fid);
-                continue;
+        if known {
+            // As Mesos: a known slave cannot bring tasks the master does not
+            // know (their framework was told they were lost, e.g. when the
+            // slave disconnected): they are killed there, never adopted.
+            for task in msg.tasks.iter().filter(|t| !t.state.is_terminal()) {
+                let knows =
+                    self.frameworks.get(&task.framework_id).is_some_and(|f| f.tasks.contains_key(&task.task_id));
+                if !knows {
+                    tracing::warn!(
+                        "Slave {id} has task {} of framework {} unknown to the master; killing it",
+                        task.task_id,
+                        task.framework_id
+                    );
+                    let kill =
+                        KillTaskMessage { framework_id: task.framework_id.clone(), task_id: task.task_id.clone() };
+                    self.send(from, Outgoing::KillTask(kill));
+                }
             }
-            let Some(fw) = self.frameworks.get(&fid) else {
-                tracing::warn!(slave = %id, task = %task.task_id, framework = %fid, "reported task of a framework not reported; ignored");
-                continue;
-            };
-            if was_unreachable && !fw.info.is_partition_aware() {
-                shutdown.insert(fid);
-                continue;
+            for fid in msg.tasks.iter().map(|t| &t.framework_id) {
+                if self.completed_frameworks.iter().any(|f| f.id == *fid) {
+                    shutdown.insert(fid.clone());
+                }
             }
-            self.adopt_task(&id, task);
-        }
-        for e in msg.executor_infos {
-            let Some(fid) = e.framework_id.clone() else { continue };
-            if shutdown.contains(&fid) || !self.frameworks.contains_key(&fid) {
-                continue;
-            }
-            self.adopt_executor(&id, &fid, e);
+        } else {
+            self.adopt_reported(
+                &id,
+                msg.frameworks,
+                msg.tasks,
+                msg.executor_infos,
+                was_unreachable,
+                &mut shutdown,
+                now,
+            );
         }
         // Tasks the master knows on this slave that the slave did not report:
         // the slave answers these reconciliations with their final updates.
@@ -188,6 +196,50 @@ impl MasterCore {
         );
         self.out.push(Action::Allocate);
         self.take()
+    }
+
+    /// Rebuilds what a slave unknown to this master reports (after a master
+    /// restart, or back from unreachable): frameworks, tasks, executors.
+    #[allow(clippy::too_many_arguments)]
+    fn adopt_reported(
+        &mut self,
+        id: &SlaveID,
+        frameworks: Vec<FrameworkInfo>,
+        tasks: Vec<Task>,
+        executors: Vec<ExecutorInfo>,
+        was_unreachable: bool,
+        shutdown: &mut HashSet<FrameworkID>,
+        now: Time,
+    ) {
+        // Frameworks of the reported tasks: recover unknown ones; shut down
+        // removed ones and, for a slave back from unreachable, those that
+        // were told its tasks were lost.
+        for info in &frameworks {
+            self.recover_framework(info, now, shutdown);
+        }
+        for task in tasks {
+            let fid = task.framework_id.clone();
+            if shutdown.contains(&fid) || self.completed_frameworks.iter().any(|f| f.id == fid) {
+                shutdown.insert(fid);
+                continue;
+            }
+            let Some(fw) = self.frameworks.get(&fid) else {
+                tracing::warn!(slave = %id, task = %task.task_id, framework = %fid, "reported task of a framework not reported; ignored");
+                continue;
+            };
+            if was_unreachable && !fw.info.is_partition_aware() {
+                shutdown.insert(fid);
+                continue;
+            }
+            self.adopt_task(id, task);
+        }
+        for e in executors {
+            let Some(fid) = e.framework_id.clone() else { continue };
+            if shutdown.contains(&fid) || !self.frameworks.contains_key(&fid) {
+                continue;
+            }
+            self.adopt_executor(id, &fid, e);
+        }
     }
 
     /// A framework reported by a re-registering slave: known, removed (to be
@@ -310,7 +362,11 @@ impl MasterCore {
         }
         sl.connected = false;
         sl.active = false;
+        sl.disconnect_epoch += 1;
+        let epoch = sl.disconnect_epoch;
         tracing::info!("Slave {id} at {} ({}) disconnected; waiting for it to reregister", sl.pid, sl.info.hostname);
+        let after = self.cfg.agent_reregister_timeout;
+        self.out.push(Action::ReregisterTimer { slave_id: id.clone(), epoch, after });
         let offers: Vec<_> = sl.offers.iter().cloned().collect();
         self.allocator.deactivate_slave(id);
         for o in offers {
@@ -318,6 +374,17 @@ impl MasterCore {
         }
         let message = format!("Slave {id} disconnected");
         self.lose_tasks(id, |fw| !fw.info.checkpoint, |_| TaskState::Lost, Reason::SlaveDisconnected, &message, now);
+    }
+
+    /// The reregistration timer set at disconnection fired: a slave still
+    /// disconnected (alive enough to answer pings, but not reregistering)
+    /// is removed as unreachable, as Mesos does.
+    pub fn reregister_timeout(&mut self, id: &SlaveID, epoch: u64, now: Time) -> Vec<Action> {
+        if self.slaves.get(id).is_some_and(|s| !s.connected && s.disconnect_epoch == epoch) {
+            tracing::warn!("Slave {id} did not reregister within {:?}; removing it", self.cfg.agent_reregister_timeout);
+            self.remove_slave(id, Removal::Unreachable, now);
+        }
+        self.take()
     }
 
     /// Removes a slave; see the module doc.

@@ -115,6 +115,9 @@ pub struct Slave {
     pub awaiting_pong: bool,
     /// Consecutive pings without a pong.
     pub pings_missed: u32,
+    /// Bumped at each disconnection (a reregistration timer of an older
+    /// disconnection is void).
+    pub disconnect_epoch: u64,
 }
 
 impl Slave {
@@ -135,6 +138,7 @@ impl Slave {
             offered: Resources::new(),
             awaiting_pong: false,
             pings_missed: 0,
+            disconnect_epoch: 0,
         }
     }
 

@@ -32,6 +32,7 @@ fn core() -> MasterCore {
         info: MasterInfo::new(MASTER, &mpid, Some("localhost".into()), None),
         agent_ping_timeout: Duration::from_secs(15),
         max_agent_ping_timeouts: 5,
+        agent_reregister_timeout: Duration::from_secs(600),
         epoch_base: 0.0,
     })
 }
@@ -809,4 +810,84 @@ fn reregistration_from_another_pid_without_failover_is_refused() {
     });
     assert_eq!(rescinded, vec![o.id]);
     assert_eq!(sent(&acts, &w.sched, |m| matches!(m, Outgoing::FrameworkReregistered(_)).then_some(())).len(), 1);
+}
+
+fn rereg_msg(w: &World, tasks: Vec<Task>) -> ReregisterSlaveMessage {
+    let mut info = SlaveInfo::new("host1", 5051, r("cpus:2;mem:1024"), Attributes::default());
+    info.id = Some(w.sid.clone());
+    ReregisterSlaveMessage {
+        slave: info,
+        checkpointed_resources: r(""),
+        executor_infos: vec![],
+        tasks,
+        frameworks: vec![w.m.framework(&w.fid).unwrap().info.clone()],
+        completed_frameworks: vec![],
+        version: None,
+    }
+}
+
+#[test]
+fn disconnected_slave_that_reregisters_has_its_lost_tasks_killed_and_is_offered_again() {
+    let mut w = world();
+    let o = w.offer(at(0));
+    w.launch(vec![o.id], vec![w.task("t", "cpus:1;mem:256")]);
+    let acts = w.m.exited(&w.slave.clone(), at(1));
+    assert!(acts
+        .iter()
+        .any(|a| matches!(a, Action::ReregisterTimer { after, .. } if *after == Duration::from_secs(600))));
+    let running = Task::new(&w.task("t", "cpus:1;mem:256"), w.fid.clone(), TaskState::Running);
+    let acts = w.m.reregister_slave(&w.slave.clone(), rereg_msg(&w, vec![running]), at(5));
+    let kills = sent(&acts, &w.slave, |m| match m {
+        Outgoing::KillTask(k) => Some(k.task_id.clone()),
+        _ => None,
+    });
+    assert_eq!(kills, vec![TaskID::new("t").unwrap()], "the framework was told TASK_LOST");
+    assert!(w.m.framework(&w.fid).unwrap().tasks.is_empty());
+    assert!(w.m.slave(&w.sid).unwrap().connected);
+    assert_eq!(w.offer(at(6)).resources, r("cpus:2;mem:1024"));
+}
+
+#[test]
+fn disconnected_slave_that_never_reregisters_is_removed_at_the_reregister_timeout() {
+    let mut w = world();
+    let acts = w.m.exited(&w.slave.clone(), at(1));
+    let epoch = acts
+        .iter()
+        .find_map(|a| match a {
+            Action::ReregisterTimer { epoch, .. } => Some(*epoch),
+            _ => None,
+        })
+        .unwrap();
+    let acts = w.m.reregister_timeout(&w.sid.clone(), epoch, at(601));
+    assert!(w.m.slave(&w.sid).is_none());
+    assert_eq!(sent(&acts, &w.sched, |m| matches!(m, Outgoing::LostSlave(_)).then_some(())).len(), 1);
+}
+
+#[test]
+fn a_timer_of_an_older_disconnection_is_void() {
+    let mut w = world();
+    let acts = w.m.exited(&w.slave.clone(), at(1));
+    let epoch = acts
+        .iter()
+        .find_map(|a| match a {
+            Action::ReregisterTimer { epoch, .. } => Some(*epoch),
+            _ => None,
+        })
+        .unwrap();
+    w.m.reregister_slave(&w.slave.clone(), rereg_msg(&w, vec![]), at(2));
+    w.m.reregister_timeout(&w.sid.clone(), epoch, at(601));
+    assert!(w.m.slave(&w.sid).is_some());
+}
+
+#[test]
+fn a_disconnected_scheduler_is_told_so() {
+    let mut w = world();
+    let acts = w.m.exited(&w.sched.clone(), at(1));
+    let errs = sent(&acts, &w.sched, |m| match m {
+        Outgoing::FrameworkError(e) => Some(e.message.clone()),
+        _ => None,
+    });
+    assert_eq!(errs, vec!["Framework disconnected".to_string()]);
+    // Default failover_timeout 0: removed when the timer fires at once.
+    assert!(acts.iter().any(|a| matches!(a, Action::FailoverTimer { after, .. } if after.is_zero())));
 }
