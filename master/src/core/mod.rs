@@ -146,7 +146,7 @@ pub struct MasterCore {
     pub(crate) slaves: HashMap<SlaveID, Slave>,
     pub(crate) slaves_by_pid: HashMap<Upid, SlaveID>,
     /// Slaves removed as unreachable, oldest first (bounded).
-    pub(crate) unreachable: VecDeque<SlaveID>,
+    pub(crate) unreachable: state::UnreachableSlaves,
     pub(crate) offers: HashMap<OfferID, Offer>,
     pub(crate) allocator: Allocator,
     pub(crate) counters: Counters,
@@ -165,7 +165,7 @@ impl MasterCore {
             completed_frameworks: VecDeque::new(),
             slaves: HashMap::new(),
             slaves_by_pid: HashMap::new(),
-            unreachable: VecDeque::new(),
+            unreachable: state::UnreachableSlaves::default(),
             offers: HashMap::new(),
             allocator: Allocator::new(),
             counters: Counters::default(),

@@ -25,7 +25,7 @@ use libprocess::{Time, Upid};
 use rmesos::messages::*;
 use rmesos::{ExecutorInfo, FrameworkID, FrameworkInfo, Reason, SlaveID, SlaveInfo, Task, TaskState, TaskStatus};
 
-use super::state::{push_status, MAX_UNREACHABLE_SLAVES};
+use super::state::push_status;
 use super::{Action, Framework, MasterCore, Outgoing, Removal, Slave};
 
 impl MasterCore {
@@ -85,12 +85,7 @@ impl MasterCore {
         }
         let wall = self.wall(now);
         let known = self.slaves.contains_key(&id);
-        let was_unreachable = if let Some(pos) = self.unreachable.iter().position(|s| *s == id) {
-            self.unreachable.remove(pos);
-            true
-        } else {
-            false
-        };
+        let was_unreachable = self.unreachable.remove(&id);
         let mut shutdown: HashSet<FrameworkID> = HashSet::new();
         let reported: HashSet<_> = msg.tasks.iter().map(|t| (t.framework_id.clone(), t.task_id.clone())).collect();
         if known {
@@ -414,10 +409,7 @@ impl MasterCore {
         }
         self.out.push(Action::Unlink(pid.clone()));
         if unreachable {
-            if self.unreachable.len() >= MAX_UNREACHABLE_SLAVES {
-                self.unreachable.pop_front();
-            }
-            self.unreachable.push_back(id.clone());
+            self.unreachable.insert(id.clone());
         }
         self.counters.slave_removals += 1;
         tracing::info!("Removed slave {id} at {pid} ({hostname}): {message}");

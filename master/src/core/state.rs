@@ -206,3 +206,49 @@ impl Counters {
         *c += 1;
     }
 }
+
+/// Slaves removed as unreachable, remembered so that their return is
+/// recognised: a set with O(1) lookups and a bounded memory (the oldest are
+/// forgotten beyond [`MAX_UNREACHABLE_SLAVES`]).
+#[derive(Debug, Default)]
+pub struct UnreachableSlaves {
+    live: HashMap<SlaveID, u64>,
+    /// Insertion order; entries whose seq no longer matches `live` are stale.
+    order: VecDeque<(u64, SlaveID)>,
+    seq: u64,
+}
+
+impl UnreachableSlaves {
+    pub fn insert(&mut self, id: SlaveID) {
+        self.seq += 1;
+        self.live.insert(id.clone(), self.seq);
+        self.order.push_back((self.seq, id));
+        while self.live.len() > MAX_UNREACHABLE_SLAVES {
+            let Some((seq, old)) = self.order.pop_front() else { break };
+            if self.live.get(&old) == Some(&seq) {
+                self.live.remove(&old);
+            }
+        }
+        if self.order.len() > 2 * MAX_UNREACHABLE_SLAVES {
+            let live = &self.live;
+            self.order.retain(|(seq, id)| live.get(id) == Some(seq));
+        }
+    }
+
+    /// Forgets `id`; true if it was there.
+    pub fn remove(&mut self, id: &SlaveID) -> bool {
+        self.live.remove(id).is_some()
+    }
+
+    pub fn contains(&self, id: &SlaveID) -> bool {
+        self.live.contains_key(id)
+    }
+
+    pub fn len(&self) -> usize {
+        self.live.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.live.is_empty()
+    }
+}

@@ -891,3 +891,20 @@ fn a_disconnected_scheduler_is_told_so() {
     // Default failover_timeout 0: removed when the timer fires at once.
     assert!(acts.iter().any(|a| matches!(a, Action::FailoverTimer { after, .. } if after.is_zero())));
 }
+
+#[test]
+fn unreachable_slaves_are_bounded_and_forget_the_oldest() {
+    let mut u = state::UnreachableSlaves::default();
+    let n = state::MAX_UNREACHABLE_SLAVES as u64;
+    for i in 0..n + 10 {
+        u.insert(SlaveID::generate("m", i));
+    }
+    assert_eq!(u.len(), state::MAX_UNREACHABLE_SLAVES);
+    assert!(!u.contains(&SlaveID::generate("m", 9)));
+    assert!(u.contains(&SlaveID::generate("m", 10)));
+    assert!(u.remove(&SlaveID::generate("m", 10)));
+    assert!(!u.contains(&SlaveID::generate("m", 10)));
+    // Back and unreachable again: counted once.
+    u.insert(SlaveID::generate("m", 11));
+    assert_eq!(u.len(), state::MAX_UNREACHABLE_SLAVES - 1);
+}
