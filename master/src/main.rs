@@ -2,6 +2,7 @@
 //! `info`), starts a standalone master and runs until SIGINT or SIGTERM,
 //! then shuts the node down cleanly.
 
+use std::io::IsTerminal;
 use std::process::ExitCode;
 
 use clap::{CommandFactory, Parser};
@@ -14,8 +15,11 @@ fn main() -> ExitCode {
         // A usage problem: one clear line, exit code 2, like any bad flag.
         Flags::command().error(clap::error::ErrorKind::ArgumentConflict, StartError::ZkNotSupported).exit();
     }
+    // Logs go to stderr (as Mesos's do); colours only on a terminal.
     tracing_subscriber::fmt()
         .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")))
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
         .init();
     actix_rt::System::new().block_on(async move {
         let master = match start(&flags).await {
