@@ -330,3 +330,69 @@ async fn silent_slave_is_removed_after_missed_pings() {
     assert_eq!(lost.update.status.task_id.as_str(), "t1");
     assert!(matches!(&seen[2], Ev::LostSlave(_, m) if m.slave_id == c.sid), "{seen:?}");
 }
+
+/// The master's /state once `pred` holds (polled; at most 10 s).
+async fn state_until(master: &Upid, pred: impl Fn(&serde_json::Value) -> bool) -> serde_json::Value {
+    let poll = async {
+        loop {
+            let (_, body) = http_get(master.addr(), "/master/state").await;
+            let state: serde_json::Value = serde_json::from_str(&body).unwrap();
+            if pred(&state) {
+                return state;
+            }
+            tokio::task::yield_now().await;
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(10), poll).await.expect("state reached within 10 s")
+}
+
+async fn outstanding_offers(master: &Upid) -> usize {
+    let (status, body) = http_get(master.addr(), "/master/state").await;
+    assert_eq!(status, 200);
+    let state: serde_json::Value = serde_json::from_str(&body).unwrap();
+    state["frameworks"][0]["offers"].as_array().unwrap().len()
+}
+
+/// A decline (refuse_seconds defaults to 5 s) keeps the slave away from the
+/// framework until the filter expires; the periodic allocation (every 1 s on
+/// the paused clock) then offers it again.
+#[actix_rt::test]
+async fn declined_resources_come_back_after_the_filter_on_the_allocation_timer() {
+    let clock = Clock::paused();
+    let mut c = cluster(clock.clone(), opts(), true).await;
+    let offer = c.offer().await;
+    c.agents.send(&c.sched, &c.master, LaunchTasksMessage::decline(c.fid.clone(), vec![offer.id], Filters::default()));
+    // The decline is handled once the master has no offer left.
+    state_until(&c.master, |s| s["frameworks"][0]["offers"].as_array().is_some_and(|o| o.is_empty())).await;
+    clock.advance(Duration::from_secs(4)).await;
+    assert_eq!(outstanding_offers(&c.master).await, 0, "filtered for 5 s");
+    clock.advance(Duration::from_secs(1)).await;
+    assert_eq!(outstanding_offers(&c.master).await, 1, "offered at the first cycle after 5 s");
+    let again = c.offer().await;
+    assert_eq!(again.resources, r("cpus:2;mem:1024"));
+}
+
+/// A scheduler whose process goes away is disconnected, then removed after
+/// its failover timeout: its tasks are shut down on the slave.
+#[actix_rt::test]
+async fn framework_removed_after_failover_timeout() {
+    let clock = Clock::paused();
+    let mut c = cluster(clock.clone(), opts(), true).await;
+    let offer = c.offer().await;
+    c.launch(&offer, vec![c.task("t1", "cpus:1;mem:128")]);
+    expect(&mut c.slave_rx, |e| matches!(e, Ev::RunTask(..)).then_some(())).await;
+    assert!(c.agents.terminate(&c.sched));
+    // The master sees the link break and arms the 3600 s failover timer.
+    let state = state_until(&c.master, |s| s["frameworks"][0]["connected"] == false).await;
+    assert_eq!(state["frameworks"][0]["active"], false);
+    clock.advance(Duration::from_secs(3599)).await;
+    let (_, body) = http_get(c.master.addr(), "/master/state").await;
+    assert!(body.contains("actor-test") && body.contains("\"completed_frameworks\":[]"), "not removed yet");
+    clock.advance(Duration::from_secs(1)).await;
+    let shut = expect(&mut c.slave_rx, |e| match e {
+        Ev::ShutdownFramework(_, m) => Some(m.framework_id),
+        _ => None,
+    })
+    .await;
+    assert_eq!(shut, c.fid);
+}
