@@ -252,6 +252,19 @@ impl Allocator {
         self.mark(i);
     }
 
+    /// The slave now has `total` resources (it reregistered with other
+    /// ones), of which `taken` are offered or used.
+    pub fn update_slave(&mut self, id: &SlaveID, total: Resources, taken: &Resources) {
+        let Some(&i) = self.sl_index.get(id) else { return };
+        let Some(sl) = self.sls[i as usize].as_mut() else { return };
+        self.total -= &sl.total;
+        self.total += &total;
+        sl.available = total.saturating_sub(taken);
+        sl.total = total;
+        self.shares_dirty = true;
+        self.mark(i);
+    }
+
     /// Forgets a slave. The master recovers its offers and tasks first.
     pub fn remove_slave(&mut self, id: &SlaveID) {
         let Some(i) = self.sl_index.remove(id) else { return };

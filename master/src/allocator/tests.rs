@@ -268,3 +268,14 @@ fn stale_filter_deadlines_are_compacted() {
     }
     assert!(a.expiries.len() <= 2 * a.live_filters + HEAP_SLACK + 1, "{}", a.expiries.len());
 }
+
+#[test]
+fn a_slave_with_new_resources_offers_what_is_not_taken() {
+    let mut a = Allocator::new();
+    a.add_framework(&fid(0), true);
+    a.add_slave(&sid(0), r("cpus:2;mem:1024"), &[(fid(0), r("cpus:1;mem:256"))]);
+    a.update_slave(&sid(0), r("cpus:4;mem:2048"), &r("cpus:1;mem:256"));
+    assert_eq!(a.total(), &r("cpus:4;mem:2048"));
+    let got = a.allocate(at(0));
+    assert_eq!(got[0].resources, r("cpus:3;mem:1792"));
+}

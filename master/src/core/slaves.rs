@@ -90,6 +90,12 @@ impl MasterCore {
         let reported: HashSet<_> = msg.tasks.iter().map(|t| (t.framework_id.clone(), t.task_id.clone())).collect();
         if known {
             let sl = self.slaves.get_mut(&id).expect("known");
+            if sl.info.resources != msg.slave.resources {
+                tracing::info!("Slave {id} now has {} (was {})", msg.slave.resources, sl.info.resources);
+                let taken = &sl.used + &sl.offered;
+                self.allocator.update_slave(&id, msg.slave.resources.clone(), &taken);
+            }
+            let sl = self.slaves.get_mut(&id).expect("known");
             let old_pid = std::mem::replace(&mut sl.pid, from.clone());
             sl.info = SlaveInfo { id: Some(id.clone()), ..msg.slave.clone() };
             sl.version = msg.version.clone();
@@ -123,9 +129,8 @@ impl MasterCore {
         self.out.push(Action::Link(from.clone()));
         self.counters.slave_reregistrations += 1;
 
-        // Frameworks of the reported tasks: recover unknown ones; shut down
-        // removed ones and, for a slave back from unreachable, those that
-        // were told its tasks were lost.
+        // Sent after SlaveReregistered (as Mesos does), once the slave is in.
+        let mut kills = Vec::new();
         if known {
             // As Mesos: a known slave cannot bring tasks the master does not
             // know (their framework was told they were lost, e.g. when the
@@ -139,9 +144,10 @@ impl MasterCore {
                         task.task_id,
                         task.framework_id
                     );
-                    let kill =
-                        KillTaskMessage { framework_id: task.framework_id.clone(), task_id: task.task_id.clone() };
-                    self.send(from, Outgoing::KillTask(kill));
+                    kills.push(KillTaskMessage {
+                        framework_id: task.framework_id.clone(),
+                        task_id: task.task_id.clone(),
+                    });
                 }
             }
             for fid in msg.tasks.iter().map(|t| &t.framework_id) {
@@ -171,12 +177,25 @@ impl MasterCore {
                     .iter()
                     .filter(|t| !reported.contains(&(fid.clone(), (*t).clone())))
                     .filter_map(|t| fw.tasks.get(t))
-                    .map(|t| TaskStatus::new(t.task_id.clone(), t.state).with_slave_id(id.clone()))
+                    .map(|t| {
+                        TaskStatus::new(t.task_id.clone(), t.status_update_state.unwrap_or(t.state))
+                            .with_slave_id(id.clone())
+                            .with_source(rmesos::Source::Master)
+                            .with_reason(Reason::Reconciliation)
+                            .with_message("Reconciliation request")
+                            .with_timestamp(wall)
+                    })
                     .collect();
                 if !statuses.is_empty() {
                     reconciliations.push(ReconcileTasksMessage { framework_id: fid.clone(), statuses });
                 }
             }
+        }
+        let connection = self.connection();
+        let m = SlaveReregisteredMessage { slave_id: id.clone(), reconciliations, connection };
+        self.send(from, Outgoing::SlaveReregistered(m));
+        for kill in kills {
+            self.send(from, Outgoing::KillTask(kill));
         }
         let mut shutdown: Vec<_> = shutdown.into_iter().collect();
         shutdown.sort();
@@ -184,11 +203,6 @@ impl MasterCore {
             tracing::info!("Shutting down framework {fid} on reregistered slave {id}");
             self.send(from, Outgoing::ShutdownFramework(ShutdownFrameworkMessage { framework_id: fid }));
         }
-        let connection = self.connection();
-        self.send(
-            from,
-            Outgoing::SlaveReregistered(SlaveReregisteredMessage { slave_id: id, reconciliations, connection }),
-        );
         self.out.push(Action::Allocate);
         self.take()
     }
