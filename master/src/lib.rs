@@ -1,1 +1,151 @@
-//! The rmesos master (binary rmesos-master). Empty until its issue lands: nothing here works yet.
+//! The rmesos master (binary `rmesos-master`): admits slaves and frameworks,
+//! offers the slaves' resources to frameworks by Dominant Resource Fairness,
+//! validates launches, routes tasks, status updates and framework messages,
+//! health-checks slaves, and serves `/state`, `/health`,
+//! `/metrics/snapshot` and `/redirect`.
+//!
+//! - [`flags`]: the command line (Mesos's flag names and defaults);
+//! - [`allocator`]: the DRF allocator, a pure core;
+//! - [`core`]: the master's state machine, a pure core;
+//! - [`actor`]: the libprocess process around the core (id `master`);
+//! - `http`: the operator endpoints.
+//!
+//! Starting a master in-process (what `rmesos-local` does):
+//!
+//! ```ignore
+//! let flags = rmesos_master::Flags::defaults();           // or parsed ones
+//! let master = rmesos_master::start(&flags).await?;        // binds its own node
+//! println!("master at {}", master.pid);
+//! // or, on a node you already have (e.g. a paused clock in tests):
+//! let master = rmesos_master::spawn(&node, rmesos_master::MasterOptions::default())?;
+//! ```
+//!
+//! Standalone only for now: `--zk` is validated but refused
+//! ([`StartError::ZkNotSupported`]); leader election comes next.
+
+pub mod actor;
+pub mod allocator;
+pub mod core;
+pub mod flags;
+mod http;
+
+use std::path::PathBuf;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use actix::Addr;
+use libprocess::config::ConfigError;
+use libprocess::{Node, NodeError, SpawnError, Upid};
+use rmesos::detect::MASTER_ID;
+use rmesos::ids::new_master_id;
+use rmesos::MasterInfo;
+
+pub use actor::MasterProcess;
+pub use flags::Flags;
+
+use crate::core::{CoreConfig, MasterCore};
+
+/// What a master needs beyond its node (the flags' master-side part).
+#[derive(Debug, Clone, PartialEq)]
+pub struct MasterOptions {
+    pub hostname: String,
+    pub cluster: Option<String>,
+    pub allocation_interval: Duration,
+    pub agent_ping_timeout: Duration,
+    pub max_agent_ping_timeouts: u32,
+    pub agent_reregister_timeout: Duration,
+    /// The master's id; `None` draws a fresh UUID (deterministic tests pass one).
+    pub master_id: Option<String>,
+}
+
+impl Default for MasterOptions {
+    /// Mesos's defaults and the machine's hostname.
+    fn default() -> MasterOptions {
+        MasterOptions::from_flags(&Flags::defaults())
+    }
+}
+
+impl MasterOptions {
+    pub fn from_flags(f: &Flags) -> MasterOptions {
+        MasterOptions {
+            hostname: f.hostname.clone().or_else(flags::system_hostname).unwrap_or_else(|| "localhost".into()),
+            cluster: f.cluster.clone(),
+            allocation_interval: f.allocation_interval,
+            agent_ping_timeout: f.agent_ping_timeout,
+            max_agent_ping_timeouts: f.max_agent_ping_timeouts,
+            agent_reregister_timeout: f.agent_reregister_timeout,
+            master_id: None,
+        }
+    }
+}
+
+/// A running master.
+pub struct RunningMaster {
+    /// The node it runs on (shut it down to stop the master).
+    pub node: Node,
+    /// `master@ip:port`.
+    pub pid: Upid,
+    /// The master's id (a UUID).
+    pub id: String,
+    pub addr: Addr<MasterProcess>,
+}
+
+/// Why a master could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(
+        "--zk is not supported yet: leader election through ZooKeeper comes in a later release; \
+         run without --zk for a standalone master"
+    )]
+    ZkNotSupported,
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error(transparent)]
+    Node(#[from] NodeError),
+    #[error(transparent)]
+    Spawn(#[from] SpawnError),
+    #[error("cannot create --work_dir {path}: {source}")]
+    WorkDir { path: PathBuf, source: std::io::Error },
+}
+
+/// Binds a node as the flags say (flags over `LIBPROCESS_*`), on the real
+/// clock, and starts a standalone master on it. Must run inside an actix
+/// system.
+pub async fn start(flags: &Flags) -> Result<RunningMaster, StartError> {
+    if flags.zk.is_some() {
+        return Err(StartError::ZkNotSupported);
+    }
+    if let Some(dir) = &flags.work_dir {
+        std::fs::create_dir_all(dir).map_err(|source| StartError::WorkDir { path: dir.clone(), source })?;
+    }
+    let config = flags.libprocess_config(|k| std::env::var(k).ok())?;
+    let node = Node::bind(config).await?;
+    spawn(&node, MasterOptions::from_flags(flags)).inspect_err(|_| node.shutdown())
+}
+
+/// Starts a standalone master (process id `master`) on `node` and makes it
+/// the node's default HTTP process (so `/state` works). Must run inside an
+/// actix system.
+pub fn spawn(node: &Node, opts: MasterOptions) -> Result<RunningMaster, StartError> {
+    let id = opts.master_id.clone().unwrap_or_else(new_master_id);
+    let pid = node.pid(MASTER_ID).map_err(SpawnError::from)?;
+    let info = MasterInfo::new(&id, &pid, Some(opts.hostname.clone()), Some(env!("CARGO_PKG_VERSION").to_string()));
+    // Wall-clock time is read once, only to timestamp what humans and
+    // frameworks read (status updates, /state); all timing uses the clock.
+    let wall_now = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs_f64()).unwrap_or(0.0);
+    let epoch_base = wall_now - node.clock().now().since_origin().as_secs_f64();
+    let core = MasterCore::new(CoreConfig {
+        master_id: id.clone(),
+        info,
+        agent_ping_timeout: opts.agent_ping_timeout,
+        max_agent_ping_timeouts: opts.max_agent_ping_timeouts,
+        agent_reregister_timeout: opts.agent_reregister_timeout,
+        epoch_base,
+    });
+    let hostname = opts.hostname.clone();
+    let spawned = node.spawn(MASTER_ID, |me| MasterProcess::new(me, core, opts))?;
+    node.set_default_http(MASTER_ID);
+    tracing::info!("Master {id} ({hostname}) started on {}", pid.addr());
+    tracing::info!("The master's pid is {pid}; no --zk given: standalone");
+    tracing::info!("Elected as the leading master!");
+    Ok(RunningMaster { node: node.clone(), pid: spawned.pid, id, addr: spawned.addr })
+}

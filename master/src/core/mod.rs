@@ -1,0 +1,384 @@
+//! The master's pure core: frameworks, slaves, tasks and offers, and every
+//! rule of Mesos's master about them. Events in (a message and its sender, an
+//! `Exited`, a timer, "now"), [`Action`]s out (messages to send, links,
+//! timers, "allocate soon"). No I/O, no actix, no clock reads; the actor in
+//! `actor.rs` performs the actions.
+//!
+//! Split by concern:
+//! - [`state`]: what is remembered about frameworks and slaves, counters;
+//! - `frameworks.rs`: framework (re)registration, failover, deactivation,
+//!   removal;
+//! - `slaves.rs`: slave (re)registration, health checks (ping/pong), removal
+//!   (TASK_LOST / TASK_UNREACHABLE, LostSlave, rescinds);
+//! - `tasks.rs`: offers out, launch validation, status updates and their
+//!   acknowledgements, kill, reconciliation, framework messages both ways,
+//!   exited executors.
+//!
+//! How the state is rebuilt after a master restart: see [`state`].
+
+mod frameworks;
+mod slaves;
+pub mod state;
+mod tasks;
+#[cfg(test)]
+mod tests;
+
+use std::collections::{HashMap, VecDeque};
+use std::time::Duration;
+
+use libprocess::{Me, Time, Upid};
+use rmesos::messages::*;
+use rmesos::TaskStatus;
+use rmesos::{FrameworkID, MasterInfo, Offer, OfferID, Reason, SlaveID, Source, StatusUpdate, TaskID, TaskState};
+
+use crate::allocator::Allocator;
+pub use state::{Counters, Framework, Slave};
+
+/// What the core needs to know about its master.
+#[derive(Debug, Clone)]
+pub struct CoreConfig {
+    /// The master's id (a UUID); generated ids derive from it.
+    pub master_id: String,
+    pub info: MasterInfo,
+    pub agent_ping_timeout: Duration,
+    pub max_agent_ping_timeouts: u32,
+    /// How long a disconnected slave may take to reregister before it is
+    /// removed (`--agent_reregister_timeout`).
+    pub agent_reregister_timeout: Duration,
+    /// Wall-clock seconds since the Unix epoch at clock time zero: master-made
+    /// status updates carry `epoch_base + now` as their timestamp.
+    pub epoch_base: f64,
+}
+
+/// A message the master sends. (Variants differ in size as messages do;
+/// each value lives only from the core to the `send` that consumes it.)
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outgoing {
+    FrameworkRegistered(FrameworkRegisteredMessage),
+    FrameworkReregistered(FrameworkReregisteredMessage),
+    FrameworkError(FrameworkErrorMessage),
+    ResourceOffers(ResourceOffersMessage),
+    RescindResourceOffer(RescindResourceOfferMessage),
+    StatusUpdate(StatusUpdateMessage),
+    StatusUpdateAcknowledgement(StatusUpdateAcknowledgementMessage),
+    LostSlave(LostSlaveMessage),
+    ExitedExecutor(ExitedExecutorMessage),
+    ExecutorToFramework(ExecutorToFrameworkMessage),
+    FrameworkToExecutor(FrameworkToExecutorMessage),
+    UpdateFramework(UpdateFrameworkMessage),
+    SlaveRegistered(SlaveRegisteredMessage),
+    SlaveReregistered(SlaveReregisteredMessage),
+    PingSlave(PingSlaveMessage),
+    RunTask(RunTaskMessage),
+    KillTask(KillTaskMessage),
+    ShutdownFramework(ShutdownFrameworkMessage),
+    Shutdown(ShutdownMessage),
+}
+
+impl Outgoing {
+    /// Sends the message from `me` to `to`.
+    pub fn send(self, me: &Me, to: &Upid) {
+        match self {
+            Outgoing::FrameworkRegistered(m) => me.send(to, m),
+            Outgoing::FrameworkReregistered(m) => me.send(to, m),
+            Outgoing::FrameworkError(m) => me.send(to, m),
+            Outgoing::ResourceOffers(m) => me.send(to, m),
+            Outgoing::RescindResourceOffer(m) => me.send(to, m),
+            Outgoing::StatusUpdate(m) => me.send(to, m),
+            Outgoing::StatusUpdateAcknowledgement(m) => me.send(to, m),
+            Outgoing::LostSlave(m) => me.send(to, m),
+            Outgoing::ExitedExecutor(m) => me.send(to, m),
+            Outgoing::ExecutorToFramework(m) => me.send(to, m),
+            Outgoing::FrameworkToExecutor(m) => me.send(to, m),
+            Outgoing::UpdateFramework(m) => me.send(to, m),
+            Outgoing::SlaveRegistered(m) => me.send(to, m),
+            Outgoing::SlaveReregistered(m) => me.send(to, m),
+            Outgoing::PingSlave(m) => me.send(to, m),
+            Outgoing::RunTask(m) => me.send(to, m),
+            Outgoing::KillTask(m) => me.send(to, m),
+            Outgoing::ShutdownFramework(m) => me.send(to, m),
+            Outgoing::Shutdown(m) => me.send(to, m),
+        }
+    }
+}
+
+/// What the core asks its shell to do.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug, Clone, PartialEq)]
+pub enum Action {
+    Send(Upid, Outgoing),
+    /// Watch this process: `exited` when it goes away.
+    Link(Upid),
+    Unlink(Upid),
+    /// Run an allocation cycle soon (the shell batches these).
+    Allocate,
+    /// Call [`MasterCore::failover_expired`] with these arguments after `after`.
+    FailoverTimer {
+        framework_id: FrameworkID,
+        epoch: u64,
+        after: Duration,
+    },
+    /// Call [`MasterCore::reregister_timeout`] with these arguments after `after`.
+    ReregisterTimer {
+        slave_id: SlaveID,
+        epoch: u64,
+        after: Duration,
+    },
+}
+
+/// Why a slave is removed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Removal {
+    /// Missed `max_agent_ping_timeouts` pings: it may come back
+    /// (TASK_UNREACHABLE for partition-aware frameworks, else TASK_LOST).
+    Unreachable,
+    /// It said it is going away for good (UnregisterSlaveMessage).
+    Unregistered,
+}
+
+/// The master's state machine; see the module doc.
+pub struct MasterCore {
+    pub(crate) cfg: CoreConfig,
+    pub(crate) frameworks: HashMap<FrameworkID, Framework>,
+    pub(crate) frameworks_by_pid: HashMap<Upid, FrameworkID>,
+    pub(crate) completed_frameworks: VecDeque<Framework>,
+    pub(crate) slaves: HashMap<SlaveID, Slave>,
+    pub(crate) slaves_by_pid: HashMap<Upid, SlaveID>,
+    /// Slaves removed as unreachable, oldest first (bounded).
+    pub(crate) unreachable: state::UnreachableSlaves,
+    pub(crate) offers: HashMap<OfferID, Offer>,
+    pub(crate) allocator: Allocator,
+    pub(crate) counters: Counters,
+    next_framework: u64,
+    next_slave: u64,
+    next_offer: u64,
+    out: Vec<Action>,
+}
+
+impl MasterCore {
+    pub fn new(cfg: CoreConfig) -> MasterCore {
+        MasterCore {
+            cfg,
+            frameworks: HashMap::new(),
+            frameworks_by_pid: HashMap::new(),
+            completed_frameworks: VecDeque::new(),
+            slaves: HashMap::new(),
+            slaves_by_pid: HashMap::new(),
+            unreachable: state::UnreachableSlaves::default(),
+            offers: HashMap::new(),
+            allocator: Allocator::new(),
+            counters: Counters::default(),
+            next_framework: 0,
+            next_slave: 0,
+            next_offer: 0,
+            out: Vec::new(),
+        }
+    }
+
+    // ---- read access (endpoints, tests) ----
+
+    pub fn config(&self) -> &CoreConfig {
+        &self.cfg
+    }
+    pub fn info(&self) -> &MasterInfo {
+        &self.cfg.info
+    }
+    pub fn frameworks(&self) -> impl Iterator<Item = &Framework> {
+        self.frameworks.values()
+    }
+    pub fn framework(&self, id: &FrameworkID) -> Option<&Framework> {
+        self.frameworks.get(id)
+    }
+    pub fn completed_frameworks(&self) -> impl Iterator<Item = &Framework> {
+        self.completed_frameworks.iter()
+    }
+    pub fn slaves(&self) -> impl Iterator<Item = &Slave> {
+        self.slaves.values()
+    }
+    pub fn slave(&self, id: &SlaveID) -> Option<&Slave> {
+        self.slaves.get(id)
+    }
+    pub fn offer(&self, id: &OfferID) -> Option<&Offer> {
+        self.offers.get(id)
+    }
+    pub fn offer_count(&self) -> usize {
+        self.offers.len()
+    }
+    pub fn counters(&self) -> &Counters {
+        &self.counters
+    }
+    pub fn allocator(&self) -> &Allocator {
+        &self.allocator
+    }
+    pub fn unreachable_count(&self) -> usize {
+        self.unreachable.len()
+    }
+    pub fn is_unreachable(&self, id: &SlaveID) -> bool {
+        self.unreachable.contains(id)
+    }
+
+    // ---- helpers shared by the handler files ----
+
+    fn take(&mut self) -> Vec<Action> {
+        std::mem::take(&mut self.out)
+    }
+
+    fn send(&mut self, to: &Upid, msg: Outgoing) {
+        self.out.push(Action::Send(to.clone(), msg));
+    }
+
+    /// Wall-clock seconds for `now` (timestamps shown to humans and frameworks).
+    pub fn wall(&self, now: Time) -> f64 {
+        self.cfg.epoch_base + now.since_origin().as_secs_f64()
+    }
+
+    /// The framework if `from` is its scheduler; logs and counts a drop otherwise.
+    fn framework_from(&mut self, from: &Upid, id: &FrameworkID, what: &str) -> bool {
+        match self.frameworks.get(id) {
+            Some(fw) if fw.pid.as_ref() == Some(from) => true,
+            Some(fw) => {
+                tracing::warn!(%from, framework = %id, expected = ?fw.pid, "dropping {what}: not from the framework's scheduler");
+                self.counters.dropped_messages += 1;
+                false
+            }
+            None => {
+                tracing::warn!(%from, framework = %id, "dropping {what} for unknown framework");
+                self.counters.dropped_messages += 1;
+                false
+            }
+        }
+    }
+
+    /// The id of the slave at `from`, if it is registered; logs a drop otherwise.
+    fn slave_from(&mut self, from: &Upid, what: &str) -> Option<SlaveID> {
+        match self.slaves_by_pid.get(from) {
+            Some(id) => Some(id.clone()),
+            None => {
+                tracing::warn!(%from, "dropping {what} from unknown slave");
+                self.counters.dropped_messages += 1;
+                None
+            }
+        }
+    }
+
+    /// A status update made by the master itself (no uuid, not acknowledged),
+    /// sent to the framework if it is connected.
+    #[allow(clippy::too_many_arguments)]
+    fn master_update(
+        &mut self,
+        framework_id: &FrameworkID,
+        task_id: TaskID,
+        slave_id: Option<SlaveID>,
+        state: TaskState,
+        reason: Reason,
+        message: String,
+        now: Time,
+    ) {
+        let status =
+            TaskStatus::new(task_id, state).with_source(Source::Master).with_reason(reason).with_message(message);
+        let update = StatusUpdate::new(framework_id.clone(), None, slave_id, status, self.wall(now), None);
+        if let Some(pid) = self.frameworks.get(framework_id).and_then(|f| f.connected_pid()).cloned() {
+            self.send(&pid, Outgoing::StatusUpdate(StatusUpdateMessage { update, pid: None }));
+        }
+    }
+
+    /// Resources used by a task or executor of `fid` on `sid` are free again.
+    fn release(&mut self, fid: &FrameworkID, sid: &SlaveID, res: &rmesos::Resources, now: Time) {
+        if let Some(fw) = self.frameworks.get_mut(fid) {
+            fw.used -= res;
+        }
+        if let Some(sl) = self.slaves.get_mut(sid) {
+            sl.used -= res;
+        }
+        self.allocator.recover(fid, sid, res, None, now);
+    }
+
+    /// Resources now used by a task or executor of `fid` on `sid` (adopted
+    /// from a re-registering slave).
+    fn claim(&mut self, fid: &FrameworkID, sid: &SlaveID, res: &rmesos::Resources) {
+        if let Some(fw) = self.frameworks.get_mut(fid) {
+            fw.used += res;
+        }
+        if let Some(sl) = self.slaves.get_mut(sid) {
+            sl.used += res;
+        }
+        self.allocator.claim(fid, sid, res);
+    }
+
+    /// Takes an offer away: its resources go back to the allocator (with a
+    /// refuse filter if given); with `rescind`, the framework is told.
+    fn remove_offer(&mut self, id: &OfferID, rescind: bool, refuse: Option<Duration>, now: Time) {
+        let Some(offer) = self.offers.remove(id) else { return };
+        if let Some(fw) = self.frameworks.get_mut(&offer.framework_id) {
+            fw.offers.remove(id);
+            fw.offered -= &offer.resources;
+        }
+        if let Some(sl) = self.slaves.get_mut(&offer.slave_id) {
+            sl.offers.remove(id);
+            sl.offered -= &offer.resources;
+        }
+        self.allocator.recover(&offer.framework_id, &offer.slave_id, &offer.resources, refuse, now);
+        if rescind {
+            self.counters.offers_rescinded += 1;
+            if let Some(pid) = self.frameworks.get(&offer.framework_id).and_then(|f| f.connected_pid()).cloned() {
+                self.send(&pid, Outgoing::RescindResourceOffer(RescindResourceOfferMessage { offer_id: id.clone() }));
+            }
+        }
+    }
+
+    /// Runs one allocation cycle and sends the offers (one message per framework).
+    pub fn allocate(&mut self, now: Time) -> Vec<Action> {
+        let allocations = self.allocator.allocate(now);
+        let mut batches: HashMap<FrameworkID, ResourceOffersMessage> = HashMap::new();
+        for al in allocations {
+            let (Some(fw), Some(sl)) = (self.frameworks.get_mut(&al.framework_id), self.slaves.get_mut(&al.slave_id))
+            else {
+                // Cannot happen: the allocator only knows what the core told it.
+                tracing::error!(framework = %al.framework_id, slave = %al.slave_id, "allocation for unknown party");
+                continue;
+            };
+            let id = OfferID::generate(&self.cfg.master_id, self.next_offer);
+            self.next_offer += 1;
+            let executor_ids = sl.executors.get(&fw.id).map(|e| e.keys().cloned().collect()).unwrap_or_default();
+            let offer = Offer {
+                id: id.clone(),
+                framework_id: fw.id.clone(),
+                slave_id: sl.id.clone(),
+                hostname: sl.info.hostname.clone(),
+                resources: al.resources,
+                attributes: sl.info.attributes.clone(),
+                executor_ids,
+            };
+            fw.offers.insert(id.clone());
+            fw.offered += &offer.resources;
+            sl.offers.insert(id.clone());
+            sl.offered += &offer.resources;
+            let batch = batches
+                .entry(fw.id.clone())
+                .or_insert_with(|| ResourceOffersMessage { offers: Vec::new(), pids: Vec::new() });
+            batch.offers.push(offer.clone());
+            batch.pids.push(sl.pid.clone());
+            self.offers.insert(id, offer);
+        }
+        for (fid, msg) in batches {
+            let Some(pid) = self.frameworks.get(&fid).and_then(|f| f.connected_pid()).cloned() else { continue };
+            self.counters.offers_sent += msg.offers.len() as u64;
+            tracing::debug!(framework = %fid, %pid, offers = msg.offers.len(), "sending offers");
+            self.send(&pid, Outgoing::ResourceOffers(msg));
+        }
+        self.take()
+    }
+
+    /// A linked process went away: a scheduler (framework disconnected) or a
+    /// slave (slave disconnected). See `frameworks.rs` and `slaves.rs`.
+    pub fn exited(&mut self, pid: &Upid, now: Time) -> Vec<Action> {
+        if let Some(fid) = self.frameworks_by_pid.get(pid).cloned() {
+            self.framework_disconnected(&fid, now);
+        }
+        if let Some(sid) = self.slaves_by_pid.get(pid).cloned() {
+            self.slave_disconnected(&sid, now);
+        }
+        self.take()
+    }
+}

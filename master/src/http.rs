@@ -1,0 +1,245 @@
+//! The master's operator endpoints, on the master process (`/master/<route>`)
+//! and, the master being its node's default HTTP process, at `/<route>`:
+//! - `/state`: the cluster as JSON, with Mesos's `/master/state` field names;
+//! - `/health`: 200 while the master runs;
+//! - `/metrics/snapshot`: a flat JSON map of Mesos-style gauges and counters
+//!   (`master/slaves_active`, `master/tasks_running`, ...) plus the node's
+//!   libprocess counters (`libprocess/...`);
+//! - `/redirect`: 307 to the leader's `http://ip:port` (this master while it
+//!   is standalone; the elected leader once ZooKeeper election exists). The
+//!   advertised IP is used rather than the hostname, which may not resolve
+//!   for the client.
+
+use actix::Context;
+use libprocess::{Handlers, Request, Response};
+use rmesos::{format_duration, Resources, Task, TaskState};
+use serde_json::{json, Map, Value};
+
+use crate::actor::MasterProcess;
+use crate::core::{Framework, MasterCore, Slave};
+
+pub(crate) fn install(h: &mut Handlers<MasterProcess>) {
+    h.route("state", state).route("health", health).route("metrics/snapshot", metrics).route("redirect", redirect);
+}
+
+fn health(_: &mut MasterProcess, _: Request, _: &mut Context<MasterProcess>) -> Response {
+    Response::ok()
+}
+
+fn redirect(m: &mut MasterProcess, _: Request, _: &mut Context<MasterProcess>) -> Response {
+    let addr = m.me.pid().addr();
+    Response::redirect(&format!("http://{addr}"))
+}
+
+fn state(m: &mut MasterProcess, _: Request, _: &mut Context<MasterProcess>) -> Response {
+    Response::json(&state_json(m))
+}
+
+fn metrics(m: &mut MasterProcess, _: Request, _: &mut Context<MasterProcess>) -> Response {
+    Response::json(&metrics_json(m))
+}
+
+fn task_json(t: &Task) -> Value {
+    json!({
+        "id": t.task_id,
+        "name": t.name,
+        "framework_id": t.framework_id,
+        "executor_id": t.executor_id.as_ref().map(|e| e.as_str()).unwrap_or(""),
+        "slave_id": t.slave_id,
+        "state": t.state,
+        "resources": t.resources,
+        "statuses": t.statuses,
+    })
+}
+
+fn framework_json(core: &MasterCore, f: &Framework) -> Value {
+    let mut tasks: Vec<&Task> = f.tasks.values().collect();
+    tasks.sort_by(|a, b| a.task_id.cmp(&b.task_id));
+    let mut offers: Vec<Value> = f
+        .offers
+        .iter()
+        .filter_map(|id| core.offer(id))
+        .map(|o| json!({"id": o.id, "framework_id": o.framework_id, "slave_id": o.slave_id, "resources": o.resources}))
+        .collect();
+    offers.sort_by(|a, b| a["id"].as_str().cmp(&b["id"].as_str()));
+    let executors: Vec<Value> = f
+        .executors
+        .iter()
+        .flat_map(|(sid, m)| {
+            m.values().map(move |e| json!({"executor_id": e.executor_id, "slave_id": sid, "resources": e.resources}))
+        })
+        .collect();
+    json!({
+        "id": f.id,
+        "name": f.info.name,
+        "pid": f.pid.as_ref().map(|p| p.to_string()),
+        "user": f.info.user,
+        "role": f.info.role,
+        "hostname": f.info.hostname.clone().unwrap_or_default(),
+        "webui_url": f.info.webui_url.clone().unwrap_or_default(),
+        "active": f.active,
+        "connected": f.connected,
+        "recovered": f.pid.is_none() && f.unregistered_time.is_none(),
+        "checkpoint": f.info.checkpoint,
+        "failover_timeout": f.info.failover_timeout,
+        "capabilities": f.info.capabilities,
+        "registered_time": f.registered_time,
+        "reregistered_time": f.reregistered_time,
+        "unregistered_time": f.unregistered_time.unwrap_or(0.0),
+        "resources": &f.used + &f.offered,
+        "used_resources": f.used,
+        "offered_resources": f.offered,
+        "tasks": tasks.into_iter().map(task_json).collect::<Vec<_>>(),
+        "completed_tasks": f.completed_tasks.iter().map(task_json).collect::<Vec<_>>(),
+        "unreachable_tasks": f.completed_tasks.iter().filter(|t| t.state == TaskState::Unreachable).map(task_json).collect::<Vec<_>>(),
+        "offers": offers,
+        "executors": executors,
+    })
+}
+
+fn slave_json(s: &Slave) -> Value {
+    json!({
+        "id": s.id,
+        "pid": s.pid.to_string(),
+        "hostname": s.info.hostname,
+        "port": s.info.port,
+        "resources": s.info.resources,
+        "used_resources": s.used,
+        "offered_resources": s.offered,
+        // Every resource is unreserved (role "*") in rmesos.
+        "unreserved_resources": s.info.resources,
+        "attributes": s.info.attributes,
+        "registered_time": s.registered_time,
+        "reregistered_time": s.reregistered_time,
+        "active": s.active,
+        "connected": s.connected,
+        "version": s.version.clone().unwrap_or_default(),
+    })
+}
+
+fn state_json(m: &MasterProcess) -> Value {
+    let core = &m.core;
+    let info = core.info();
+    let start_time = core.wall(m.started);
+    let mut slaves: Vec<&Slave> = core.slaves().collect();
+    slaves.sort_by(|a, b| a.id.cmp(&b.id));
+    let mut frameworks: Vec<&Framework> = core.frameworks().collect();
+    frameworks.sort_by(|a, b| a.id.cmp(&b.id));
+    let activated = slaves.iter().filter(|s| s.active).count();
+    let o = &m.opts;
+    json!({
+        "version": env!("CARGO_PKG_VERSION"),
+        "id": info.id,
+        "pid": m.me.pid().to_string(),
+        "hostname": info.hostname,
+        "start_time": start_time,
+        "elected_time": start_time,
+        "leader": m.me.pid().to_string(),
+        "leader_info": info,
+        "cluster": o.cluster,
+        "activated_slaves": activated,
+        "deactivated_slaves": slaves.len() - activated,
+        "unreachable_slaves": core.unreachable_count(),
+        "flags": {
+            "allocation_interval": format_duration(o.allocation_interval),
+            "agent_ping_timeout": format_duration(o.agent_ping_timeout),
+            "max_agent_ping_timeouts": o.max_agent_ping_timeouts.to_string(),
+            "agent_reregister_timeout": format_duration(o.agent_reregister_timeout),
+            "hostname": info.hostname,
+        },
+        "slaves": slaves.into_iter().map(slave_json).collect::<Vec<_>>(),
+        "frameworks": frameworks.iter().map(|f| framework_json(core, f)).collect::<Vec<_>>(),
+        "completed_frameworks": core.completed_frameworks().map(|f| framework_json(core, f)).collect::<Vec<_>>(),
+        "orphan_tasks": [],
+        "unregistered_frameworks": [],
+    })
+}
+
+fn metrics_json(m: &MasterProcess) -> Value {
+    let core = &m.core;
+    let mut out = Map::new();
+    let mut put = |k: &str, v: f64| {
+        out.insert(k.to_string(), json!(v));
+    };
+    put("master/elected", 1.0);
+    put("master/uptime_secs", m.now().saturating_since(m.started).as_secs_f64());
+    let (mut active, mut connected, mut slaves) = (0, 0, 0);
+    let (mut total, mut used) = (Resources::new(), Resources::new());
+    for s in core.slaves() {
+        slaves += 1;
+        active += usize::from(s.active);
+        connected += usize::from(s.connected);
+        total += &s.info.resources;
+        used += &s.used;
+        used += &s.offered;
+    }
+    put("master/slaves_active", active as f64);
+    put("master/slaves_inactive", (slaves - active) as f64);
+    put("master/slaves_connected", connected as f64);
+    put("master/slaves_disconnected", (slaves - connected) as f64);
+    put("master/slaves_unreachable", core.unreachable_count() as f64);
+    let (mut fa, mut fc, mut fws) = (0, 0, 0);
+    let mut by_state = std::collections::HashMap::new();
+    for f in core.frameworks() {
+        fws += 1;
+        fa += usize::from(f.active);
+        fc += usize::from(f.connected);
+        for t in f.tasks.values() {
+            *by_state.entry(t.state).or_insert(0u64) += 1;
+        }
+        for t in f.completed_tasks.iter().filter(|t| t.state == TaskState::Unreachable) {
+            *by_state.entry(t.state).or_insert(0u64) += 1;
+        }
+    }
+    put("master/frameworks_active", fa as f64);
+    put("master/frameworks_inactive", (fws - fa) as f64);
+    put("master/frameworks_connected", fc as f64);
+    put("master/frameworks_disconnected", (fws - fc) as f64);
+    put("master/outstanding_offers", core.offer_count() as f64);
+    for (name, state) in [
+        ("staging", TaskState::Staging),
+        ("starting", TaskState::Starting),
+        ("running", TaskState::Running),
+        ("killing", TaskState::Killing),
+        ("unreachable", TaskState::Unreachable),
+    ] {
+        put(&format!("master/tasks_{name}"), *by_state.get(&state).unwrap_or(&0) as f64);
+    }
+    let c = core.counters();
+    for (name, v) in [
+        ("tasks_finished", c.tasks_finished),
+        ("tasks_failed", c.tasks_failed),
+        ("tasks_killed", c.tasks_killed),
+        ("tasks_error", c.tasks_error),
+        ("tasks_lost", c.tasks_lost),
+        ("tasks_dropped", c.tasks_dropped),
+        ("tasks_gone", c.tasks_gone),
+        ("slave_registrations", c.slave_registrations),
+        ("slave_reregistrations", c.slave_reregistrations),
+        ("slave_removals", c.slave_removals),
+        ("frameworks_removed", c.frameworks_removed),
+        ("valid_status_updates", c.valid_status_updates),
+        ("invalid_status_updates", c.invalid_status_updates),
+        ("valid_status_update_acknowledgements", c.valid_status_update_acknowledgements),
+        ("invalid_status_update_acknowledgements", c.invalid_status_update_acknowledgements),
+        ("offers_sent", c.offers_sent),
+        ("offers_declined", c.offers_declined),
+        ("offers_rescinded", c.offers_rescinded),
+        ("tasks_launched", c.tasks_launched),
+        ("dropped_messages", c.dropped_messages),
+    ] {
+        put(&format!("master/{name}"), v as f64);
+    }
+    for (name, get) in
+        [("cpus", Resources::cpus as fn(&Resources) -> f64), ("mem", Resources::mem), ("disk", Resources::disk)]
+    {
+        let (t, u) = (get(&total), get(&used));
+        put(&format!("master/{name}_total"), t);
+        put(&format!("master/{name}_used"), u);
+        put(&format!("master/{name}_percent"), if t > 0.0 { u / t } else { 0.0 });
+    }
+    for (name, v) in m.me.node().metrics().snapshot() {
+        put(&format!("libprocess/{name}"), v as f64);
+    }
+    Value::Object(out)
+}
