@@ -4,7 +4,6 @@
 
 use std::collections::BTreeSet;
 
-use bytes::Bytes;
 use libprocess::message::{encode, Body};
 use libprocess::{Message, Upid};
 use uuid::Uuid;
@@ -88,7 +87,7 @@ fn offer() -> Offer {
 fn round_trip<M: Message + PartialEq + std::fmt::Debug>(msg: M, names: &mut BTreeSet<&'static str>) {
     let bytes = encode(&msg);
     assert!(!bytes.is_empty(), "{}", M::NAME);
-    let back: M = Body::Wire(Bytes::from(bytes)).decode().unwrap_or_else(|e| panic!("{}: {e}", M::NAME));
+    let back: M = Body::Wire(&bytes).decode().unwrap_or_else(|e| panic!("{}: {e}", M::NAME));
     assert_eq!(back, msg, "{}", M::NAME);
     assert!(M::NAME.starts_with(NAME_PREFIX) && M::NAME.ends_with("Message"), "{}", M::NAME);
     assert!(names.insert(M::NAME), "duplicate name {}", M::NAME);
@@ -237,9 +236,9 @@ fn optional_fields_may_be_missing_on_the_wire() {
         offer_ids: Vec<OfferID>,
     }
     let bytes = rmp_serde::to_vec_named(&Lean { framework_id: fid(), offer_ids: vec![] }).unwrap();
-    let m: LaunchTasksMessage = Body::Wire(Bytes::from(bytes)).decode().unwrap();
+    let m: LaunchTasksMessage = Body::Wire(&bytes).decode().unwrap();
     assert!(m.tasks.is_empty());
     assert_eq!(m.filters, Filters::default());
-    let bad = Body::Wire(Bytes::from_static(b"\x81\xa1x\x01")).decode::<LaunchTasksMessage>();
+    let bad = Body::Wire(b"\x81\xa1x\x01").decode::<LaunchTasksMessage>();
     assert!(bad.is_err());
 }
