@@ -128,6 +128,8 @@ impl Containerizer for InProcess {
     fn launch(&mut self, l: &Launch) -> io::Result<Launched> {
         let env = ExecutorEnv::from_lookup(|k| l.env.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone()))
             .map_err(io::Error::other)?;
+        // The sandbox exists for in-process runs too (the slave serves it).
+        std::fs::create_dir_all(&l.directory)?;
         let (node, driver) = (self.start)(l, env).map_err(io::Error::other)?;
         let killed = Rc::new(Cell::new(false));
         self.runs.insert(l.run, (node.clone(), killed.clone()));

@@ -113,12 +113,18 @@ pub async fn start(flags: Flags) -> Result<Slave, StartError> {
 /// makes it the node's default HTTP process (`/state`). Executors run as
 /// child processes ([`containerizer::Posix`]).
 pub fn start_on(node: &Node, flags: Flags) -> Result<Slave, StartError> {
-    start_with(node, flags, Box::<containerizer::Posix>::default())
+    start_with(node, flags, Box::<containerizer::Posix>::default(), rand::random())
 }
 
 /// [`start_on`] with another way to run executors (e.g.
-/// [`containerizer::InProcess`] in a simulation).
-pub fn start_with(node: &Node, flags: Flags, containerizer: Box<dyn Containerizer>) -> Result<Slave, StartError> {
+/// [`containerizer::InProcess`] in a simulation) and the seed of the
+/// slave's random draws (registration backoff), so a simulation replays.
+pub fn start_with(
+    node: &Node,
+    flags: Flags,
+    containerizer: Box<dyn Containerizer>,
+    seed: u64,
+) -> Result<Slave, StartError> {
     std::fs::create_dir_all(&flags.work_dir).map_err(|e| StartError::WorkDir(flags.work_dir.clone(), e))?;
     let work_dir = flags.work_dir.canonicalize().map_err(|e| StartError::WorkDir(flags.work_dir.clone(), e))?;
     let master = flags.master.resolve().map_err(StartError::Master)?;
@@ -137,7 +143,7 @@ pub fn start_with(node: &Node, flags: Flags, containerizer: Box<dyn Containerize
         registration_backoff_factor: flags.registration_backoff_factor,
         executor_registration_timeout: flags.executor_registration_timeout,
         executor_shutdown_grace_period: flags.executor_shutdown_grace_period,
-        seed: rand::random(),
+        seed,
     };
     let (tx, rx) = watch::channel(false);
     let spawned = node
