@@ -144,8 +144,11 @@ async fn world() -> World {
         .seed(seed);
     scheduler.start().await.unwrap();
     let driver = scheduler.handle();
-    let ev = sim.run_until(events.recv()).await.unwrap();
-    assert!(matches!(ev, Ev::Registered(_)), "{ev:?}");
+    match sim.run_until(events.recv()).await.unwrap() {
+        // Framework ids are the master's id, then a sequence number.
+        Ev::Registered(id) => assert_eq!(id.as_str(), format!("sim-{seed}-0000")),
+        other => panic!("expected registration, got {other:?}"),
+    }
     World { sim, driver, events, work_dir, _scheduler: scheduler }
 }
 
