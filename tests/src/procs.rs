@@ -180,6 +180,24 @@ impl Drop for Proc {
     }
 }
 
+/// Waits (at most `timeout`) until process `pid`, not necessarily our
+/// child, has exited: a pidfd becomes readable then. True if it has (or no
+/// longer exists).
+pub fn wait_gone(pid: i32, timeout: Duration) -> bool {
+    // SAFETY: plain syscalls on a pid and the descriptor they return.
+    unsafe {
+        let fd = libc::syscall(libc::SYS_pidfd_open, pid, 0) as i32;
+        if fd < 0 {
+            return std::io::Error::last_os_error().raw_os_error() == Some(libc::ESRCH);
+        }
+        let mut pfd = libc::pollfd { fd, events: libc::POLLIN, revents: 0 };
+        let ms = i32::try_from(timeout.as_millis()).unwrap_or(i32::MAX);
+        let n = libc::poll(&mut pfd, 1, ms);
+        libc::close(fd);
+        n == 1
+    }
+}
+
 /// Runs `cmd` to completion (bad-flag checks): exit code and stderr.
 pub fn run(mut cmd: Command) -> (Option<i32>, String) {
     let out = cmd.stdin(Stdio::null()).output().expect("run the command");

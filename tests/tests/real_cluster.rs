@@ -6,8 +6,9 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::time::Duration;
 
-use rmesos_tests::procs::{bin, bin_dir, run, temp_dir, Proc};
+use rmesos_tests::procs::{bin, bin_dir, run, temp_dir, wait_gone, Proc, WAIT};
 
 /// What each slave of these tests offers.
 const SLAVE_RESOURCES: &str = "cpus:1;mem:256;disk:256;ports:[31000-31100]";
@@ -160,6 +161,38 @@ fn rmesos_local_alone_serves_as_the_command_executor() {
     assert_eq!(exec.wait_exit().code(), Some(0), "{}\n{}", exec.dump(), cluster.dump());
     cluster.signal(libc::SIGINT);
     assert_eq!(cluster.wait_exit().code(), Some(0), "{}", cluster.dump());
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Pids of shells (`sh -c ...`) whose command line contains `marker`.
+fn processes_with(marker: &str) -> Vec<i32> {
+    let Ok(dir) = std::fs::read_dir("/proc") else { return Vec::new() };
+    dir.flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
+        .filter(|pid| {
+            std::fs::read(format!("/proc/{pid}/cmdline"))
+                .is_ok_and(|c| c.starts_with(b"sh\0-c\0") && String::from_utf8_lossy(&c).contains(marker))
+        })
+        .collect()
+}
+
+#[test]
+fn stopping_rmesos_local_kills_the_tasks_it_runs() {
+    let dir = temp_dir("stop");
+    let (mut cluster, master) = local(&bin("rmesos-local"), &dir.join("cluster"), &[]);
+    // `sh -c` stays (its command does not end in the sleep), with the marker
+    // in its command line; RUNNING is reported once it is started.
+    let marker = format!("rmesos-e2e-{}", uuid::Uuid::new_v4());
+    let mut exec = execute(&master, "sleeper", &format!("sleep 1000; echo {marker}"));
+    exec.wait_line("sleeper TASK_RUNNING");
+    let pids = processes_with(&marker);
+    assert_eq!(pids.len(), 1, "the task's shell: {pids:?}");
+    assert!(!wait_gone(pids[0], Duration::ZERO), "the task runs");
+    cluster.signal(libc::SIGTERM);
+    assert_eq!(cluster.wait_exit().code(), Some(0), "{}", cluster.dump());
+    // Killed by rmesos-local's slave (not left to shut itself down).
+    assert!(cluster.dump().contains("Killing executor session"), "{}", cluster.dump());
+    assert!(wait_gone(pids[0], WAIT), "task process {} outlived rmesos-local", pids[0]);
     let _ = std::fs::remove_dir_all(&dir);
 }
 
