@@ -31,7 +31,7 @@ pub const DEFAULT_RESOURCES: &str = "cpus:2;mem:1024;disk:4096;ports:[31000-3200
 /// The flags of `rmesos-local`.
 #[derive(Parser, Debug, Clone)]
 #[command(name = "rmesos-local", version, rename_all = "snake_case")]
-/// Runs an rmesos cluster in one process: a master and N slaves.
+#[command(about = "Runs an rmesos cluster in one process: a master and N slaves. Ctrl+C stops it and kills its tasks.")]
 pub struct Flags {
     /// IP address the master and the slaves listen on.
     #[arg(long, env = "RMESOS_IP", default_value = "127.0.0.1")]
