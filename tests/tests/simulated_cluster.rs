@@ -65,8 +65,19 @@ impl Scheduler for Probe {
     }
 }
 
-/// The in-process executor (see the module doc).
-struct TestExecutor;
+/// The in-process executor (see the module doc). It ignores shutdown
+/// requests, so the slave has to kill it; it tells the test when it is
+/// dropped (its driver's process is gone).
+struct TestExecutor {
+    gone: mpsc::UnboundedSender<ExecutorID>,
+    id: ExecutorID,
+}
+
+impl Drop for TestExecutor {
+    fn drop(&mut self) {
+        let _ = self.gone.send(self.id.clone());
+    }
+}
 
 impl Executor for TestExecutor {
     fn launch_task(&mut self, driver: &ExecutorDriver, task: TaskInfo) {
@@ -96,6 +107,8 @@ struct World {
     sim: Rc<Sim>,
     driver: DriverHandle,
     events: mpsc::UnboundedReceiver<Ev>,
+    /// Executors whose process is gone.
+    gone: mpsc::UnboundedReceiver<ExecutorID>,
     work_dir: std::path::PathBuf,
     _scheduler: SchedulerDriver,
 }
@@ -127,13 +140,14 @@ async fn world() -> World {
         rmesos_slave::Flags::local(spec, work_dir.clone(), Some(Resources::parse(SLAVE_RESOURCES).unwrap()));
     flags.hostname = Some("slave".into());
     let next = Rc::new(Cell::new(1u32));
+    let (gone_tx, gone) = mpsc::unbounded_channel();
     let world = Rc::downgrade(&sim);
     let containerizer = InProcess::new(
         move |_launch| {
             let n = next.replace(next.get() + 1);
             world.upgrade().expect("the simulation outlives its slave").node(format!("10.0.1.{n}:5053").as_str())
         },
-        |_launch| TestExecutor,
+        move |launch| TestExecutor { gone: gone_tx.clone(), id: launch.executor_id.clone() },
     );
     rmesos_slave::start_with(&slave_node, flags, Box::new(containerizer), seed).unwrap();
 
@@ -149,7 +163,7 @@ async fn world() -> World {
         Ev::Registered(id) => assert_eq!(id.as_str(), format!("sim-{seed}-0000")),
         other => panic!("expected registration, got {other:?}"),
     }
-    World { sim, driver, events, work_dir, _scheduler: scheduler }
+    World { sim, driver, events, gone, work_dir, _scheduler: scheduler }
 }
 
 impl World {
@@ -331,4 +345,17 @@ async fn launch_beyond_the_offer_is_task_error_and_the_master_keeps_serving() {
     w.running("small", "finish").await;
     let s = w.status().await;
     assert_eq!((s.task_id.as_str(), s.state), ("small", TaskState::Finished), "{s:?}");
+}
+
+#[actix_rt::test]
+async fn a_stopped_framework_s_executor_that_ignores_shutdown_is_killed_after_the_grace_period() {
+    let mut w = world().await;
+    w.running("t1", "run").await;
+    let stopped_at = w.sim.now();
+    w.driver.stop(false);
+    let id = w.sim.run_until(w.gone.recv()).await.unwrap();
+    assert_eq!(id.as_str(), "t1");
+    // The slave asked it to shut down, waited its grace period, then killed the run.
+    let waited = w.sim.now().saturating_since(stopped_at);
+    assert!(waited >= rmesos::executor::env::DEFAULT_SHUTDOWN_GRACE_PERIOD, "killed after {waited:?}");
 }
