@@ -37,6 +37,29 @@ pub struct CommandExecutor {
     shutting_down: Arc<AtomicBool>,
 }
 
+/// Runs the command executor until its driver stops, from the environment
+/// the slave set; kills whatever is left of the task's process group, and
+/// returns the process's exit code: 0 once done, 1 if it cannot start (for
+/// example when run by hand without a slave's environment). Must run inside
+/// an actix system. `rmesos-executor`'s whole job, shared with `rmesos-local`
+/// (which can act as the command executor, see its docs).
+pub async fn run() -> i32 {
+    let executor = CommandExecutor::new();
+    let task_group = executor.task_group();
+    let result = ExecutorDriver::run(executor).await;
+    task_group.kill();
+    match result {
+        Ok(status) => {
+            tracing::info!("command executor done: {status:?}");
+            0
+        }
+        Err(e) => {
+            eprintln!("rmesos-executor: {e}");
+            1
+        }
+    }
+}
+
 /// The process group of the task while it runs. The binary kills what is
 /// left of it when the driver stops (e.g. the slave vanished and the grace
 /// period ran out before the task died), so no task outlives its executor.

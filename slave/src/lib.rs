@@ -4,8 +4,9 @@
 //!
 //! - [`core`]: the pure state machine (registration, pings, frameworks,
 //!   executors, tasks) and [`status_update_manager`] (reliable updates);
-//! - [`process`]: the `slave(1)` actor around them; [`launcher`] (child
-//!   processes, sessions, kills), [`checkpoint`] (state under
+//! - [`process`]: the `slave(1)` actor around them; [`containerizer`]
+//!   (executor runs: child processes through [`launcher`] (sessions, kills),
+//!   or in-process executors for simulations), [`checkpoint`] (state under
 //!   `<work_dir>/meta`, see [`paths`]), [`http`] (`/state`, `/health`,
 //!   `/files/read`);
 //! - [`flags`] and [`machine`] (default resources).
@@ -17,6 +18,7 @@
 //! directory of the running binary (cargo puts every workspace binary there).
 
 pub mod checkpoint;
+pub mod containerizer;
 pub mod core;
 pub mod flags;
 pub mod http;
@@ -32,6 +34,7 @@ use actix::Addr;
 use libprocess::{Config, Node, Upid};
 use tokio::sync::watch;
 
+pub use containerizer::Containerizer;
 pub use flags::Flags;
 use process::{SlaveProcess, Stop, SLAVE_PROCESS_ID};
 
@@ -107,8 +110,21 @@ pub async fn start(flags: Flags) -> Result<Slave, StartError> {
 }
 
 /// Starts the slave as `slave(1)` on `node` (which must not run one yet) and
-/// makes it the node's default HTTP process (`/state`).
+/// makes it the node's default HTTP process (`/state`). Executors run as
+/// child processes ([`containerizer::Posix`]).
 pub fn start_on(node: &Node, flags: Flags) -> Result<Slave, StartError> {
+    start_with(node, flags, Box::<containerizer::Posix>::default(), rand::random())
+}
+
+/// [`start_on`] with another way to run executors (e.g.
+/// [`containerizer::InProcess`] in a simulation) and the seed of the
+/// slave's random draws (registration backoff), so a simulation replays.
+pub fn start_with(
+    node: &Node,
+    flags: Flags,
+    containerizer: Box<dyn Containerizer>,
+    seed: u64,
+) -> Result<Slave, StartError> {
     std::fs::create_dir_all(&flags.work_dir).map_err(|e| StartError::WorkDir(flags.work_dir.clone(), e))?;
     let work_dir = flags.work_dir.canonicalize().map_err(|e| StartError::WorkDir(flags.work_dir.clone(), e))?;
     let master = flags.master.resolve().map_err(StartError::Master)?;
@@ -127,13 +143,13 @@ pub fn start_on(node: &Node, flags: Flags) -> Result<Slave, StartError> {
         registration_backoff_factor: flags.registration_backoff_factor,
         executor_registration_timeout: flags.executor_registration_timeout,
         executor_shutdown_grace_period: flags.executor_shutdown_grace_period,
-        seed: rand::random(),
+        seed,
     };
     let (tx, rx) = watch::channel(false);
     let spawned = node
         .spawn(SLAVE_PROCESS_ID, |me| {
             let core = core::SlaveCore::new(cfg, me.pid().clone());
-            SlaveProcess::new(me, core, work_dir, master, tx)
+            SlaveProcess::new(me, core, work_dir, master, containerizer, tx)
         })
         .map_err(|e| StartError::Node(e.to_string()))?;
     node.set_default_http(SLAVE_PROCESS_ID);

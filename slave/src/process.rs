@@ -1,10 +1,9 @@
 //! The slave's actor (`slave(1)`, as in Mesos): installs the messages of the
 //! master and of executors, feeds them to the pure [`SlaveCore`] and performs
 //! its actions: sending, links, timers, launching and killing executor
-//! processes (noticing their exit at once by awaiting the child), and
-//! checkpointing. Also serves `/state`, `/health` and `/files/read`.
+//! runs through its [`Containerizer`] (noticing their exit at once by
+//! awaiting each run's exit future), and checkpointing. Also serves `/state`, `/health` and `/files/read`.
 
-use std::collections::HashMap;
 use std::path::PathBuf;
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -13,10 +12,10 @@ use actix::{Actor, ActorContext, AsyncContext, Context, Handler};
 use libprocess::{Handlers, Me, Process, Request, Response, Upid};
 use rmesos::messages::*;
 use tokio::sync::watch;
-use uuid::Uuid;
 
+use crate::containerizer::{Containerizer, Launched};
 use crate::core::{Action, Now, SlaveCore, STATUS_UPDATE_TICK};
-use crate::{checkpoint, http, launcher};
+use crate::{checkpoint, http};
 
 /// The slave's process id.
 pub const SLAVE_PROCESS_ID: &str = "slave(1)";
@@ -27,14 +26,21 @@ pub struct SlaveProcess {
     work_dir: PathBuf,
     /// The master to (re)detect: standalone detection always finds this one.
     master: Upid,
-    /// Executor runs alive: run -> OS pid (= session id).
-    children: HashMap<Uuid, u32>,
+    /// Starts and kills executor runs (child processes by default).
+    containerizer: Box<dyn Containerizer>,
     stopped: watch::Sender<bool>,
 }
 
 impl SlaveProcess {
-    pub(crate) fn new(me: Me, core: SlaveCore, work_dir: PathBuf, master: Upid, stopped: watch::Sender<bool>) -> Self {
-        SlaveProcess { me, core, work_dir, master, children: HashMap::new(), stopped }
+    pub(crate) fn new(
+        me: Me,
+        core: SlaveCore,
+        work_dir: PathBuf,
+        master: Upid,
+        containerizer: Box<dyn Containerizer>,
+        stopped: watch::Sender<bool>,
+    ) -> Self {
+        SlaveProcess { me, core, work_dir, master, containerizer, stopped }
     }
 
     fn now(&self) -> Now {
@@ -56,13 +62,10 @@ impl SlaveProcess {
                     });
                 }
                 Action::Launch(l) => self.launch(l, ctx),
-                Action::Kill { framework_id, executor_id, run } => match self.children.get(&run) {
-                    Some(pid) => {
-                        tracing::info!(executor = %executor_id, framework = %framework_id, pid, "Killing executor process session {pid}");
-                        launcher::kill_session(*pid);
-                    }
-                    None => tracing::debug!(executor = %executor_id, "kill: executor process already gone"),
-                },
+                Action::Kill { framework_id, executor_id, run } => {
+                    tracing::info!(executor = %executor_id, framework = %framework_id, %run, "Killing executor run {run}");
+                    self.containerizer.kill(run);
+                }
                 Action::Checkpoint(c) => {
                     if let Err(e) = checkpoint::apply(&self.work_dir, self.core.slave_id(), &c) {
                         tracing::error!(error = %e, "Failed to checkpoint {c:?}");
@@ -89,8 +92,8 @@ impl SlaveProcess {
 
     fn launch(&mut self, l: crate::core::Launch, ctx: &mut Context<Self>) {
         let (fid, eid, run) = (l.framework_id.clone(), l.executor_id.clone(), l.run);
-        let child = match launcher::launch(&l) {
-            Ok(c) => c,
+        let Launched { pid, exit } = match self.containerizer.launch(&l) {
+            Ok(launched) => launched,
             Err(e) => {
                 let now = self.now();
                 let a = self.core.launch_failed(&fid, &eid, run, &e.to_string(), now);
@@ -98,39 +101,22 @@ impl SlaveProcess {
                 return;
             }
         };
-        let Some(pid) = child.id() else {
-            // Already reaped: it exited at once; the wait below reports it.
-            tracing::warn!(executor = %eid, "executor exited before its pid was read");
-            return self.wait(child, fid, eid, run, None, ctx);
-        };
-        tracing::info!(executor = %eid, framework = %fid, pid, "Launched executor '{eid}' as pid {pid} in {}", l.directory.display());
-        self.children.insert(run, pid);
-        if let Some(sid) = self.core.slave_id() {
-            if let Err(e) = checkpoint::forked_pid(&self.work_dir, sid, &fid, &eid, run, pid) {
-                tracing::error!(error = %e, "Failed to checkpoint the executor's pid");
+        match pid {
+            Some(pid) => {
+                tracing::info!(executor = %eid, framework = %fid, pid, "Launched executor '{eid}' as pid {pid} in {}", l.directory.display());
+                if let Some(sid) = self.core.slave_id() {
+                    if let Err(e) = checkpoint::forked_pid(&self.work_dir, sid, &fid, &eid, run, pid) {
+                        tracing::error!(error = %e, "Failed to checkpoint the executor's pid");
+                    }
+                }
+            }
+            None => {
+                tracing::info!(executor = %eid, framework = %fid, "Launched executor '{eid}' in {}", l.directory.display())
             }
         }
-        self.wait(child, fid, eid, run, Some(pid), ctx);
-    }
-
-    /// Awaits the child's exit on the actor: reaped and reported at once.
-    fn wait(
-        &mut self,
-        mut child: tokio::process::Child,
-        fid: rmesos::FrameworkID,
-        eid: rmesos::ExecutorID,
-        run: Uuid,
-        pid: Option<u32>,
-        ctx: &mut Context<Self>,
-    ) {
-        let fut = async move { child.wait().await };
-        ctx.spawn(actix::fut::wrap_future::<_, Self>(fut).map(move |status, act, ctx| {
-            let code = launcher::status_code(&status);
-            act.children.remove(&run);
-            // Whatever the executor left behind in its session goes with it.
-            if let Some(pid) = pid {
-                launcher::kill_session(pid);
-            }
+        // Awaited on the actor: the run's end is reported at once.
+        ctx.spawn(actix::fut::wrap_future::<_, Self>(exit).map(move |code, act, ctx| {
+            act.containerizer.reaped(run);
             let now = act.now();
             let a = act.core.executor_exited(&fid, &eid, run, code, now);
             act.perform(a, ctx);
@@ -143,10 +129,7 @@ impl SlaveProcess {
     /// when they see the slave go).
     fn stop(&mut self, kill_executors: bool, ctx: &mut Context<Self>) {
         if kill_executors {
-            for (run, pid) in self.children.drain() {
-                tracing::info!(%run, pid, "Killing executor session {pid}");
-                launcher::kill_session(pid);
-            }
+            self.containerizer.kill_all();
         }
         tracing::info!(slave = %self.me.pid(), "Slave stopped");
         let _ = self.stopped.send(true);

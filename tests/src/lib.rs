@@ -1,1 +1,9 @@
-//! End-to-end suites (real processes, real ZooKeeper, SEED scenarios). Empty until their issues land.
+//! End-to-end suites (in `tests/`): the cluster's binaries as real OS
+//! processes (`real_cluster.rs`) and master, slave, executors and a
+//! scheduler in one deterministic simulation (`simulated_cluster.rs`).
+//!
+//! This library holds what the real-process suites share ([`procs`]):
+//! building the binaries once per test run, children that are killed and
+//! reaped however a test ends, and waiting on their output lines.
+
+pub mod procs;
