@@ -263,6 +263,16 @@ impl Node {
         tracing::info!(address = %self.inner.address, "libprocess node shut down");
     }
 
+    /// Resolves once every message sent to another node so far has left
+    /// this one: written to the peer's socket (TCP; delivered, for the
+    /// simulated transport) or dropped (peer unreachable, node shut down).
+    /// A program that exits right after its last sends awaits this first;
+    /// bound it with [`Clock::timeout`] (an unreachable peer is given up on
+    /// only after the reconnect attempts).
+    pub async fn flush(&self) {
+        self.inner.transport.flush().await
+    }
+
     /// Names the process whose routes also answer at `/<path>` (Mesos serves
     /// the master's `/master/state` at `/state` this way).
     pub fn set_default_http(&self, id: &str) {

@@ -22,9 +22,10 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use bytes::BytesMut;
+use futures::future::BoxFuture;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::Notify;
+use tokio::sync::{watch, Notify};
 use tokio_util::sync::CancellationToken;
 
 use super::{SendError, Transport};
@@ -55,12 +56,17 @@ struct Peer {
     /// Mirrors `Queue::closed` (set under the queue's lock) so that finding
     /// the live peer on each send takes one lock, not two.
     closed: AtomicBool,
+    /// How many of the frames counted by `Queue::enqueued` are done with:
+    /// written to the socket or dropped (`flush` waits on it).
+    done: watch::Sender<u64>,
 }
 
 #[derive(Default)]
 struct Queue {
     buf: BytesMut,
     frames: usize,
+    /// Frames ever queued on this peer (`Peer::done` catches up with it).
+    enqueued: u64,
     /// The writer gave up on this peer; a new `Peer` must be made.
     closed: bool,
 }
@@ -105,7 +111,13 @@ impl TcpTransport {
                 return Some(p.clone());
             }
         }
-        let p = Arc::new(Peer { addr, queue: Mutex::default(), wake: Notify::new(), closed: AtomicBool::new(false) });
+        let p = Arc::new(Peer {
+            addr,
+            queue: Mutex::default(),
+            wake: Notify::new(),
+            closed: AtomicBool::new(false),
+            done: watch::Sender::new(0),
+        });
         peers.insert(addr, p.clone());
         let writer = p.clone();
         self.runtime.spawn(async move { this.run_peer(writer).await });
@@ -156,6 +168,7 @@ impl TcpTransport {
             q.closed = true;
             peer.closed.store(true, Ordering::Release);
             q.buf = BytesMut::new();
+            peer.done.send_replace(q.enqueued);
             std::mem::take(&mut q.frames)
         };
         {
@@ -193,15 +206,18 @@ impl TcpTransport {
         let mut probe = [0u8; 64];
         loop {
             loop {
-                let mut batch = {
+                let (mut batch, upto) = {
                     let mut q = lock(&peer.queue);
                     if q.buf.is_empty() {
                         break;
                     }
                     q.frames = 0;
-                    std::mem::replace(&mut q.buf, std::mem::take(&mut spare))
+                    (std::mem::replace(&mut q.buf, std::mem::take(&mut spare)), q.enqueued)
                 };
-                wr.write_all(&batch).await?;
+                let written = wr.write_all(&batch).await;
+                // Written, or lost with the connection: either way done with.
+                peer.done.send_replace(upto);
+                written?;
                 batch.clear();
                 // Keep a modest buffer for reuse; let a burst's big one go.
                 if batch.capacity() <= 1 << 20 {
@@ -357,6 +373,7 @@ impl Transport for TcpTransport {
             }
             encode(&mut q.buf)?;
             q.frames += 1;
+            q.enqueued += 1;
             let first = q.frames == 1;
             drop(q);
             if first {
@@ -371,6 +388,25 @@ impl Transport for TcpTransport {
         if !self.shutdown.is_cancelled() {
             let _ = self.peer(peer);
         }
+    }
+
+    fn flush(&self) -> BoxFuture<'static, ()> {
+        let waits: Vec<(u64, watch::Receiver<u64>)> =
+            lock(&self.peers).values().map(|p| (lock(&p.queue).enqueued, p.done.subscribe())).collect();
+        let shutdown = self.shutdown.clone();
+        Box::pin(async move {
+            let all = async {
+                for (upto, mut done) in waits {
+                    // Err: the peer is gone (its frames with it): done too.
+                    let _ = done.wait_for(|d| *d >= upto).await;
+                }
+            };
+            tokio::select! {
+                _ = all => {}
+                // Frames still queued at shutdown are dropped.
+                _ = shutdown.cancelled() => {}
+            }
+        })
     }
 
     fn shutdown(&self) {
