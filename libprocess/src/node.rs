@@ -38,7 +38,8 @@ use crate::fasthash::FastMap;
 use crate::message::{Body, Message};
 use crate::metrics::Metrics;
 use crate::pid::{validate_id, PidError, Upid};
-use crate::process::{prepare, Mailbox, Me, Process, Spawned, Undeliverable};
+use crate::message::DecodeError;
+use crate::process::{prepare, Mailbox, Me, Process, Spawned, Undeliverable, WireBatch};
 use crate::testkit::filter::Filters;
 use crate::transport::{tcp::TcpTransport, Transport};
 use crate::wire::{encode_frame, WireEnvelope};
@@ -197,7 +198,7 @@ impl Node {
         let actor = make(Me::new(pid.clone(), self.clone()));
         let ctx = Context::<A>::new();
         let addr = actix::AsyncContext::address(&ctx);
-        let (mailbox, fut) = prepare(actor, ctx);
+        let (mailbox, fut) = prepare(actor, ctx, pid.clone(), self.downgrade());
         let (kill_tx, kill_rx) = oneshot::channel();
         let entry = Arc::new(Entry {
             mailbox,
@@ -501,7 +502,9 @@ impl WeakNode {
     /// calls `Node::receive` with a cache per connection.
     pub(crate) fn frame(&self, peer: SocketAddr, env: WireEnvelope) {
         if let Some(node) = self.upgrade() {
-            node.receive(peer, env, &mut FrameCache::default());
+            let mut cache = FrameCache::default();
+            node.receive(peer, env, &mut cache);
+            node.end_read(&mut cache);
         }
     }
 
@@ -549,6 +552,13 @@ impl WeakNode {
         }
     }
 
+    /// A remote message's body did not decode (found on the actor, which
+    /// decodes it): dropped, logged and counted.
+    pub(crate) fn malformed(&self, from: &Upid, to: &Upid, name: &str, e: &DecodeError) {
+        self.metrics(|m| Metrics::inc(&m.dropped_malformed_body));
+        tracing::warn!(%from, %to, name, error = %e, "dropped malformed message");
+    }
+
     pub(crate) fn metrics<R>(&self, f: impl FnOnce(&Metrics) -> R) -> Option<R> {
         self.0.upgrade().map(|inner| f(&inner.metrics))
     }
@@ -562,9 +572,11 @@ impl WeakNode {
 impl Node {
     /// A frame arrived from the node at `peer` (its advertised address);
     /// `cache` is the connection's, reused across its frames.
+    /// Call [`Node::end_read`] after the frames of one read: messages are
+    /// queued to their process by then.
     pub(crate) fn receive(&self, peer: SocketAddr, env: WireEnvelope, cache: &mut FrameCache) {
         let inner = &self.inner;
-        Metrics::inc(&inner.metrics.messages_received_remote);
+        cache.received += 1;
         let from = match cache.from.take().filter(|p| p.id() == env.from_id() && p.addr() == peer) {
             Some(p) => p,
             None => match Upid::new(env.from_id(), peer) {
@@ -577,7 +589,12 @@ impl Node {
             },
         };
         let from = &*cache.from.insert(from);
-        match env.name() {
+        let name = env.name();
+        if matches!(name, LinkMessage::NAME | UnlinkMessage::NAME | ExitedMessage::NAME) || inner.filters.is_active() {
+            // Handled (or filtered) now: what came before it goes first.
+            self.queue_batch(&mut cache.batch);
+        }
+        match name {
             LinkMessage::NAME => match inner.entry(env.to_id()) {
                 Some(e) => {
                     lock(&e.linkers).insert(from.clone());
@@ -602,10 +619,43 @@ impl Node {
                     inner.deliver_exited(&linker, from.clone());
                 }
             }
-            name => {
+            name if inner.filters.is_active() => {
                 let entry = FrameCache::entry(&mut cache.to, inner, env.to_id());
-                inner.deliver_to(entry, from, env.to_id(), name, Body::Wire(env.body_slice()))
+                inner.deliver_to(entry.map(|e| &**e), from, env.to_id(), name, Body::Wire(env.body_slice()))
             }
+            name => {
+                let Some(entry) = FrameCache::entry(&mut cache.to, inner, env.to_id()) else {
+                    Metrics::inc(&inner.metrics.dropped_unknown_process);
+                    tracing::debug!(%from, to = env.to_id(), name, "dropped message for unknown process");
+                    return;
+                };
+                if cache.batch.as_ref().is_some_and(|(e, _)| !Arc::ptr_eq(e, entry)) {
+                    self.queue_batch(&mut cache.batch);
+                }
+                let (for_entry, batch) = cache.batch.get_or_insert_with(|| (entry.clone(), None));
+                debug_assert!(Arc::ptr_eq(for_entry, entry));
+                if let Err(e) = entry.mailbox.add_wire(batch, from, name, env.body()) {
+                    // Only an unknown name fails here; bodies decode on the actor.
+                    Metrics::inc(&inner.metrics.dropped_unknown_message);
+                    tracing::debug!(%from, to = env.to_id(), name, error = %e, "dropped message with no handler");
+                }
+            }
+        }
+    }
+
+    /// The frames of one read are through `receive`: queues the pending
+    /// batch and counts the frames (once per read, not per frame).
+    pub(crate) fn end_read(&self, cache: &mut FrameCache) {
+        Metrics::add(&self.inner.metrics.messages_received_remote, std::mem::take(&mut cache.received));
+        self.queue_batch(&mut cache.batch);
+    }
+
+    /// Queues the messages batched for one process as one item.
+    fn queue_batch(&self, batch: &mut Option<(Arc<Entry>, Option<WireBatch>)>) {
+        let Some((entry, Some(msgs))) = batch.take() else { return };
+        if let Err(n) = entry.mailbox.push_wire(msgs, self.inner.clock.work()) {
+            Metrics::add(&self.inner.metrics.dropped_unknown_process, n as u64);
+            tracing::debug!(dropped = n, "dropped messages for a process that stopped");
         }
     }
 }
@@ -618,6 +668,11 @@ impl Node {
 pub(crate) struct FrameCache {
     from: Option<Upid>,
     to: Option<CachedEntry>,
+    /// Remote messages for one process not yet queued (see `end_read`):
+    /// a read's messages for a process go to its queue as one item.
+    batch: Option<(Arc<Entry>, Option<WireBatch>)>,
+    /// Frames received since the last `end_read`.
+    received: u64,
 }
 
 /// (registry generation, id, entry)
@@ -625,14 +680,14 @@ type CachedEntry = (u64, Arc<str>, Arc<Entry>);
 
 impl FrameCache {
     /// The entry of `id`, from the `to` slot when still valid.
-    fn entry<'a>(to: &'a mut Option<CachedEntry>, inner: &NodeInner, id: &str) -> Option<&'a Entry> {
+    fn entry<'a>(to: &'a mut Option<CachedEntry>, inner: &NodeInner, id: &str) -> Option<&'a Arc<Entry>> {
         let generation = REGISTRY_GENERATION.load(Ordering::Acquire);
         let hit = matches!(to, Some((g, k, _)) if *g == generation && &**k == id);
         if !hit {
             let found = read(&inner.registry).get_key_value(id).map(|(k, e)| (k.clone(), e.clone()));
             *to = found.map(|(k, e)| (generation, k, e));
         }
-        to.as_ref().map(|(_, _, e)| &**e)
+        to.as_ref().map(|(_, _, e)| e)
     }
 }
 

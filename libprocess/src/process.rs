@@ -25,18 +25,22 @@
 //! let spawned = node.spawn("pinger", |me| Pinger { me })?;
 //! ```
 
+use std::any::Any;
 use std::collections::HashMap;
+use std::sync::Arc;
+use std::task::Poll;
 use std::time::Duration;
 
 use actix::fut::{ActorFutureExt, ActorStreamExt};
 use actix::{Actor, Addr, AsyncContext, Context, SpawnHandle};
+use bytes::Bytes;
 use tokio::sync::oneshot;
 
 use crate::clock::{Clock, WorkGuard};
 use crate::fasthash::FastMap;
 use crate::http::{Request, Response};
 use crate::message::{Body, DecodeError, Message};
-use crate::node::Node;
+use crate::node::{Node, WeakNode};
 use crate::pid::Upid;
 use crate::queue;
 
@@ -59,12 +63,45 @@ pub type RouteHandler<A> = fn(&mut A, Request, &mut Context<A>) -> Response;
 
 pub(crate) type Job<A> = Box<dyn FnOnce(&mut A, &mut Context<A>) + Send>;
 type Decoder<A> = Box<dyn Fn(Upid, Body, WorkGuard) -> Result<Job<A>, DecodeError> + Send + Sync>;
+/// Runs a remote message on the actor: decodes its body there (so the
+/// message is allocated and freed on the same thread in quick succession)
+/// and calls the handler. Err: the body did not decode (the sender is
+/// handed back for the log line).
+type WireHandler<A> = Arc<dyn Fn(&mut A, Upid, &[u8], &mut Context<A>) -> Result<(), (Upid, DecodeError)> + Send + Sync>;
 
 /// What a process handles, filled in by [`Process::install`].
 pub struct Handlers<A: Process> {
-    messages: FastMap<&'static str, Decoder<A>>,
+    messages: FastMap<&'static str, (Decoder<A>, WireHandler<A>)>,
     routes: HashMap<String, RouteHandler<A>>,
 }
+
+/// What a process's queue carries: a job, or the remote messages for it
+/// from one read of a connection (queued under one lock, handed to the
+/// actor one by one).
+pub(crate) enum Queued<A: Process> {
+    Job(Job<A>),
+    Wire(Vec<WireMsg<A>>, WorkGuard),
+}
+
+/// A remote message still encoded: its frame's bytes (shared with the
+/// connection's read buffer) until the actor decodes it.
+pub(crate) struct WireMsg<A: Process> {
+    from: Upid,
+    name: &'static str,
+    handler: WireHandler<A>,
+    body: Bytes,
+}
+
+/// One item of the actor's stream: jobs and wire messages run one at a
+/// time, so `ctx.wait` and `ctx.stop` in a handler act between messages
+/// exactly as between jobs.
+enum Step<A: Process> {
+    Job(Job<A>),
+    Wire(WireMsg<A>),
+}
+
+/// A batch of wire messages being built by the node for one mailbox.
+pub(crate) type WireBatch = Box<dyn Any + Send>;
 
 impl<A: Process> Handlers<A> {
     fn new() -> Self {
@@ -81,7 +118,16 @@ impl<A: Process> Handlers<A> {
                 drop(guard);
             }))
         });
-        self.messages.insert(M::NAME, decoder);
+        let wire: WireHandler<A> = Arc::new(move |act: &mut A, from, bytes: &[u8], ctx: &mut Context<A>| {
+            match Body::Wire(bytes).decode::<M>() {
+                Ok(msg) => {
+                    f(act, from, msg, ctx);
+                    Ok(())
+                }
+                Err(e) => Err((from, e)),
+            }
+        });
+        self.messages.insert(M::NAME, (decoder, wire));
         self
     }
 
@@ -119,24 +165,57 @@ pub(crate) trait Mailbox: Send + Sync {
         guard: WorkGuard,
     ) -> Result<(), Undeliverable>;
     fn has_route(&self, route: &str) -> bool;
+    /// Adds a remote message, still encoded, to `batch` (None: starts one;
+    /// a batch is only ever filled by the mailbox that started it). Fails
+    /// only for a name with no handler; the body is decoded on the actor.
+    fn add_wire(&self, batch: &mut Option<WireBatch>, from: &Upid, name: &str, body: Bytes)
+        -> Result<(), Undeliverable>;
+    /// Queues a batch made by `add_wire` as one item; Err(messages dropped)
+    /// if the process has stopped.
+    fn push_wire(&self, batch: WireBatch, guard: WorkGuard) -> Result<(), usize>;
 }
 
+/// Wire messages a batch starts with room for (about one read's worth).
+const WIRE_BATCH_CAPACITY: usize = 64;
+
 struct TypedMailbox<A: Process> {
-    tx: queue::Sender<Job<A>>,
+    tx: queue::Sender<Queued<A>>,
     handlers: Handlers<A>,
 }
 
 impl<A: Process> TypedMailbox<A> {
     fn push(&self, job: Job<A>) -> Result<(), Undeliverable> {
-        self.tx.send(job).map_err(|_| Undeliverable::Stopped)
+        self.tx.send(Queued::Job(job)).map_err(|_| Undeliverable::Stopped)
     }
 }
 
 impl<A: Process> Mailbox for TypedMailbox<A> {
     fn message(&self, from: &Upid, name: &str, body: Body, guard: WorkGuard) -> Result<(), Undeliverable> {
-        let decoder = self.handlers.messages.get(name).ok_or(Undeliverable::UnknownName)?;
+        let (decoder, _) = self.handlers.messages.get(name).ok_or(Undeliverable::UnknownName)?;
         let job = decoder(from.clone(), body, guard).map_err(Undeliverable::Malformed)?;
         self.push(job)
+    }
+
+    fn add_wire(
+        &self,
+        batch: &mut Option<WireBatch>,
+        from: &Upid,
+        name: &str,
+        body: Bytes,
+    ) -> Result<(), Undeliverable> {
+        let (name, (_, handler)) = self.handlers.messages.get_key_value(name).ok_or(Undeliverable::UnknownName)?;
+        let batch = batch.get_or_insert_with(|| Box::new(Vec::<WireMsg<A>>::with_capacity(WIRE_BATCH_CAPACITY)));
+        let msgs = batch.downcast_mut::<Vec<WireMsg<A>>>().expect("the node fills a batch only through its mailbox");
+        msgs.push(WireMsg { from: from.clone(), name: *name, handler: handler.clone(), body });
+        Ok(())
+    }
+
+    fn push_wire(&self, batch: WireBatch, guard: WorkGuard) -> Result<(), usize> {
+        let msgs = *batch.downcast::<Vec<WireMsg<A>>>().expect("the node fills a batch only through its mailbox");
+        self.tx.send(Queued::Wire(msgs, guard)).map_err(|q| match q {
+            Queued::Wire(msgs, _) => msgs.len(),
+            Queued::Job(_) => 1,
+        })
     }
 
     fn exited(&self, pid: Upid, guard: WorkGuard) -> Result<(), Undeliverable> {
@@ -173,15 +252,42 @@ pub struct Spawned<A: Actor> {
 
 /// Builds the actor's context, registers its mailbox and returns the pieces
 /// the node needs: the mailbox for the registry and the future to run.
+/// `pid` and `node` name the process in the log line (and count) of a
+/// remote message whose body does not decode.
 pub(crate) fn prepare<A: Process>(
     actor: A,
     mut ctx: Context<A>,
+    pid: Upid,
+    node: WeakNode,
 ) -> (Box<dyn Mailbox>, actix::dev::ContextFut<A, Context<A>>) {
-    let (tx, mut rx) = queue::channel::<Job<A>>();
+    let (tx, mut rx) = queue::channel::<Queued<A>>();
     let mut handlers = Handlers::new();
     A::install(&mut handlers);
-    let jobs = futures::stream::poll_fn(move |cx| rx.poll_recv(cx));
-    ctx.spawn(actix::fut::wrap_stream::<_, A>(jobs).map(|job: Job<A>, act, ctx| job(act, ctx)).finish());
+    // The batch being handed out, with its work guard: dropped (and the
+    // work done) once its last message has run.
+    let mut current: Option<(std::vec::IntoIter<WireMsg<A>>, WorkGuard)> = None;
+    let steps = futures::stream::poll_fn(move |cx| loop {
+        if let Some((msgs, _)) = &mut current {
+            if let Some(m) = msgs.next() {
+                return Poll::Ready(Some(Step::Wire(m)));
+            }
+            current = None;
+        }
+        match std::task::ready!(rx.poll_recv(cx)) {
+            Some(Queued::Job(job)) => return Poll::Ready(Some(Step::Job(job))),
+            Some(Queued::Wire(msgs, guard)) => current = Some((msgs.into_iter(), guard)),
+            None => return Poll::Ready(None),
+        }
+    });
+    let run = move |step: Step<A>, act: &mut A, ctx: &mut Context<A>| match step {
+        Step::Job(job) => job(act, ctx),
+        Step::Wire(m) => {
+            if let Err((from, e)) = (m.handler)(act, m.from, &m.body, ctx) {
+                node.malformed(&from, &pid, m.name, &e);
+            }
+        }
+    };
+    ctx.spawn(actix::fut::wrap_stream::<_, A>(steps).map(run).finish());
     (Box::new(TypedMailbox { tx, handlers }), ctx.into_future(actor))
 }
 

@@ -334,7 +334,10 @@ impl TcpTransport {
                 Err(e) => return reject(e.into()),
             }
             let Some(node) = node.upgrade() else { return };
-            if let Err(e) = reader.drain(|env| node.receive(hello.node, env, &mut cache)) {
+            let drained = reader.drain(|env| node.receive(hello.node, env, &mut cache));
+            // The frames before a bad one are delivered.
+            node.end_read(&mut cache);
+            if let Err(e) = drained {
                 return reject(e);
             }
         }
