@@ -35,10 +35,10 @@ use tokio::sync::oneshot;
 use crate::clock::Clock;
 use crate::config::{Config, ConfigError};
 use crate::fasthash::FastMap;
+use crate::message::DecodeError;
 use crate::message::{Body, Message};
 use crate::metrics::Metrics;
 use crate::pid::{validate_id, PidError, Upid};
-use crate::message::DecodeError;
 use crate::process::{prepare, Mailbox, Me, Process, Spawned, Undeliverable, WireBatch};
 use crate::testkit::filter::Filters;
 use crate::transport::{tcp::TcpTransport, Transport};
@@ -634,10 +634,9 @@ impl Node {
                 }
                 let (for_entry, batch) = cache.batch.get_or_insert_with(|| (entry.clone(), None));
                 debug_assert!(Arc::ptr_eq(for_entry, entry));
-                if let Err(e) = entry.mailbox.add_wire(batch, from, name, env.body()) {
-                    // Only an unknown name fails here; bodies decode on the actor.
+                if let Err(env) = entry.mailbox.add_wire(batch, from, env) {
                     Metrics::inc(&inner.metrics.dropped_unknown_message);
-                    tracing::debug!(%from, to = env.to_id(), name, error = %e, "dropped message with no handler");
+                    tracing::debug!(%from, to = env.to_id(), name = env.name(), "dropped message with no handler");
                 }
             }
         }

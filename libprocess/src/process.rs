@@ -26,13 +26,15 @@
 //! ```
 
 use std::any::Any;
+use std::cell::RefCell;
 use std::collections::HashMap;
+use std::rc::Rc;
 use std::sync::Arc;
 use std::task::Poll;
 use std::time::Duration;
 
 use actix::fut::{ActorFutureExt, ActorStreamExt};
-use actix::{Actor, Addr, AsyncContext, Context, SpawnHandle};
+use actix::{Actor, ActorContext, Addr, AsyncContext, Context, SpawnHandle};
 use bytes::Bytes;
 use tokio::sync::oneshot;
 
@@ -43,6 +45,7 @@ use crate::message::{Body, DecodeError, Message};
 use crate::node::{Node, WeakNode};
 use crate::pid::Upid;
 use crate::queue;
+use crate::wire::WireEnvelope;
 
 /// An actix actor that the node can address by Upid.
 pub trait Process: Actor<Context = Context<Self>> {
@@ -67,7 +70,8 @@ type Decoder<A> = Box<dyn Fn(Upid, Body, WorkGuard) -> Result<Job<A>, DecodeErro
 /// message is allocated and freed on the same thread in quick succession)
 /// and calls the handler. Err: the body did not decode (the sender is
 /// handed back for the log line).
-type WireHandler<A> = Arc<dyn Fn(&mut A, Upid, &[u8], &mut Context<A>) -> Result<(), (Upid, DecodeError)> + Send + Sync>;
+type WireHandler<A> =
+    Arc<dyn Fn(&mut A, Upid, &[u8], &mut Context<A>) -> Result<(), (Upid, DecodeError)> + Send + Sync>;
 
 /// What a process handles, filled in by [`Process::install`].
 pub struct Handlers<A: Process> {
@@ -76,28 +80,43 @@ pub struct Handlers<A: Process> {
 }
 
 /// What a process's queue carries: a job, or the remote messages for it
-/// from one read of a connection (queued under one lock, handed to the
-/// actor one by one).
+/// from one read of a connection (queued under one lock).
 pub(crate) enum Queued<A: Process> {
     Job(Job<A>),
-    Wire(Vec<WireMsg<A>>, WorkGuard),
+    Wire(Box<Batch<A>>, WorkGuard),
 }
 
-/// A remote message still encoded: its frame's bytes (shared with the
-/// connection's read buffer) until the actor decodes it.
-pub(crate) struct WireMsg<A: Process> {
+/// Remote messages for one process, still encoded: each body is its
+/// frame's bytes (shared with the connection's read buffer) until the actor
+/// decodes it. The handlers of the batch are listed once (a batch mostly
+/// carries one or two message names).
+pub(crate) struct Batch<A: Process> {
+    handlers: Vec<(&'static str, WireHandler<A>)>,
+    msgs: Vec<WireMsg>,
+}
+
+struct WireMsg {
     from: Upid,
-    name: &'static str,
-    handler: WireHandler<A>,
+    /// Index into `Batch::handlers`.
+    handler: usize,
     body: Bytes,
 }
 
-/// One item of the actor's stream: jobs and wire messages run one at a
-/// time, so `ctx.wait` and `ctx.stop` in a handler act between messages
-/// exactly as between jobs.
+/// A batch being handed to the actor, with its work guard (dropped, and
+/// the work done, once its last message has run).
+struct Running<A: Process> {
+    handlers: Vec<(&'static str, WireHandler<A>)>,
+    msgs: std::vec::IntoIter<WireMsg>,
+    _guard: WorkGuard,
+}
+
+/// One item of the actor's stream: a job, or "run messages of the current
+/// batch". The batch runs in one item while the actor neither waits
+/// (`ctx.wait`) nor stops; then the rest waits for the next item, so those
+/// act between messages exactly as between jobs.
 enum Step<A: Process> {
     Job(Job<A>),
-    Wire(WireMsg<A>),
+    Wire,
 }
 
 /// A batch of wire messages being built by the node for one mailbox.
@@ -166,10 +185,10 @@ pub(crate) trait Mailbox: Send + Sync {
     ) -> Result<(), Undeliverable>;
     fn has_route(&self, route: &str) -> bool;
     /// Adds a remote message, still encoded, to `batch` (None: starts one;
-    /// a batch is only ever filled by the mailbox that started it). Fails
-    /// only for a name with no handler; the body is decoded on the actor.
-    fn add_wire(&self, batch: &mut Option<WireBatch>, from: &Upid, name: &str, body: Bytes)
-        -> Result<(), Undeliverable>;
+    /// a batch is only ever filled by the mailbox that started it); the body
+    /// is decoded on the actor.
+    /// Err (with the frame back, for the log line): no handler for its name.
+    fn add_wire(&self, batch: &mut Option<WireBatch>, from: &Upid, env: WireEnvelope) -> Result<(), WireEnvelope>;
     /// Queues a batch made by `add_wire` as one item; Err(messages dropped)
     /// if the process has stopped.
     fn push_wire(&self, batch: WireBatch, guard: WorkGuard) -> Result<(), usize>;
@@ -196,24 +215,29 @@ impl<A: Process> Mailbox for TypedMailbox<A> {
         self.push(job)
     }
 
-    fn add_wire(
-        &self,
-        batch: &mut Option<WireBatch>,
-        from: &Upid,
-        name: &str,
-        body: Bytes,
-    ) -> Result<(), Undeliverable> {
-        let (name, (_, handler)) = self.handlers.messages.get_key_value(name).ok_or(Undeliverable::UnknownName)?;
-        let batch = batch.get_or_insert_with(|| Box::new(Vec::<WireMsg<A>>::with_capacity(WIRE_BATCH_CAPACITY)));
-        let msgs = batch.downcast_mut::<Vec<WireMsg<A>>>().expect("the node fills a batch only through its mailbox");
-        msgs.push(WireMsg { from: from.clone(), name: *name, handler: handler.clone(), body });
+    fn add_wire(&self, batch: &mut Option<WireBatch>, from: &Upid, env: WireEnvelope) -> Result<(), WireEnvelope> {
+        let name = env.name();
+        let batch = batch.get_or_insert_with(|| {
+            Box::new(Batch::<A> { handlers: Vec::new(), msgs: Vec::with_capacity(WIRE_BATCH_CAPACITY) })
+        });
+        let batch = batch.downcast_mut::<Batch<A>>().expect("the node fills a batch only through its mailbox");
+        // Most often the same name as the last message: no hash lookup.
+        let handler = match batch.handlers.iter().rposition(|(n, _)| *n == name) {
+            Some(i) => i,
+            None => {
+                let Some((name, (_, h))) = self.handlers.messages.get_key_value(name) else { return Err(env) };
+                batch.handlers.push((*name, h.clone()));
+                batch.handlers.len() - 1
+            }
+        };
+        batch.msgs.push(WireMsg { from: from.clone(), handler, body: env.into_body() });
         Ok(())
     }
 
     fn push_wire(&self, batch: WireBatch, guard: WorkGuard) -> Result<(), usize> {
-        let msgs = *batch.downcast::<Vec<WireMsg<A>>>().expect("the node fills a batch only through its mailbox");
-        self.tx.send(Queued::Wire(msgs, guard)).map_err(|q| match q {
-            Queued::Wire(msgs, _) => msgs.len(),
+        let batch = batch.downcast::<Batch<A>>().expect("the node fills a batch only through its mailbox");
+        self.tx.send(Queued::Wire(batch, guard)).map_err(|q| match q {
+            Queued::Wire(batch, _) => batch.msgs.len(),
             Queued::Job(_) => 1,
         })
     }
@@ -263,28 +287,40 @@ pub(crate) fn prepare<A: Process>(
     let (tx, mut rx) = queue::channel::<Queued<A>>();
     let mut handlers = Handlers::new();
     A::install(&mut handlers);
-    // The batch being handed out, with its work guard: dropped (and the
-    // work done) once its last message has run.
-    let mut current: Option<(std::vec::IntoIter<WireMsg<A>>, WorkGuard)> = None;
+    let current: Rc<RefCell<Option<Running<A>>>> = Rc::default();
+    let feed = current.clone();
     let steps = futures::stream::poll_fn(move |cx| loop {
-        if let Some((msgs, _)) = &mut current {
-            if let Some(m) = msgs.next() {
-                return Poll::Ready(Some(Step::Wire(m)));
+        {
+            let mut cur = feed.borrow_mut();
+            if cur.as_ref().is_some_and(|r| r.msgs.len() > 0) {
+                return Poll::Ready(Some(Step::Wire));
             }
-            current = None;
+            *cur = None;
         }
         match std::task::ready!(rx.poll_recv(cx)) {
             Some(Queued::Job(job)) => return Poll::Ready(Some(Step::Job(job))),
-            Some(Queued::Wire(msgs, guard)) => current = Some((msgs.into_iter(), guard)),
+            Some(Queued::Wire(batch, guard)) => {
+                let Batch { handlers, msgs } = *batch;
+                *feed.borrow_mut() = Some(Running { handlers, msgs: msgs.into_iter(), _guard: guard });
+            }
             None => return Poll::Ready(None),
         }
     });
     let run = move |step: Step<A>, act: &mut A, ctx: &mut Context<A>| match step {
         Step::Job(job) => job(act, ctx),
-        Step::Wire(m) => {
-            if let Err((from, e)) = (m.handler)(act, m.from, &m.body, ctx) {
-                node.malformed(&from, &pid, m.name, &e);
+        Step::Wire => {
+            // Out of the cell while handlers run; the rest goes back.
+            let Some(mut running) = current.borrow_mut().take() else { return };
+            for m in running.msgs.by_ref() {
+                let (name, handler) = &running.handlers[m.handler];
+                if let Err((from, e)) = handler(act, m.from, &m.body, ctx) {
+                    node.malformed(&from, &pid, name, &e);
+                }
+                if ctx.waiting() || ctx.state() != actix::ActorState::Running {
+                    break;
+                }
             }
+            *current.borrow_mut() = Some(running);
         }
     };
     ctx.spawn(actix::fut::wrap_stream::<_, A>(steps).map(run).finish());

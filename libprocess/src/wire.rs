@@ -288,6 +288,14 @@ impl WireEnvelope {
     pub fn body(&self) -> Bytes {
         self.frame.slice(self.body..)
     }
+
+    /// The encoded message body, keeping the frame's reference (no count
+    /// taken and dropped, unlike `body`).
+    pub fn into_body(self) -> Bytes {
+        let mut frame = self.frame;
+        frame.advance(self.body);
+        frame
+    }
 }
 
 #[cfg(test)]
