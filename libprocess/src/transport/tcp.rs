@@ -104,13 +104,15 @@ impl TcpTransport {
 
     /// The live peer entry for `addr`, created (with its writer) if needed.
     fn peer(&self, addr: SocketAddr) -> Option<Arc<Peer>> {
-        let this = self.me.upgrade()?;
         let mut peers = lock(&self.peers);
         if let Some(p) = peers.get(&addr) {
             if !p.closed.load(Ordering::Acquire) {
                 return Some(p.clone());
             }
         }
+        // Only a new peer needs the transport itself (an atomic CAS loop,
+        // kept off the path of every send).
+        let this = self.me.upgrade()?;
         let p = Arc::new(Peer {
             addr,
             queue: Mutex::default(),
