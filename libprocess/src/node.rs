@@ -577,6 +577,17 @@ impl Node {
     pub(crate) fn receive(&self, peer: SocketAddr, env: WireEnvelope, cache: &mut FrameCache) {
         let inner = &self.inner;
         cache.received += 1;
+        // The same envelope as the last frame, which went into the open
+        // batch: nothing to look up again (the registry cannot have changed
+        // unless the generation did).
+        let generation = REGISTRY_GENERATION.load(Ordering::Acquire);
+        if env.repeats_previous() && cache.again == Some(generation) && !inner.filters.is_active() {
+            if let (Some(from), Some((entry, Some(batch)))) = (&cache.from, &mut cache.batch) {
+                entry.mailbox.add_wire_again(batch, from, env.into_body());
+                return;
+            }
+        }
+        cache.again = None;
         let from = match cache.from.take().filter(|p| p.id() == env.from_id() && p.addr() == peer) {
             Some(p) => p,
             None => match Upid::new(env.from_id(), peer) {
@@ -634,9 +645,12 @@ impl Node {
                 }
                 let (for_entry, batch) = cache.batch.get_or_insert_with(|| (entry.clone(), None));
                 debug_assert!(Arc::ptr_eq(for_entry, entry));
-                if let Err(env) = entry.mailbox.add_wire(batch, from, env) {
-                    Metrics::inc(&inner.metrics.dropped_unknown_message);
-                    tracing::debug!(%from, to = env.to_id(), name = env.name(), "dropped message with no handler");
+                match entry.mailbox.add_wire(batch, from, env) {
+                    Ok(()) => cache.again = Some(generation),
+                    Err(env) => {
+                        Metrics::inc(&inner.metrics.dropped_unknown_message);
+                        tracing::debug!(%from, to = env.to_id(), name = env.name(), "dropped message with no handler");
+                    }
                 }
             }
         }
@@ -672,6 +686,10 @@ pub(crate) struct FrameCache {
     batch: Option<(Arc<Entry>, Option<WireBatch>)>,
     /// Frames received since the last `end_read`.
     received: u64,
+    /// Set (to the registry generation) when the last frame went into the
+    /// open batch through the full path: a frame repeating its envelope can
+    /// follow it there directly.
+    again: Option<u64>,
 }
 
 /// (registry generation, id, entry)

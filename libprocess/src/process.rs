@@ -189,6 +189,9 @@ pub(crate) trait Mailbox: Send + Sync {
     /// is decoded on the actor.
     /// Err (with the frame back, for the log line): no handler for its name.
     fn add_wire(&self, batch: &mut Option<WireBatch>, from: &Upid, env: WireEnvelope) -> Result<(), WireEnvelope>;
+    /// As `add_wire`, for a message with the same name as the last one
+    /// added to `batch` (which must have one).
+    fn add_wire_again(&self, batch: &mut WireBatch, from: &Upid, body: Bytes);
     /// Queues a batch made by `add_wire` as one item; Err(messages dropped)
     /// if the process has stopped.
     fn push_wire(&self, batch: WireBatch, guard: WorkGuard) -> Result<(), usize>;
@@ -232,6 +235,12 @@ impl<A: Process> Mailbox for TypedMailbox<A> {
         };
         batch.msgs.push(WireMsg { from: from.clone(), handler, body: env.into_body() });
         Ok(())
+    }
+
+    fn add_wire_again(&self, batch: &mut WireBatch, from: &Upid, body: Bytes) {
+        let batch = batch.downcast_mut::<Batch<A>>().expect("the node fills a batch only through its mailbox");
+        let handler = batch.msgs.last().expect("a message was added before").handler;
+        batch.msgs.push(WireMsg { from: from.clone(), handler, body });
     }
 
     fn push_wire(&self, batch: WireBatch, guard: WorkGuard) -> Result<(), usize> {

@@ -209,7 +209,7 @@ impl FrameReader {
             let frame = self.buf.split_to(len).freeze();
             let env = if !self.last.is_empty() && frame.starts_with(&self.last) {
                 // The same strings as the last frame's: already checked.
-                WireEnvelope { frame, spans: self.last_spans }
+                WireEnvelope { frame, spans: self.last_spans, repeat: true }
             } else {
                 let env = WireEnvelope::decode(frame)?;
                 self.last.clear();
@@ -231,6 +231,9 @@ impl FrameReader {
 pub struct WireEnvelope {
     frame: Bytes,
     spans: Spans,
+    /// Its from, to and name are byte for byte those of the frame before it
+    /// on the same connection (set by `FrameReader`).
+    repeat: bool,
 }
 
 /// Reads one msgpack string off the front of `buf`. Ids and names are ASCII
@@ -278,7 +281,7 @@ impl WireEnvelope {
             rest = tail;
         }
         let body = frame.len() - rest.len();
-        Ok(WireEnvelope { frame, spans: Spans { from: spans[0], to: spans[1], name: spans[2], body } })
+        Ok(WireEnvelope { frame, spans: Spans { from: spans[0], to: spans[1], name: spans[2], body }, repeat: false })
     }
 
     fn str_at(&self, (a, b): (usize, usize)) -> &str {
@@ -301,6 +304,11 @@ impl WireEnvelope {
 
     pub fn name(&self) -> &str {
         self.str_at(self.spans.name)
+    }
+
+    /// Same from, to and name as the previous frame of its connection.
+    pub(crate) fn repeats_previous(&self) -> bool {
+        self.repeat
     }
 
     /// The encoded message body, borrowed.
