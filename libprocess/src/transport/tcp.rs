@@ -12,6 +12,8 @@
 //! queued frames are dropped and counted, and the writer ends; the next send
 //! starts over. Frames in a write that failed are lost: delivery is at most
 //! once, reliability is the application's (as in Mesos).
+//! `flush` waits, per peer, until the writer has written (or dropped)
+//! every frame counted as queued when it was called.
 //!
 //! Inbound: the first byte of a connection decides. Zero is the libprocess
 //! magic: handshake, then frames until EOF; any bad frame closes the
