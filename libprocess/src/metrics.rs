@@ -62,6 +62,12 @@ impl Metrics {
         counter.fetch_add(1, Ordering::Relaxed);
     }
 
+    pub(crate) fn add(counter: &AtomicU64, n: u64) {
+        if n > 0 {
+            counter.fetch_add(n, Ordering::Relaxed);
+        }
+    }
+
     /// The value of one counter by name (tests read them this way).
     pub fn get(&self, name: &str) -> Option<u64> {
         self.snapshot().into_iter().find(|(n, _)| *n == name).map(|(_, v)| v)

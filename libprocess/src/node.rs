@@ -35,10 +35,11 @@ use tokio::sync::oneshot;
 use crate::clock::Clock;
 use crate::config::{Config, ConfigError};
 use crate::fasthash::FastMap;
+use crate::message::DecodeError;
 use crate::message::{Body, Message};
 use crate::metrics::Metrics;
 use crate::pid::{validate_id, PidError, Upid};
-use crate::process::{prepare, Mailbox, Me, Process, Spawned, Undeliverable};
+use crate::process::{prepare, Mailbox, Me, Process, Spawned, Undeliverable, WireBatch};
 use crate::testkit::filter::Filters;
 use crate::transport::{tcp::TcpTransport, Transport};
 use crate::wire::{encode_frame, WireEnvelope};
@@ -197,7 +198,7 @@ impl Node {
         let actor = make(Me::new(pid.clone(), self.clone()));
         let ctx = Context::<A>::new();
         let addr = actix::AsyncContext::address(&ctx);
-        let (mailbox, fut) = prepare(actor, ctx);
+        let (mailbox, fut) = prepare(actor, ctx, pid.clone(), self.downgrade());
         let (kill_tx, kill_rx) = oneshot::channel();
         let entry = Arc::new(Entry {
             mailbox,
@@ -261,6 +262,16 @@ impl Node {
         }
         self.inner.transport.shutdown();
         tracing::info!(address = %self.inner.address, "libprocess node shut down");
+    }
+
+    /// Resolves once every message sent to another node so far has left
+    /// this one: written to the peer's socket (TCP; delivered, for the
+    /// simulated transport) or dropped (peer unreachable, node shut down).
+    /// A program that exits right after its last sends awaits this first;
+    /// bound it with [`Clock::timeout`] (an unreachable peer is given up on
+    /// only after the reconnect attempts).
+    pub async fn flush(&self) {
+        self.inner.transport.flush().await
     }
 
     /// Names the process whose routes also answer at `/<path>` (Mesos serves
@@ -491,7 +502,9 @@ impl WeakNode {
     /// calls `Node::receive` with a cache per connection.
     pub(crate) fn frame(&self, peer: SocketAddr, env: WireEnvelope) {
         if let Some(node) = self.upgrade() {
-            node.receive(peer, env, &mut FrameCache::default());
+            let mut cache = FrameCache::default();
+            node.receive(peer, env, &mut cache);
+            node.end_read(&mut cache);
         }
     }
 
@@ -539,6 +552,13 @@ impl WeakNode {
         }
     }
 
+    /// A remote message's body did not decode (found on the actor, which
+    /// decodes it): dropped, logged and counted.
+    pub(crate) fn malformed(&self, from: &Upid, to: &Upid, name: &str, e: &DecodeError) {
+        self.metrics(|m| Metrics::inc(&m.dropped_malformed_body));
+        tracing::warn!(%from, %to, name, error = %e, "dropped malformed message");
+    }
+
     pub(crate) fn metrics<R>(&self, f: impl FnOnce(&Metrics) -> R) -> Option<R> {
         self.0.upgrade().map(|inner| f(&inner.metrics))
     }
@@ -552,9 +572,22 @@ impl WeakNode {
 impl Node {
     /// A frame arrived from the node at `peer` (its advertised address);
     /// `cache` is the connection's, reused across its frames.
+    /// Call [`Node::end_read`] after the frames of one read: messages are
+    /// queued to their process by then.
     pub(crate) fn receive(&self, peer: SocketAddr, env: WireEnvelope, cache: &mut FrameCache) {
         let inner = &self.inner;
-        Metrics::inc(&inner.metrics.messages_received_remote);
+        cache.received += 1;
+        // The same envelope as the last frame, which went into the open
+        // batch: nothing to look up again (the registry cannot have changed
+        // unless the generation did).
+        let generation = REGISTRY_GENERATION.load(Ordering::Acquire);
+        if env.repeats_previous() && cache.again == Some(generation) && !inner.filters.is_active() {
+            if let (Some(from), Some((entry, Some(batch)))) = (&cache.from, &mut cache.batch) {
+                entry.mailbox.add_wire_again(batch, from, env.into_body());
+                return;
+            }
+        }
+        cache.again = None;
         let from = match cache.from.take().filter(|p| p.id() == env.from_id() && p.addr() == peer) {
             Some(p) => p,
             None => match Upid::new(env.from_id(), peer) {
@@ -567,7 +600,12 @@ impl Node {
             },
         };
         let from = &*cache.from.insert(from);
-        match env.name() {
+        let name = env.name();
+        if matches!(name, LinkMessage::NAME | UnlinkMessage::NAME | ExitedMessage::NAME) || inner.filters.is_active() {
+            // Handled (or filtered) now: what came before it goes first.
+            self.queue_batch(&mut cache.batch);
+        }
+        match name {
             LinkMessage::NAME => match inner.entry(env.to_id()) {
                 Some(e) => {
                     lock(&e.linkers).insert(from.clone());
@@ -592,10 +630,45 @@ impl Node {
                     inner.deliver_exited(&linker, from.clone());
                 }
             }
-            name => {
+            name if inner.filters.is_active() => {
                 let entry = FrameCache::entry(&mut cache.to, inner, env.to_id());
-                inner.deliver_to(entry, from, env.to_id(), name, Body::Wire(env.body_slice()))
+                inner.deliver_to(entry.map(|e| &**e), from, env.to_id(), name, Body::Wire(env.body_slice()))
             }
+            name => {
+                let Some(entry) = FrameCache::entry(&mut cache.to, inner, env.to_id()) else {
+                    Metrics::inc(&inner.metrics.dropped_unknown_process);
+                    tracing::debug!(%from, to = env.to_id(), name, "dropped message for unknown process");
+                    return;
+                };
+                if cache.batch.as_ref().is_some_and(|(e, _)| !Arc::ptr_eq(e, entry)) {
+                    self.queue_batch(&mut cache.batch);
+                }
+                let (for_entry, batch) = cache.batch.get_or_insert_with(|| (entry.clone(), None));
+                debug_assert!(Arc::ptr_eq(for_entry, entry));
+                match entry.mailbox.add_wire(batch, from, env) {
+                    Ok(()) => cache.again = Some(generation),
+                    Err(env) => {
+                        Metrics::inc(&inner.metrics.dropped_unknown_message);
+                        tracing::debug!(%from, to = env.to_id(), name = env.name(), "dropped message with no handler");
+                    }
+                }
+            }
+        }
+    }
+
+    /// The frames of one read are through `receive`: queues the pending
+    /// batch and counts the frames (once per read, not per frame).
+    pub(crate) fn end_read(&self, cache: &mut FrameCache) {
+        Metrics::add(&self.inner.metrics.messages_received_remote, std::mem::take(&mut cache.received));
+        self.queue_batch(&mut cache.batch);
+    }
+
+    /// Queues the messages batched for one process as one item.
+    fn queue_batch(&self, batch: &mut Option<(Arc<Entry>, Option<WireBatch>)>) {
+        let Some((entry, Some(msgs))) = batch.take() else { return };
+        if let Err(n) = entry.mailbox.push_wire(msgs, self.inner.clock.work()) {
+            Metrics::add(&self.inner.metrics.dropped_unknown_process, n as u64);
+            tracing::debug!(dropped = n, "dropped messages for a process that stopped");
         }
     }
 }
@@ -608,6 +681,15 @@ impl Node {
 pub(crate) struct FrameCache {
     from: Option<Upid>,
     to: Option<CachedEntry>,
+    /// Remote messages for one process not yet queued (see `end_read`):
+    /// a read's messages for a process go to its queue as one item.
+    batch: Option<(Arc<Entry>, Option<WireBatch>)>,
+    /// Frames received since the last `end_read`.
+    received: u64,
+    /// Set (to the registry generation) when the last frame went into the
+    /// open batch through the full path: a frame repeating its envelope can
+    /// follow it there directly.
+    again: Option<u64>,
 }
 
 /// (registry generation, id, entry)
@@ -615,14 +697,14 @@ type CachedEntry = (u64, Arc<str>, Arc<Entry>);
 
 impl FrameCache {
     /// The entry of `id`, from the `to` slot when still valid.
-    fn entry<'a>(to: &'a mut Option<CachedEntry>, inner: &NodeInner, id: &str) -> Option<&'a Entry> {
+    fn entry<'a>(to: &'a mut Option<CachedEntry>, inner: &NodeInner, id: &str) -> Option<&'a Arc<Entry>> {
         let generation = REGISTRY_GENERATION.load(Ordering::Acquire);
         let hit = matches!(to, Some((g, k, _)) if *g == generation && &**k == id);
         if !hit {
             let found = read(&inner.registry).get_key_value(id).map(|(k, e)| (k.clone(), e.clone()));
             *to = found.map(|(k, e)| (generation, k, e));
         }
-        to.as_ref().map(|(_, _, e)| &**e)
+        to.as_ref().map(|(_, _, e)| e)
     }
 }
 

@@ -25,20 +25,27 @@
 //! let spawned = node.spawn("pinger", |me| Pinger { me })?;
 //! ```
 
+use std::any::Any;
+use std::cell::RefCell;
 use std::collections::HashMap;
+use std::rc::Rc;
+use std::sync::Arc;
+use std::task::Poll;
 use std::time::Duration;
 
 use actix::fut::{ActorFutureExt, ActorStreamExt};
-use actix::{Actor, Addr, AsyncContext, Context, SpawnHandle};
+use actix::{Actor, ActorContext, Addr, AsyncContext, Context, SpawnHandle};
+use bytes::Bytes;
 use tokio::sync::oneshot;
 
 use crate::clock::{Clock, WorkGuard};
 use crate::fasthash::FastMap;
 use crate::http::{Request, Response};
 use crate::message::{Body, DecodeError, Message};
-use crate::node::Node;
+use crate::node::{Node, WeakNode};
 use crate::pid::Upid;
 use crate::queue;
+use crate::wire::WireEnvelope;
 
 /// An actix actor that the node can address by Upid.
 pub trait Process: Actor<Context = Context<Self>> {
@@ -59,12 +66,61 @@ pub type RouteHandler<A> = fn(&mut A, Request, &mut Context<A>) -> Response;
 
 pub(crate) type Job<A> = Box<dyn FnOnce(&mut A, &mut Context<A>) + Send>;
 type Decoder<A> = Box<dyn Fn(Upid, Body, WorkGuard) -> Result<Job<A>, DecodeError> + Send + Sync>;
+/// Runs a remote message on the actor: decodes its body there (so the
+/// message is allocated and freed on the same thread in quick succession)
+/// and calls the handler. Err: the body did not decode (the sender is
+/// handed back for the log line).
+type WireHandler<A> =
+    Arc<dyn Fn(&mut A, Upid, &[u8], &mut Context<A>) -> Result<(), (Upid, DecodeError)> + Send + Sync>;
 
 /// What a process handles, filled in by [`Process::install`].
 pub struct Handlers<A: Process> {
-    messages: FastMap<&'static str, Decoder<A>>,
+    messages: FastMap<&'static str, (Decoder<A>, WireHandler<A>)>,
     routes: HashMap<String, RouteHandler<A>>,
 }
+
+/// What a process's queue carries: a job, or the remote messages for it
+/// from one read of a connection (queued under one lock).
+pub(crate) enum Queued<A: Process> {
+    Job(Job<A>),
+    Wire(Box<Batch<A>>, WorkGuard),
+}
+
+/// Remote messages for one process, still encoded: each body is its
+/// frame's bytes (shared with the connection's read buffer) until the actor
+/// decodes it. The handlers of the batch are listed once (a batch mostly
+/// carries one or two message names).
+pub(crate) struct Batch<A: Process> {
+    handlers: Vec<(&'static str, WireHandler<A>)>,
+    msgs: Vec<WireMsg>,
+}
+
+struct WireMsg {
+    from: Upid,
+    /// Index into `Batch::handlers`.
+    handler: usize,
+    body: Bytes,
+}
+
+/// A batch being handed to the actor, with its work guard (dropped, and
+/// the work done, once its last message has run).
+struct Running<A: Process> {
+    handlers: Vec<(&'static str, WireHandler<A>)>,
+    msgs: std::vec::IntoIter<WireMsg>,
+    _guard: WorkGuard,
+}
+
+/// One item of the actor's stream: a job, or "run messages of the current
+/// batch". The batch runs in one item while the actor neither waits
+/// (`ctx.wait`) nor stops; then the rest waits for the next item, so those
+/// act between messages exactly as between jobs.
+enum Step<A: Process> {
+    Job(Job<A>),
+    Wire,
+}
+
+/// A batch of wire messages being built by the node for one mailbox.
+pub(crate) type WireBatch = Box<dyn Any + Send>;
 
 impl<A: Process> Handlers<A> {
     fn new() -> Self {
@@ -81,7 +137,16 @@ impl<A: Process> Handlers<A> {
                 drop(guard);
             }))
         });
-        self.messages.insert(M::NAME, decoder);
+        let wire: WireHandler<A> = Arc::new(move |act: &mut A, from, bytes: &[u8], ctx: &mut Context<A>| {
+            match Body::Wire(bytes).decode::<M>() {
+                Ok(msg) => {
+                    f(act, from, msg, ctx);
+                    Ok(())
+                }
+                Err(e) => Err((from, e)),
+            }
+        });
+        self.messages.insert(M::NAME, (decoder, wire));
         self
     }
 
@@ -119,24 +184,71 @@ pub(crate) trait Mailbox: Send + Sync {
         guard: WorkGuard,
     ) -> Result<(), Undeliverable>;
     fn has_route(&self, route: &str) -> bool;
+    /// Adds a remote message, still encoded, to `batch` (None: starts one;
+    /// a batch is only ever filled by the mailbox that started it); the body
+    /// is decoded on the actor.
+    /// Err (with the frame back, for the log line): no handler for its name.
+    fn add_wire(&self, batch: &mut Option<WireBatch>, from: &Upid, env: WireEnvelope) -> Result<(), WireEnvelope>;
+    /// As `add_wire`, for a message with the same name as the last one
+    /// added to `batch` (which must have one).
+    fn add_wire_again(&self, batch: &mut WireBatch, from: &Upid, body: Bytes);
+    /// Queues a batch made by `add_wire` as one item; Err(messages dropped)
+    /// if the process has stopped.
+    fn push_wire(&self, batch: WireBatch, guard: WorkGuard) -> Result<(), usize>;
 }
 
+/// Wire messages a batch starts with room for (about one read's worth).
+const WIRE_BATCH_CAPACITY: usize = 64;
+
 struct TypedMailbox<A: Process> {
-    tx: queue::Sender<Job<A>>,
+    tx: queue::Sender<Queued<A>>,
     handlers: Handlers<A>,
 }
 
 impl<A: Process> TypedMailbox<A> {
     fn push(&self, job: Job<A>) -> Result<(), Undeliverable> {
-        self.tx.send(job).map_err(|_| Undeliverable::Stopped)
+        self.tx.send(Queued::Job(job)).map_err(|_| Undeliverable::Stopped)
     }
 }
 
 impl<A: Process> Mailbox for TypedMailbox<A> {
     fn message(&self, from: &Upid, name: &str, body: Body, guard: WorkGuard) -> Result<(), Undeliverable> {
-        let decoder = self.handlers.messages.get(name).ok_or(Undeliverable::UnknownName)?;
+        let (decoder, _) = self.handlers.messages.get(name).ok_or(Undeliverable::UnknownName)?;
         let job = decoder(from.clone(), body, guard).map_err(Undeliverable::Malformed)?;
         self.push(job)
+    }
+
+    fn add_wire(&self, batch: &mut Option<WireBatch>, from: &Upid, env: WireEnvelope) -> Result<(), WireEnvelope> {
+        let name = env.name();
+        let batch = batch.get_or_insert_with(|| {
+            Box::new(Batch::<A> { handlers: Vec::new(), msgs: Vec::with_capacity(WIRE_BATCH_CAPACITY) })
+        });
+        let batch = batch.downcast_mut::<Batch<A>>().expect("the node fills a batch only through its mailbox");
+        // Most often the same name as the last message: no hash lookup.
+        let handler = match batch.handlers.iter().rposition(|(n, _)| *n == name) {
+            Some(i) => i,
+            None => {
+                let Some((name, (_, h))) = self.handlers.messages.get_key_value(name) else { return Err(env) };
+                batch.handlers.push((*name, h.clone()));
+                batch.handlers.len() - 1
+            }
+        };
+        batch.msgs.push(WireMsg { from: from.clone(), handler, body: env.into_body() });
+        Ok(())
+    }
+
+    fn add_wire_again(&self, batch: &mut WireBatch, from: &Upid, body: Bytes) {
+        let batch = batch.downcast_mut::<Batch<A>>().expect("the node fills a batch only through its mailbox");
+        let handler = batch.msgs.last().expect("a message was added before").handler;
+        batch.msgs.push(WireMsg { from: from.clone(), handler, body });
+    }
+
+    fn push_wire(&self, batch: WireBatch, guard: WorkGuard) -> Result<(), usize> {
+        let batch = batch.downcast::<Batch<A>>().expect("the node fills a batch only through its mailbox");
+        self.tx.send(Queued::Wire(batch, guard)).map_err(|q| match q {
+            Queued::Wire(batch, _) => batch.msgs.len(),
+            Queued::Job(_) => 1,
+        })
     }
 
     fn exited(&self, pid: Upid, guard: WorkGuard) -> Result<(), Undeliverable> {
@@ -173,15 +285,54 @@ pub struct Spawned<A: Actor> {
 
 /// Builds the actor's context, registers its mailbox and returns the pieces
 /// the node needs: the mailbox for the registry and the future to run.
+/// `pid` and `node` name the process in the log line (and count) of a
+/// remote message whose body does not decode.
 pub(crate) fn prepare<A: Process>(
     actor: A,
     mut ctx: Context<A>,
+    pid: Upid,
+    node: WeakNode,
 ) -> (Box<dyn Mailbox>, actix::dev::ContextFut<A, Context<A>>) {
-    let (tx, mut rx) = queue::channel::<Job<A>>();
+    let (tx, mut rx) = queue::channel::<Queued<A>>();
     let mut handlers = Handlers::new();
     A::install(&mut handlers);
-    let jobs = futures::stream::poll_fn(move |cx| rx.poll_recv(cx));
-    ctx.spawn(actix::fut::wrap_stream::<_, A>(jobs).map(|job: Job<A>, act, ctx| job(act, ctx)).finish());
+    let current: Rc<RefCell<Option<Running<A>>>> = Rc::default();
+    let feed = current.clone();
+    let steps = futures::stream::poll_fn(move |cx| loop {
+        {
+            let mut cur = feed.borrow_mut();
+            if cur.as_ref().is_some_and(|r| r.msgs.len() > 0) {
+                return Poll::Ready(Some(Step::Wire));
+            }
+            *cur = None;
+        }
+        match std::task::ready!(rx.poll_recv(cx)) {
+            Some(Queued::Job(job)) => return Poll::Ready(Some(Step::Job(job))),
+            Some(Queued::Wire(batch, guard)) => {
+                let Batch { handlers, msgs } = *batch;
+                *feed.borrow_mut() = Some(Running { handlers, msgs: msgs.into_iter(), _guard: guard });
+            }
+            None => return Poll::Ready(None),
+        }
+    });
+    let run = move |step: Step<A>, act: &mut A, ctx: &mut Context<A>| match step {
+        Step::Job(job) => job(act, ctx),
+        Step::Wire => {
+            // Out of the cell while handlers run; the rest goes back.
+            let Some(mut running) = current.borrow_mut().take() else { return };
+            for m in running.msgs.by_ref() {
+                let (name, handler) = &running.handlers[m.handler];
+                if let Err((from, e)) = handler(act, m.from, &m.body, ctx) {
+                    node.malformed(&from, &pid, name, &e);
+                }
+                if ctx.waiting() || ctx.state() != actix::ActorState::Running {
+                    break;
+                }
+            }
+            *current.borrow_mut() = Some(running);
+        }
+    };
+    ctx.spawn(actix::fut::wrap_stream::<_, A>(steps).map(run).finish());
     (Box::new(TypedMailbox { tx, handlers }), ctx.into_future(actor))
 }
 

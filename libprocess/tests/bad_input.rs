@@ -268,6 +268,37 @@ async fn malformed_body_is_dropped_and_the_connection_stays_open() {
     srv.still_serves().await;
 }
 
+/// Bad frames amid good ones in one write (one read, one batch on the
+/// receiver, bodies decoded on the actor): each bad one is dropped and
+/// counted, the good ones arrive in order.
+#[actix_rt::test]
+async fn bad_messages_amid_a_burst_are_dropped_in_place() {
+    let mut srv = server().await;
+    let mut s = srv.handshaken().await;
+    let mut burst = BytesMut::new();
+    for (to, name, body) in [
+        ("probe", Ping::NAME, ping_body(1)),
+        ("probe", Ping::NAME, ping_body(2)),
+        ("probe", Ping::NAME, b"\xc1".to_vec()),
+        ("probe", Ping::NAME, ping_body(3)),
+        ("probe", "libprocess.pingpong.NoSuchMessage", ping_body(99)),
+        ("probe", Ping::NAME, ping_body(4)),
+        ("nobody", Ping::NAME, ping_body(98)),
+        ("probe", Ping::NAME, ping_body(5)),
+    ] {
+        burst.extend_from_slice(&frame("raw", to, name, &body));
+    }
+    s.write_all(&burst).await.unwrap();
+    let raw = Upid::new("raw", srv.peer.address()).unwrap();
+    for seq in 1..=5 {
+        assert_eq!(srv.next_ping().await, (raw.clone(), seq));
+    }
+    srv.counter_reaches("dropped_malformed_body", 1).await;
+    assert_eq!(srv.count("dropped_unknown_message"), 1);
+    assert_eq!(srv.count("dropped_unknown_process"), 1);
+    assert_eq!(srv.count("frames_rejected"), 0);
+}
+
 #[actix_rt::test]
 async fn unknown_message_name_is_dropped_and_the_connection_stays_open() {
     let mut srv = server().await;

@@ -11,6 +11,7 @@
 use std::net::SocketAddr;
 
 use bytes::BytesMut;
+use futures::future::BoxFuture;
 
 use crate::wire::WireError;
 
@@ -41,6 +42,11 @@ pub trait Transport: Send + Sync + 'static {
     /// Makes sure a connection to `peer` is (being) made, so that its loss or
     /// a restart of the peer is reported to the node (links need this).
     fn watch(&self, peer: SocketAddr);
+
+    /// Resolves once every frame queued so far (for any peer) has left this
+    /// node: written to its socket (TCP) or delivered (simulation), or
+    /// dropped (connection lost, peer given up, transport shut down).
+    fn flush(&self) -> BoxFuture<'static, ()>;
 
     /// Closes every connection and stops accepting.
     fn shutdown(&self);

@@ -69,8 +69,10 @@ use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
 use bytes::BytesMut;
+use futures::future::BoxFuture;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
+use tokio::sync::Notify;
 
 use super::{SendError, Transport};
 use crate::clock::Clock;
@@ -141,6 +143,8 @@ pub(crate) struct SimNetwork {
     clock: Clock,
     state: Mutex<NetState>,
     me: Weak<SimNetwork>,
+    /// Woken whenever frames may have left a queue (delivered or dropped).
+    progress: Notify,
 }
 
 type Pair = (SocketAddr, SocketAddr);
@@ -162,6 +166,8 @@ struct NetState {
     rules: Vec<(u64, Matcher, RuleAction)>,
     events: BTreeMap<(Duration, u64), Event>,
     trace: Trace,
+    /// Number of the next frame queued (from 1).
+    next_frame: u64,
 }
 
 struct Endpoint {
@@ -180,6 +186,9 @@ struct Conn {
 }
 
 struct Pending {
+    /// Frames: their number in the network's send order (`flush` waits by
+    /// it); 0 for a handshake.
+    id: u64,
     deadline: Duration,
     extra: Duration,
     what: Carried,
@@ -240,7 +249,9 @@ impl SimNetwork {
                 rules: Vec::new(),
                 events: BTreeMap::new(),
                 trace: Trace::default(),
+                next_frame: 1,
             }),
+            progress: Notify::new(),
             me: me.clone(),
         })
     }
@@ -385,9 +396,9 @@ impl SimNetwork {
             let dispatches = {
                 let mut st = lock(&self.state);
                 let now = self.now();
-                let Some(entry) = st.events.first_entry() else { return };
+                let Some(entry) = st.events.first_entry() else { break };
                 if entry.key().0 > now {
-                    return;
+                    break;
                 }
                 let ev = entry.remove();
                 self.handle(&mut st, now, ev)
@@ -395,6 +406,27 @@ impl SimNetwork {
             for d in dispatches {
                 d.run();
             }
+        }
+        self.progress.notify_waiters();
+    }
+
+    /// Resolves once every frame `src` has queued so far is delivered or
+    /// dropped (the clock must move for that: the test drives it).
+    async fn flush(&self, src: SocketAddr) {
+        let upto = lock(&self.state).next_frame;
+        loop {
+            let progress = self.progress.notified();
+            tokio::pin!(progress);
+            progress.as_mut().enable();
+            let waiting = lock(&self.state)
+                .conns
+                .range((src, SocketAddr::from(([0, 0, 0, 0], 0)))..)
+                .take_while(|((s, _), _)| *s == src)
+                .any(|(_, c)| c.pending.iter().any(|p| matches!(p.what, Carried::Frame(_)) && p.id < upto));
+            if !waiting {
+                return;
+            }
+            progress.await;
         }
     }
 
@@ -488,7 +520,7 @@ impl SimNetwork {
         c.up = Some(dst_inc);
         c.failures = 0;
         c.last = now;
-        c.pending.push_front(Pending { deadline: now, extra: Duration::ZERO, what: Carried::Hello });
+        c.pending.push_front(Pending { id: 0, deadline: now, extra: Duration::ZERO, what: Carried::Hello });
         st.trace.push(now, format_args!("connect {} -> {}", pair.0, pair.1));
         self.reschedule_pending(st, now, pair);
     }
@@ -567,7 +599,9 @@ impl SimNetwork {
                 }
             }
         }
-        let item = Pending { deadline: now, extra, what: Carried::Frame(env) };
+        let id = st.next_frame;
+        st.next_frame += 1;
+        let item = Pending { id, deadline: now, extra, what: Carried::Frame(env) };
         self.enqueue(st, now, (src, dst), Some(item))
     }
 
@@ -632,6 +666,8 @@ impl SimNetwork {
         for pair in inbound {
             self.break_conn(&mut st, now, pair, "peer closed");
         }
+        drop(st);
+        self.progress.notify_waiters();
     }
 }
 
@@ -683,6 +719,11 @@ impl Transport for SimTransport {
         if !self.down.load(Ordering::Acquire) {
             self.net.watch(self.addr, peer);
         }
+    }
+
+    fn flush(&self) -> BoxFuture<'static, ()> {
+        let (net, addr) = (self.net.clone(), self.addr);
+        Box::pin(async move { net.flush(addr).await })
     }
 
     fn shutdown(&self) {

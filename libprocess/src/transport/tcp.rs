@@ -12,6 +12,8 @@
 //! queued frames are dropped and counted, and the writer ends; the next send
 //! starts over. Frames in a write that failed are lost: delivery is at most
 //! once, reliability is the application's (as in Mesos).
+//! `flush` waits, per peer, until the writer has written (or dropped)
+//! every frame counted as queued when it was called.
 //!
 //! Inbound: the first byte of a connection decides. Zero is the libprocess
 //! magic: handshake, then frames until EOF; any bad frame closes the
@@ -22,9 +24,10 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use bytes::BytesMut;
+use futures::future::BoxFuture;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::Notify;
+use tokio::sync::{watch, Notify};
 use tokio_util::sync::CancellationToken;
 
 use super::{SendError, Transport};
@@ -55,12 +58,17 @@ struct Peer {
     /// Mirrors `Queue::closed` (set under the queue's lock) so that finding
     /// the live peer on each send takes one lock, not two.
     closed: AtomicBool,
+    /// How many of the frames counted by `Queue::enqueued` are done with:
+    /// written to the socket or dropped (`flush` waits on it).
+    done: watch::Sender<u64>,
 }
 
 #[derive(Default)]
 struct Queue {
     buf: BytesMut,
     frames: usize,
+    /// Frames ever queued on this peer (`Peer::done` catches up with it).
+    enqueued: u64,
     /// The writer gave up on this peer; a new `Peer` must be made.
     closed: bool,
 }
@@ -98,14 +106,22 @@ impl TcpTransport {
 
     /// The live peer entry for `addr`, created (with its writer) if needed.
     fn peer(&self, addr: SocketAddr) -> Option<Arc<Peer>> {
-        let this = self.me.upgrade()?;
         let mut peers = lock(&self.peers);
         if let Some(p) = peers.get(&addr) {
             if !p.closed.load(Ordering::Acquire) {
                 return Some(p.clone());
             }
         }
-        let p = Arc::new(Peer { addr, queue: Mutex::default(), wake: Notify::new(), closed: AtomicBool::new(false) });
+        // Only a new peer needs the transport itself (an atomic CAS loop,
+        // kept off the path of every send).
+        let this = self.me.upgrade()?;
+        let p = Arc::new(Peer {
+            addr,
+            queue: Mutex::default(),
+            wake: Notify::new(),
+            closed: AtomicBool::new(false),
+            done: watch::Sender::new(0),
+        });
         peers.insert(addr, p.clone());
         let writer = p.clone();
         self.runtime.spawn(async move { this.run_peer(writer).await });
@@ -156,6 +172,7 @@ impl TcpTransport {
             q.closed = true;
             peer.closed.store(true, Ordering::Release);
             q.buf = BytesMut::new();
+            peer.done.send_replace(q.enqueued);
             std::mem::take(&mut q.frames)
         };
         {
@@ -193,15 +210,18 @@ impl TcpTransport {
         let mut probe = [0u8; 64];
         loop {
             loop {
-                let mut batch = {
+                let (mut batch, upto) = {
                     let mut q = lock(&peer.queue);
                     if q.buf.is_empty() {
                         break;
                     }
                     q.frames = 0;
-                    std::mem::replace(&mut q.buf, std::mem::take(&mut spare))
+                    (std::mem::replace(&mut q.buf, std::mem::take(&mut spare)), q.enqueued)
                 };
-                wr.write_all(&batch).await?;
+                let written = wr.write_all(&batch).await;
+                // Written, or lost with the connection: either way done with.
+                peer.done.send_replace(upto);
+                written?;
                 batch.clear();
                 // Keep a modest buffer for reuse; let a burst's big one go.
                 if batch.capacity() <= 1 << 20 {
@@ -318,7 +338,10 @@ impl TcpTransport {
                 Err(e) => return reject(e.into()),
             }
             let Some(node) = node.upgrade() else { return };
-            if let Err(e) = reader.drain(|env| node.receive(hello.node, env, &mut cache)) {
+            let drained = reader.drain(|env| node.receive(hello.node, env, &mut cache));
+            // The frames before a bad one are delivered.
+            node.end_read(&mut cache);
+            if let Err(e) = drained {
                 return reject(e);
             }
         }
@@ -357,6 +380,7 @@ impl Transport for TcpTransport {
             }
             encode(&mut q.buf)?;
             q.frames += 1;
+            q.enqueued += 1;
             let first = q.frames == 1;
             drop(q);
             if first {
@@ -371,6 +395,25 @@ impl Transport for TcpTransport {
         if !self.shutdown.is_cancelled() {
             let _ = self.peer(peer);
         }
+    }
+
+    fn flush(&self) -> BoxFuture<'static, ()> {
+        let waits: Vec<(u64, watch::Receiver<u64>)> =
+            lock(&self.peers).values().map(|p| (lock(&p.queue).enqueued, p.done.subscribe())).collect();
+        let shutdown = self.shutdown.clone();
+        Box::pin(async move {
+            let all = async {
+                for (upto, mut done) in waits {
+                    // Err: the peer is gone (its frames with it): done too.
+                    let _ = done.wait_for(|d| *d >= upto).await;
+                }
+            };
+            tokio::select! {
+                _ = all => {}
+                // Frames still queued at shutdown are dropped.
+                _ = shutdown.cancelled() => {}
+            }
+        })
     }
 
     fn shutdown(&self) {

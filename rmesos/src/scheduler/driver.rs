@@ -12,6 +12,7 @@
 use std::cell::RefCell;
 use std::rc::Rc;
 use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
 
 use actix::fut::ActorStreamExt;
 use actix::{Actor, ActorContext, AsyncContext, Context};
@@ -27,10 +28,10 @@ use crate::info::{Filters, FrameworkInfo, FrameworkInfoError, TaskInfo};
 use crate::messages::*;
 use crate::task::TaskStatus;
 
-/// Runtime turns `join` yields once the driver finished, so the transport
-/// writes the last messages before a program exits (libprocess has no
-/// flush; a writer with a connected socket needs one turn).
-const FLUSH_YIELDS: usize = 16;
+/// How long `join` waits, on the node's clock, for the last messages to be
+/// written once the driver finished (an unreachable master is not waited
+/// for beyond this).
+pub const JOIN_FLUSH_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Why a driver cannot be made or started.
 #[derive(Debug, thiserror::Error)]
@@ -319,12 +320,12 @@ impl SchedulerDriver {
             let now = *self.done.borrow_and_update();
             if matches!(now, DriverStatus::Stopped | DriverStatus::Aborted) {
                 // The last messages (acknowledgement, unregister) sit in the
-                // transport's queue: let its writer run before a caller that
+                // transport's queue: have them written before a caller that
                 // exits the process right after `join` drops it.
-                // (A paused clock's owner runs the world itself.)
-                let paused = self.handle.shared.clock.get().is_some_and(Clock::is_paused);
-                for _ in 0..if paused { 0 } else { FLUSH_YIELDS } {
-                    tokio::task::yield_now().await;
+                if let Some(node) = &self.node {
+                    if node.clock().timeout(JOIN_FLUSH_TIMEOUT, node.flush()).await.is_err() {
+                        tracing::warn!("last messages not written within {JOIN_FLUSH_TIMEOUT:?}");
+                    }
                 }
                 return now;
             }
