@@ -47,7 +47,7 @@ use crate::actor::MasterProcess;
 use crate::registry::Registry;
 
 /// The label of master members (Mesos's `json.info_<seq>`).
-pub const MASTER_LABEL: &str = "json.info";
+pub const MASTER_LABEL: &str = rmesos::detect_zk::MASTER_LABEL;
 /// Process id of the master's contender.
 pub const CONTENDER_ID: &str = "contender";
 /// Process id of the master's detector.
@@ -105,7 +105,12 @@ impl Ha {
 /// Spawns the contender and detector for `master` on `node`, makes the master
 /// a standby that knows them, and starts contending. Returns the registry
 /// the master must use.
-pub(crate) fn start(node: &Node, master: &Upid, ha: &HaConfig, info: &MasterInfo) -> Result<(Ha, Registry), SpawnError> {
+pub(crate) fn start(
+    node: &Node,
+    master: &Upid,
+    ha: &HaConfig,
+    info: &MasterInfo,
+) -> Result<(Ha, Registry), SpawnError> {
     let contender = LeaderContender::spawn(node, CONTENDER_ID, ha.backend.clone(), ha.group(), master.clone())?;
     let detector = match LeaderDetector::spawn(node, DETECTOR_ID, ha.backend.clone(), ha.group(), master.clone()) {
         Ok(d) => d,

@@ -30,6 +30,7 @@ use std::path::PathBuf;
 
 use actix::Addr;
 use libprocess::{Config, Node, Upid};
+use rmesos::detect_zk::ZkDetect;
 use tokio::sync::watch;
 
 pub use flags::Flags;
@@ -47,6 +48,8 @@ pub enum StartError {
     Master(rmesos::DetectError),
     #[error("cannot start the slave's node: {0}")]
     Node(String),
+    #[error("--master: {0}")]
+    Zk(String),
 }
 
 /// A running slave.
@@ -106,12 +109,44 @@ pub async fn start(flags: Flags) -> Result<Slave, StartError> {
     Ok(slave)
 }
 
+/// How the slave's process finds the master.
+pub(crate) enum MasterSource {
+    Standalone(Upid),
+    /// A ZooKeeper leader detector reporting to the slave.
+    Detector(Upid),
+}
+
 /// Starts the slave as `slave(1)` on `node` (which must not run one yet) and
-/// makes it the node's default HTTP process (`/state`).
+/// makes it the node's default HTTP process (`/state`). With
+/// `--master zk://...` it follows the leading master through the real
+/// ZooKeeper (detector process `slave(1)-detector`).
 pub fn start_on(node: &Node, flags: Flags) -> Result<Slave, StartError> {
+    start_on_with(node, flags, None)
+}
+
+/// [`start_on`], detecting the leader on `zk_backend` (e.g. the in-memory
+/// ZooKeeper of a simulation) when `--master` is a `zk://` URL.
+pub fn start_on_with(
+    node: &Node,
+    flags: Flags,
+    zk_backend: Option<std::sync::Arc<dyn libprocess::zookeeper::Backend>>,
+) -> Result<Slave, StartError> {
     std::fs::create_dir_all(&flags.work_dir).map_err(|e| StartError::WorkDir(flags.work_dir.clone(), e))?;
     let work_dir = flags.work_dir.canonicalize().map_err(|e| StartError::WorkDir(flags.work_dir.clone(), e))?;
-    let master = flags.master.resolve().map_err(StartError::Master)?;
+    let master = match &flags.master {
+        rmesos::MasterSpec::ZooKeeper(url) => {
+            let mut zk = ZkDetect::real(url).map_err(|e| StartError::Zk(e.to_string()))?;
+            if let Some(b) = zk_backend {
+                zk.backend = b;
+            }
+            let me = node.pid(SLAVE_PROCESS_ID).map_err(|e| StartError::Node(e.to_string()))?;
+            let detector = zk
+                .spawn(node, &format!("{SLAVE_PROCESS_ID}-detector"), me)
+                .map_err(|e| StartError::Node(e.to_string()))?;
+            MasterSource::Detector(detector)
+        }
+        spec => MasterSource::Standalone(spec.resolve().map_err(StartError::Master)?),
+    };
     let launcher_dir = flags.launcher_dir.clone().unwrap_or_else(default_launcher_dir);
     let command_executor = launcher_dir.join(COMMAND_EXECUTOR);
     if !command_executor.is_file() {
@@ -130,12 +165,21 @@ pub fn start_on(node: &Node, flags: Flags) -> Result<Slave, StartError> {
         seed: rand::random(),
     };
     let (tx, rx) = watch::channel(false);
+    let detector = match &master {
+        MasterSource::Detector(d) => Some(d.clone()),
+        MasterSource::Standalone(_) => None,
+    };
     let spawned = node
         .spawn(SLAVE_PROCESS_ID, |me| {
             let core = core::SlaveCore::new(cfg, me.pid().clone());
             SlaveProcess::new(me, core, work_dir, master, tx)
         })
-        .map_err(|e| StartError::Node(e.to_string()))?;
+        .map_err(|e| {
+            if let Some(d) = &detector {
+                node.terminate(d);
+            }
+            StartError::Node(e.to_string())
+        })?;
     node.set_default_http(SLAVE_PROCESS_ID);
     Ok(Slave { pid: spawned.pid, node: node.clone(), addr: spawned.addr, stopped: rx, owns_node: false })
 }

@@ -10,7 +10,9 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use actix::fut::ActorFutureExt;
 use actix::{Actor, ActorContext, AsyncContext, Context, Handler};
+use libprocess::zookeeper::LeaderMessage;
 use libprocess::{Handlers, Me, Process, Request, Response, Upid};
+use rmesos::detect_zk::LeaderFollower;
 use rmesos::messages::*;
 use tokio::sync::watch;
 use uuid::Uuid;
@@ -25,16 +27,40 @@ pub struct SlaveProcess {
     me: Me,
     core: SlaveCore,
     work_dir: PathBuf,
-    /// The master to (re)detect: standalone detection always finds this one.
-    master: Upid,
+    /// The master to (re)detect: standalone, always the configured one; with
+    /// ZooKeeper, the leader last detected (None: none yet, or lost).
+    master: Option<Upid>,
+    /// With `--master zk://...`: the detector's reports.
+    follower: Option<LeaderFollower>,
     /// Executor runs alive: run -> OS pid (= session id).
     children: HashMap<Uuid, u32>,
     stopped: watch::Sender<bool>,
 }
 
 impl SlaveProcess {
-    pub(crate) fn new(me: Me, core: SlaveCore, work_dir: PathBuf, master: Upid, stopped: watch::Sender<bool>) -> Self {
-        SlaveProcess { me, core, work_dir, master, children: HashMap::new(), stopped }
+    pub(crate) fn new(
+        me: Me,
+        core: SlaveCore,
+        work_dir: PathBuf,
+        master: crate::MasterSource,
+        stopped: watch::Sender<bool>,
+    ) -> Self {
+        let (master, follower) = match master {
+            crate::MasterSource::Standalone(pid) => (Some(pid), None),
+            crate::MasterSource::Detector(d) => (None, Some(LeaderFollower::new(d))),
+        };
+        SlaveProcess { me, core, work_dir, master, follower, children: HashMap::new(), stopped }
+    }
+
+    /// A report of the ZooKeeper detector: a new leader (or none) is
+    /// (re)registered with on the core's randomized backoff.
+    fn on_leader(&mut self, from: Upid, msg: LeaderMessage, ctx: &mut Context<Self>) {
+        let me = self.me.pid().clone();
+        let Some(change) = self.follower.as_mut().and_then(|f| f.report(&from, msg, &me)) else { return };
+        self.master = change.clone();
+        let now = self.now();
+        let a = self.core.master_detected(change, now);
+        self.perform(a, ctx);
     }
 
     fn now(&self) -> Now {
@@ -69,9 +95,10 @@ impl SlaveProcess {
                     }
                 }
                 Action::Redetect => {
-                    // Standalone detection: the master is the configured one.
+                    // Standalone: the configured master; ZooKeeper: the
+                    // leader last detected (the detector reports changes).
                     let now = self.now();
-                    let a = self.core.master_detected(Some(self.master.clone()), now);
+                    let a = self.core.master_detected(self.master.clone(), now);
                     self.perform(a, ctx);
                 }
                 Action::Terminate(why) => {
@@ -165,9 +192,12 @@ impl Actor for SlaveProcess {
             let a = act.core.tick(now);
             act.perform(a, ctx);
         });
-        let now = self.now();
-        let a = self.core.master_detected(Some(self.master.clone()), now);
-        self.perform(a, ctx);
+        // With ZooKeeper, the detector's first report starts registration.
+        if let Some(master) = self.master.clone() {
+            let now = self.now();
+            let a = self.core.master_detected(Some(master), now);
+            self.perform(a, ctx);
+        }
     }
 }
 
@@ -219,6 +249,7 @@ handlers! {
 impl Process for SlaveProcess {
     fn install(h: &mut Handlers<Self>) {
         h.install(Self::on_registered)
+            .install(Self::on_leader)
             .install(Self::on_reregistered)
             .install(Self::on_ping)
             .install(Self::on_run_task)

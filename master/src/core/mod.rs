@@ -31,7 +31,9 @@ use std::time::Duration;
 use libprocess::{Me, Time, Upid};
 use rmesos::messages::*;
 use rmesos::TaskStatus;
-use rmesos::{FrameworkID, MasterInfo, Offer, OfferID, Reason, SlaveID, SlaveInfo, Source, StatusUpdate, TaskID, TaskState};
+use rmesos::{
+    FrameworkID, MasterInfo, Offer, OfferID, Reason, SlaveID, SlaveInfo, Source, StatusUpdate, TaskID, TaskState,
+};
 
 use crate::allocator::Allocator;
 pub use state::{Counters, Framework, Slave};
