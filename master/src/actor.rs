@@ -74,6 +74,9 @@ impl MasterProcess {
     }
 
     pub(crate) fn perform(&mut self, actions: Vec<Action>, ctx: &mut Context<Self>) {
+        if self.is_stopping() {
+            return;
+        }
         for a in actions {
             match a {
                 Action::Send(to, Outgoing::SlaveRegistered(m)) => {
@@ -153,12 +156,18 @@ impl MasterProcess {
     }
 
     fn allocate(&mut self, ctx: &mut Context<Self>) {
+        if !self.serving() {
+            return;
+        }
         let now = self.now();
         let acts = self.core.allocate(now);
         self.perform(acts, ctx);
     }
 
     fn ping(&mut self, ctx: &mut Context<Self>) {
+        if !self.serving() {
+            return;
+        }
         let now = self.now();
         let acts = self.core.ping_tick(now);
         self.perform(acts, ctx);

@@ -31,6 +31,12 @@
 //! shuts its node down, which is the same crash seen from outside.
 //!
 //! A standby whose candidacy is lost (its session expired) contends again.
+//!
+//! Graceful stop ([`crate::RunningMaster::stop`], SIGTERM/SIGINT of the
+//! binary): the master stops acting at once and withdraws its member znode
+//! before its node shuts down, so the next master is elected within
+//! milliseconds rather than after the session timeout (a process that just
+//! exits leaves its session to expire on the servers).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -38,10 +44,11 @@ use std::time::Duration;
 use actix::{ActorContext, ActorFutureExt, AsyncContext, Context, WrapFuture};
 use libprocess::zookeeper::{
     Backend, CandidacyLostMessage, ContendMessage, ElectedMessage, GroupConfig, LeaderContender, LeaderDetector,
-    LeaderMessage, ZkUrl,
+    LeaderMessage, WithdrawMessage, WithdrawnMessage, ZkUrl,
 };
 use libprocess::{Handlers, Node, SpawnError, Time, Upid};
 use rmesos::MasterInfo;
+use tokio::sync::oneshot;
 
 use crate::actor::MasterProcess;
 use crate::registry::Registry;
@@ -85,12 +92,49 @@ pub struct Ha {
     pub(crate) elected_at: Option<Time>,
     /// Contender and detector pids (None: standalone).
     zk: Option<(Upid, Upid)>,
+    /// Stopping: acts no more, waits for its withdraw.
+    stopping: bool,
+    withdrawn: Option<oneshot::Sender<()>>,
+}
+
+/// Longest wait for the withdraw of a stopping master (then it stops anyway
+/// and its session expires on the servers).
+pub const WITHDRAW_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// Asks a master to stop acting and leave the election; the sender is told
+/// once its member znode is gone (at once when standalone).
+pub struct Withdraw(pub oneshot::Sender<()>);
+
+impl actix::Message for Withdraw {
+    type Result = ();
+}
+
+impl actix::Handler<Withdraw> for MasterProcess {
+    type Result = ();
+    fn handle(&mut self, msg: Withdraw, _: &mut Context<Self>) {
+        let Some((contender, _)) = self.ha.zk.clone() else {
+            let _ = msg.0.send(());
+            return;
+        };
+        tracing::info!("Master {} stopping: withdrawing from the election", self.me.pid());
+        self.ha.role = Role::Standby;
+        self.ha.stopping = true;
+        self.ha.withdrawn = Some(msg.0);
+        self.me.send(&contender, WithdrawMessage {});
+    }
 }
 
 impl Ha {
     /// A standalone master: leads from the start.
     pub(crate) fn standalone(info: MasterInfo, now: Time) -> Ha {
-        Ha { role: Role::Leading, leader: Some(info), elected_at: Some(now), zk: None }
+        Ha {
+            role: Role::Leading,
+            leader: Some(info),
+            elected_at: Some(now),
+            zk: None,
+            stopping: false,
+            withdrawn: None,
+        }
     }
 
     pub fn role(&self) -> Role {
@@ -121,18 +165,36 @@ pub(crate) fn start(
     };
     node.send(master, &contender, ContendMessage { data: info.to_json().into_bytes() });
     let registry = Registry::zookeeper(ha.backend.clone(), ha.url.clone(), ha.session_timeout);
-    let state = Ha { role: Role::Standby, leader: None, elected_at: None, zk: Some((contender, detector)) };
+    let zk = Some((contender, detector));
+    let state = Ha { role: Role::Standby, leader: None, elected_at: None, zk, stopping: false, withdrawn: None };
     Ok((state, registry))
 }
 
 pub(crate) fn install(h: &mut Handlers<MasterProcess>) {
-    h.install(MasterProcess::on_elected).install(MasterProcess::on_candidacy_lost).install(MasterProcess::on_leader);
+    h.install(MasterProcess::on_elected)
+        .install(MasterProcess::on_candidacy_lost)
+        .install(MasterProcess::on_leader)
+        .install(MasterProcess::on_withdrawn);
 }
 
 impl MasterProcess {
     /// Whether this master serves framework and slave messages now.
     pub(crate) fn serving(&self) -> bool {
         self.ha.role == Role::Leading
+    }
+
+    /// Stopping: nothing the core decides is performed any more.
+    pub(crate) fn is_stopping(&self) -> bool {
+        self.ha.stopping
+    }
+
+    fn on_withdrawn(&mut self, from: Upid, _: WithdrawnMessage, _ctx: &mut Context<Self>) {
+        if self.from_contender(&from) {
+            tracing::info!("Master {} withdrew from the election", self.me.pid());
+            if let Some(tx) = self.ha.withdrawn.take() {
+                let _ = tx.send(());
+            }
+        }
     }
 
     /// A framework or slave message reached a master that does not lead.
@@ -159,6 +221,9 @@ impl MasterProcess {
     fn on_candidacy_lost(&mut self, from: Upid, msg: CandidacyLostMessage, ctx: &mut Context<Self>) {
         if !self.from_contender(&from) {
             tracing::warn!("Ignoring CandidacyLostMessage from {from}: not this master's contender");
+            return;
+        }
+        if self.ha.stopping {
             return;
         }
         if self.ha.role == Role::Standby {
@@ -193,6 +258,9 @@ impl MasterProcess {
         };
         let text = describe(&leader);
         self.ha.leader = leader;
+        if self.ha.stopping {
+            return;
+        }
         match (self.ha.role, me_leads) {
             (Role::Standby, true) => {
                 tracing::info!("Elected as the leading master! (master {} at {})", self.core.info().id, self.me.pid());
@@ -202,7 +270,7 @@ impl MasterProcess {
             (Role::Standby, false) if text == "none" => {
                 tracing::info!("No leading master detected; {} waits as a standby", self.me.pid())
             }
-            (Role::Standby, false) => tracing::info!("Following leader master {text} as a standby"),
+            (Role::Standby, false) => tracing::info!("Following leader {text} as a standby"),
             (_, false) => self.lose_leadership(&format!("the detected leader is now {text}"), ctx),
             (_, true) => {}
         }

@@ -99,6 +99,22 @@ pub struct RunningMaster {
     pub addr: Addr<MasterProcess>,
 }
 
+impl RunningMaster {
+    /// Stops the master gracefully: it stops acting at once, leaves the
+    /// election (its znode deleted, so the next master leads within
+    /// milliseconds; bounded by [`leader::WITHDRAW_TIMEOUT`]), then its node
+    /// shuts down.
+    pub async fn stop(&self) {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        if self.addr.send(leader::Withdraw(tx)).await.is_ok()
+            && self.node.clock().timeout(leader::WITHDRAW_TIMEOUT, rx).await.is_err()
+        {
+            tracing::warn!("withdraw not confirmed within {:?}; stopping anyway", leader::WITHDRAW_TIMEOUT);
+        }
+        self.node.shutdown();
+    }
+}
+
 /// Why a master could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {

@@ -29,7 +29,7 @@ fn main() -> ExitCode {
         };
         let signal = wait_for_signal().await;
         tracing::info!("Received {signal}; shutting down master {} at {}", master.id, master.pid);
-        master.node.shutdown();
+        master.stop().await;
         ExitCode::SUCCESS
     })
 }

@@ -442,3 +442,20 @@ async fn all_masters_down_slave_and_scheduler_keep_looking_and_resume() {
     assert_eq!(tasks, 1);
     driver.stop(false);
 }
+
+#[actix_rt::test]
+async fn graceful_leader_stop_hands_over_before_the_session_timeout() {
+    let mut c = Cluster::new();
+    for i in 0..3 {
+        c.start_master(i).await;
+    }
+    let first = c.one_leader().await;
+    let stopping = c.masters[first].take().unwrap();
+    let t0 = c.sim.now();
+    c.sim.run_until(stopping.stop()).await;
+    c.sim.kill(MASTERS[first]);
+    let second = c.one_leader().await;
+    assert_ne!(second, first);
+    let took = c.sim.now() - t0;
+    assert!(took < SESSION_TIMEOUT, "the withdrawn znode hands over at once, not after {took:?}");
+}

@@ -74,3 +74,63 @@ impl MasterCore {
         (missing.into_iter().map(|(id, _)| id).collect(), self.take())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use rmesos::messages::*;
+    use rmesos::*;
+
+    use super::super::{Action, CoreConfig, MasterCore, Outgoing};
+    use libprocess::{Time, Upid};
+
+    fn at(secs: u64) -> Time {
+        Time::default() + Duration::from_secs(secs)
+    }
+
+    fn info(id: &str, host: &str) -> SlaveInfo {
+        let mut i = SlaveInfo::new(host, 5051, Resources::parse("cpus:2;mem:1024").unwrap(), Attributes::default());
+        i.id = Some(SlaveID::new(id).unwrap());
+        i
+    }
+
+    #[test]
+    fn recovered_slaves_are_awaited_then_removed_and_frameworks_told() {
+        let mpid: Upid = "master@127.0.0.1:5050".parse().unwrap();
+        let mut m = MasterCore::new(CoreConfig {
+            master_id: "m2".into(),
+            info: MasterInfo::new("m2", &mpid, None, None),
+            agent_ping_timeout: Duration::from_secs(15),
+            max_agent_ping_timeouts: 5,
+            agent_reregister_timeout: Duration::from_secs(600),
+            epoch_base: 0.0,
+        });
+        m.recover(vec![info("m1-S0", "a"), info("m1-S1", "b")]);
+        let (s0, s1) = (SlaveID::new("m1-S0").unwrap(), SlaveID::new("m1-S1").unwrap());
+        assert!(m.is_recovered(&s0) && m.is_recovered(&s1));
+        let sched: Upid = "scheduler-1@127.0.0.1:7000".parse().unwrap();
+        m.register_framework(&sched, RegisterFrameworkMessage { framework: FrameworkInfo::new("u", "f") }, at(1));
+
+        // S0 comes back: no longer awaited, and known.
+        let slave: Upid = "slave(1)@127.0.0.1:5051".parse().unwrap();
+        let msg = ReregisterSlaveMessage {
+            slave: info("m1-S0", "a"),
+            checkpointed_resources: Resources::new(),
+            executor_infos: vec![],
+            tasks: vec![],
+            frameworks: vec![],
+            completed_frameworks: vec![],
+            version: None,
+        };
+        m.reregister_slave(&slave, msg, at(2));
+        assert!(!m.is_recovered(&s0) && m.slave(&s0).is_some());
+
+        // The timeout: S1 is removed, the framework hears LostSlave.
+        let (gone, acts) = m.recovered_timeout(at(600));
+        assert_eq!(gone, vec![s1.clone()]);
+        assert!(acts.contains(&Action::Send(sched, Outgoing::LostSlave(LostSlaveMessage { slave_id: s1.clone() }))));
+        assert!(m.is_unreachable(&s1) && !m.is_recovered(&s1));
+        assert_eq!(m.recovered_slaves().count(), 0);
+    }
+}
