@@ -189,7 +189,7 @@ impl MasterProcess {
     }
 
     fn on_withdrawn(&mut self, from: Upid, _: WithdrawnMessage, _ctx: &mut Context<Self>) {
-        if self.from_contender(&from) {
+        if self.is_contender(&from) {
             tracing::info!("Master {} withdrew from the election", self.me.pid());
             if let Some(tx) = self.ha.withdrawn.take() {
                 let _ = tx.send(());
@@ -204,22 +204,22 @@ impl MasterProcess {
         self.core.counters.dropped_messages += 1;
     }
 
-    fn from_contender(&self, from: &Upid) -> bool {
+    fn is_contender(&self, from: &Upid) -> bool {
         self.ha.zk.as_ref().is_some_and(|(c, _)| c == from)
     }
 
-    fn from_detector(&self, from: &Upid) -> bool {
+    fn is_detector(&self, from: &Upid) -> bool {
         self.ha.zk.as_ref().is_some_and(|(_, d)| d == from)
     }
 
     fn on_elected(&mut self, from: Upid, msg: ElectedMessage, _ctx: &mut Context<Self>) {
-        if self.from_contender(&from) {
+        if self.is_contender(&from) {
             tracing::debug!("Contender {from} reports member {} elected; waiting for the detector", msg.seq);
         }
     }
 
     fn on_candidacy_lost(&mut self, from: Upid, msg: CandidacyLostMessage, ctx: &mut Context<Self>) {
-        if !self.from_contender(&from) {
+        if !self.is_contender(&from) {
             tracing::warn!("Ignoring CandidacyLostMessage from {from}: not this master's contender");
             return;
         }
@@ -236,7 +236,7 @@ impl MasterProcess {
     }
 
     fn on_leader(&mut self, from: Upid, msg: LeaderMessage, ctx: &mut Context<Self>) {
-        if !self.from_detector(&from) {
+        if !self.is_detector(&from) {
             tracing::warn!("Ignoring LeaderMessage from {from}: not this master's detector");
             return;
         }

@@ -175,8 +175,11 @@ impl Drop for Cluster {
     }
 }
 
-/// GET `path` on `127.0.0.1:port`: the status code and body.
-fn get(port: u16, path: &str) -> Option<(u16, Vec<(String, String)>, String)> {
+/// A response: status code, headers (lower-case names), body.
+type Reply = (u16, Vec<(String, String)>, String);
+
+/// GET `path` on `127.0.0.1:port`.
+fn get(port: u16, path: &str) -> Option<Reply> {
     let mut s = TcpStream::connect(("127.0.0.1", port)).ok()?;
     s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
     s.write_all(format!("GET {path} HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n").as_bytes()).ok()?;
