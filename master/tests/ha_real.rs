@@ -51,7 +51,16 @@ impl Drop for Master {
     }
 }
 
+/// `rmesos-slave` beside this test's `rmesos-master` (built by
+/// `cargo build -p rmesos-slave`), if present.
+fn slave_bin() -> Option<PathBuf> {
+    let p = std::path::Path::new(BIN).parent()?.join("rmesos-slave");
+    p.is_file().then_some(p)
+}
+
 struct Cluster {
+    /// Real `rmesos-slave` processes following the leader through ZooKeeper.
+    slaves: Vec<Master>,
     /// One real clock for every measurement and bound (times of different
     /// clocks do not compare).
     clock: Clock,
@@ -66,7 +75,8 @@ impl Cluster {
         let ens = Ensemble::start(3).await.expect("ZooKeeper ensemble");
         let dir = std::env::temp_dir().join(format!("rmesos-ha-real-{}-{}", std::process::id(), session_timeout));
         std::fs::create_dir_all(&dir).unwrap();
-        let mut c = Cluster { clock: Clock::real(), ens, masters: Vec::new(), session_timeout, dir };
+        let mut c =
+            Cluster { slaves: Vec::new(), clock: Clock::real(), ens, masters: Vec::new(), session_timeout, dir };
         for i in 0..3 {
             let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
             c.masters.push(Master { port, child: None, log: c.dir.join(format!("master{i}.log")) });
@@ -92,6 +102,46 @@ impl Cluster {
             .spawn()
             .unwrap();
         m.child = Some(child);
+    }
+
+    /// Starts a real slave with `--master zk://...`.
+    fn spawn_slave(&mut self, bin: &std::path::Path) {
+        let i = self.slaves.len();
+        let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let log = self.dir.join(format!("slave{i}.log"));
+        let work_dir = self.dir.join(format!("slave{i}"));
+        let out = std::fs::OpenOptions::new().create(true).append(true).open(&log).unwrap();
+        let child = Command::new(bin)
+            .args([
+                "--ip=127.0.0.1".to_string(),
+                format!("--port={port}"),
+                format!("--hostname=s{i}"),
+                format!("--master={}", self.ens.url("/rmesos")),
+                format!("--work_dir={}", work_dir.display()),
+                "--resources=cpus:2;mem:1024".to_string(),
+            ])
+            .env("RUST_LOG", "info")
+            .stdout(Stdio::null())
+            .stderr(out)
+            .spawn()
+            .unwrap();
+        self.slaves.push(Master { port, child: Some(child), log });
+    }
+
+    /// Polls until master `i` has every slave registered and active.
+    async fn slaves_active(&self, i: usize) -> Time {
+        let start = self.clock.now();
+        loop {
+            let active = get_json(self.masters[i].port, "/state")
+                .and_then(|s| s["slaves"].as_array().map(|a| a.iter().filter(|x| x["active"] == true).count()));
+            if active == Some(self.slaves.len()) {
+                return self.clock.now();
+            }
+            if self.clock.now() - start > MAX_WAIT {
+                panic!("slaves not active on master {i} within {MAX_WAIT:?}: {active:?}\n{}", self.logs());
+            }
+            self.clock.sleep(POLL).await;
+        }
     }
 
     fn sigkill(&mut self, i: usize) {
@@ -163,6 +213,7 @@ impl Cluster {
     fn logs(&self) -> String {
         self.masters
             .iter()
+            .chain(&self.slaves)
             .map(|m| format!("--- {}\n{}", m.log.display(), std::fs::read_to_string(&m.log).unwrap_or_default()))
             .collect()
     }
@@ -171,6 +222,7 @@ impl Cluster {
 impl Drop for Cluster {
     fn drop(&mut self) {
         self.masters.clear();
+        self.slaves.clear();
         let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
@@ -214,6 +266,13 @@ async fn real_leader_sigkill_new_leader_old_one_back_as_standby() {
     let _serial = SERIAL.lock().await;
     let mut c = Cluster::start("3secs").await;
     let first = c.one_leader().await;
+    let slave = slave_bin();
+    if let Some(bin) = &slave {
+        c.spawn_slave(bin);
+        c.slaves_active(first).await;
+    } else {
+        eprintln!("rmesos-slave not built: the slave part of this test is skipped (cargo build -p rmesos-slave)");
+    }
     let location = format!("http://127.0.0.1:{}", c.masters[first].port);
     for i in 0..3 {
         assert_eq!(redirect_location(c.masters[i].port).as_deref(), Some(location.as_str()), "master {i}");
@@ -222,6 +281,10 @@ async fn real_leader_sigkill_new_leader_old_one_back_as_standby() {
     c.sigkill(first);
     let (second, _) = c.new_leader(first).await;
     assert_eq!(c.one_leader().await, second);
+    if slave.is_some() {
+        // The slave detects the new leader and reregisters with it.
+        c.slaves_active(second).await;
+    }
 
     c.spawn(first);
     assert_eq!(c.one_leader().await, second, "the old leader comes back as a standby");
@@ -246,22 +309,34 @@ async fn failover_figures() {
     let _serial = SERIAL.lock().await;
     for timeout in ["10secs", "2secs"] {
         let mut c = Cluster::start(timeout).await;
+        let bin = slave_bin();
+        for _ in 0..2 {
+            if let Some(b) = &bin {
+                c.spawn_slave(b);
+            }
+        }
         for (how, kill) in [("sigkill", true), ("sigterm", false)] {
-            let mut took = Vec::new();
+            let (mut took, mut slaves) = (Vec::new(), Vec::new());
             for _ in 0..5 {
                 let leader = c.one_leader().await;
+                c.slaves_active(leader).await;
                 let t0 = c.clock.now();
                 if kill {
                     c.sigkill(leader);
                 } else {
                     c.sigterm(leader);
                 }
-                let (_, t1) = c.new_leader(leader).await;
+                let (next, t1) = c.new_leader(leader).await;
                 took.push(t1 - t0);
+                slaves.push(c.slaves_active(next).await - t0);
                 c.spawn(leader);
             }
             println!("master_failover_{how}_session_{timeout}_ms {:.0}", median_ms(took.clone()));
             println!("  (all: {:?})", took.iter().map(|d| d.as_millis()).collect::<Vec<_>>());
+            if bin.is_some() {
+                println!("slaves_reregistered_{how}_session_{timeout}_ms {:.0}", median_ms(slaves.clone()));
+                println!("  (all: {:?})", slaves.iter().map(|d| d.as_millis()).collect::<Vec<_>>());
+            }
         }
     }
 }
