@@ -58,7 +58,15 @@ fn slave_bin() -> Option<PathBuf> {
     p.is_file().then_some(p)
 }
 
+/// `rmesos-execute` (built by `cargo build -p rmesos-examples`), if present.
+fn execute_bin() -> Option<PathBuf> {
+    let p = std::path::Path::new(BIN).parent()?.join("rmesos-execute");
+    p.is_file().then_some(p)
+}
+
 struct Cluster {
+    /// A real `rmesos-execute` framework running one long task.
+    framework: Option<Master>,
     /// Real `rmesos-slave` processes following the leader through ZooKeeper.
     slaves: Vec<Master>,
     /// One real clock for every measurement and bound (times of different
@@ -75,8 +83,15 @@ impl Cluster {
         let ens = Ensemble::start(3).await.expect("ZooKeeper ensemble");
         let dir = std::env::temp_dir().join(format!("rmesos-ha-real-{}-{}", std::process::id(), session_timeout));
         std::fs::create_dir_all(&dir).unwrap();
-        let mut c =
-            Cluster { slaves: Vec::new(), clock: Clock::real(), ens, masters: Vec::new(), session_timeout, dir };
+        let mut c = Cluster {
+            framework: None,
+            slaves: Vec::new(),
+            clock: Clock::real(),
+            ens,
+            masters: Vec::new(),
+            session_timeout,
+            dir,
+        };
         for i in 0..3 {
             let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
             c.masters.push(Master { port, child: None, log: c.dir.join(format!("master{i}.log")) });
@@ -126,6 +141,49 @@ impl Cluster {
             .spawn()
             .unwrap();
         self.slaves.push(Master { port, child: Some(child), log });
+    }
+
+    /// Starts `rmesos-execute --master zk://...` running one long task.
+    fn spawn_framework(&mut self, bin: &std::path::Path) {
+        let log = self.dir.join("framework.log");
+        let out = std::fs::OpenOptions::new().create(true).append(true).open(&log).unwrap();
+        let child = Command::new(bin)
+            .args([
+                format!("--master={}", self.ens.url("/rmesos")),
+                "--name=ha".to_string(),
+                "--command=sleep 600".to_string(),
+            ])
+            .env("RUST_LOG", "info")
+            .env("LIBPROCESS_IP", "127.0.0.1")
+            .stdout(Stdio::null())
+            .stderr(out)
+            .spawn()
+            .unwrap();
+        self.framework = Some(Master { port: 0, child: Some(child), log });
+    }
+
+    /// Polls until master `i` has an active framework (with a running task
+    /// if `task`).
+    async fn framework_running(&self, i: usize, task: bool) -> Time {
+        let start = self.clock.now();
+        loop {
+            let ok = get_json(self.masters[i].port, "/state").is_some_and(|s| {
+                s["frameworks"].as_array().is_some_and(|fs| {
+                    fs.iter().any(|f| {
+                        let running =
+                            || f["tasks"].as_array().is_some_and(|ts| ts.iter().any(|t| t["state"] == "TASK_RUNNING"));
+                        f["active"] == true && (!task || running())
+                    })
+                })
+            });
+            if ok {
+                return self.clock.now();
+            }
+            if self.clock.now() - start > MAX_WAIT {
+                panic!("no active framework with a running task on master {i} within {MAX_WAIT:?}\n{}", self.logs());
+            }
+            self.clock.sleep(POLL).await;
+        }
     }
 
     /// Polls until master `i` has every slave registered and active.
@@ -214,6 +272,7 @@ impl Cluster {
         self.masters
             .iter()
             .chain(&self.slaves)
+            .chain(&self.framework)
             .map(|m| format!("--- {}\n{}", m.log.display(), std::fs::read_to_string(&m.log).unwrap_or_default()))
             .collect()
     }
@@ -221,6 +280,7 @@ impl Cluster {
 
 impl Drop for Cluster {
     fn drop(&mut self) {
+        self.framework = None;
         self.masters.clear();
         self.slaves.clear();
         let _ = std::fs::remove_dir_all(&self.dir);
@@ -298,8 +358,10 @@ fn median_ms(mut v: Vec<Duration>) -> f64 {
     v[v.len() / 2].as_secs_f64() * 1000.0
 }
 
-/// Prints `name value` lines: leader SIGKILL / SIGTERM -> new leader (ms),
-/// median of 5, with the default 10 s session timeout and with 2 s.
+/// Prints `name value` lines: leader SIGKILL / SIGTERM -> new leader, ->
+/// both slaves reregistered, -> the `rmesos-execute` framework active again
+/// on the new leader with its task still running (ms), median of 5, with
+/// the default 10 s session timeout and with 2 s.
 #[actix_rt::test]
 #[ignore]
 async fn failover_figures() {
@@ -315,8 +377,15 @@ async fn failover_figures() {
                 c.spawn_slave(b);
             }
         }
+        let exec = execute_bin().filter(|_| bin.is_some());
+        if let Some(e) = &exec {
+            let l = c.one_leader().await;
+            c.slaves_active(l).await;
+            c.spawn_framework(e);
+            c.framework_running(l, true).await;
+        }
         for (how, kill) in [("sigkill", true), ("sigterm", false)] {
-            let (mut took, mut slaves) = (Vec::new(), Vec::new());
+            let (mut took, mut slaves, mut framework, mut task) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
             for _ in 0..5 {
                 let leader = c.one_leader().await;
                 c.slaves_active(leader).await;
@@ -328,7 +397,13 @@ async fn failover_figures() {
                 }
                 let (next, t1) = c.new_leader(leader).await;
                 took.push(t1 - t0);
+                if exec.is_some() {
+                    framework.push(c.framework_running(next, false).await - t0);
+                }
                 slaves.push(c.slaves_active(next).await - t0);
+                if exec.is_some() {
+                    task.push(c.framework_running(next, true).await - t0);
+                }
                 c.spawn(leader);
             }
             println!("master_failover_{how}_session_{timeout}_ms {:.0}", median_ms(took.clone()));
@@ -336,6 +411,12 @@ async fn failover_figures() {
             if bin.is_some() {
                 println!("slaves_reregistered_{how}_session_{timeout}_ms {:.0}", median_ms(slaves.clone()));
                 println!("  (all: {:?})", slaves.iter().map(|d| d.as_millis()).collect::<Vec<_>>());
+            }
+            if exec.is_some() {
+                println!("framework_reregistered_{how}_session_{timeout}_ms {:.0}", median_ms(framework.clone()));
+                println!("  (all: {:?})", framework.iter().map(|d| d.as_millis()).collect::<Vec<_>>());
+                println!("task_running_on_new_leader_{how}_session_{timeout}_ms {:.0}", median_ms(task.clone()));
+                println!("  (all: {:?})", task.iter().map(|d| d.as_millis()).collect::<Vec<_>>());
             }
         }
     }
