@@ -459,3 +459,23 @@ async fn graceful_leader_stop_hands_over_before_the_session_timeout() {
     let took = c.sim.now() - t0;
     assert!(took < SESSION_TIMEOUT, "the withdrawn znode hands over at once, not after {took:?}");
 }
+
+#[actix_rt::test]
+async fn leader_whose_session_expires_stops_at_once_and_another_leads() {
+    let mut c = Cluster::new();
+    for i in 0..3 {
+        c.start_master(i).await;
+    }
+    let first = c.one_leader().await;
+    // The servers expire the leader's membership session (as after a
+    // partition from ZooKeeper longer than the session timeout).
+    c.sim.settle().await;
+    let member = c.zk.children("/rmesos").into_iter().filter(|m| m.starts_with("json.info_")).min().unwrap();
+    let owner = c.zk.owner(&format!("/rmesos/{member}")).unwrap();
+    c.zk.expire(owner);
+    c.sim.settle().await;
+    assert!(c.peek(first).await.is_none(), "the old leader stopped acting at once");
+    c.masters[first] = None;
+    let second = c.one_leader().await;
+    assert_ne!(second, first);
+}
