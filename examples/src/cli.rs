@@ -6,13 +6,14 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use rmesos::MasterSpec;
 
-/// clap value parser for `--master`: any standalone form (`host:port`,
-/// `ip:port`, a file or `file://` URL holding one). ZooKeeper URLs are
-/// refused until ZooKeeper detection lands (issue 6).
+/// clap value parser for `--master`: `host:port`, `ip:port`,
+/// `zk://host:port,.../path` (the leader is detected through ZooKeeper), or
+/// a file or `file://` URL holding one.
 pub fn master_flag(s: &str) -> Result<String, String> {
     match MasterSpec::parse(s).map_err(|e| e.to_string())? {
         MasterSpec::ZooKeeper(url) => {
-            Err(format!("'{url}': ZooKeeper master detection is not supported yet; give the master as host:port"))
+            url.parse::<libprocess::zookeeper::ZkUrl>().map_err(|e| e.to_string())?;
+            Ok(s.trim().to_string())
         }
         MasterSpec::Standalone { .. } => Ok(s.trim().to_string()),
     }
@@ -66,10 +67,11 @@ mod tests {
     }
 
     #[test]
-    fn master_flag_keeps_standalone_forms_and_refuses_zookeeper() {
+    fn master_flag_keeps_every_form_and_refuses_bad_ones() {
         assert_eq!(master_flag(" 127.0.0.1:5050 "), Ok("127.0.0.1:5050".to_string()));
         assert!(master_flag("localhost:5050").is_ok());
         assert!(master_flag("127.0.0.1").unwrap_err().contains("has no port"));
-        assert!(master_flag("zk://h:2181/mesos").unwrap_err().contains("not supported yet"));
+        assert_eq!(master_flag("zk://h:2181/mesos"), Ok("zk://h:2181/mesos".to_string()));
+        assert!(master_flag("zk://h:2181/").unwrap_err().contains("ZooKeeper path"));
     }
 }

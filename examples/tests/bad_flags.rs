@@ -15,7 +15,7 @@ fn bad_flags_exit_2_with_one_clear_line() {
     let ok = ["--name", "n", "--command", "true"];
     let cases: Vec<(&str, Vec<&str>, &str)> = vec![
         (execute, [&["--master", "127.0.0.1"][..], &ok].concat(), "has no port"),
-        (execute, [&["--master", "zk://zk1:2181/mesos"][..], &ok].concat(), "not supported yet"),
+        (execute, [&["--master", "zk://zk1:2181/"][..], &ok].concat(), "ZooKeeper path"),
         (execute, [&["--master", "/no/such/master/file"][..], &ok].concat(), "cannot read master file"),
         (execute, [&["--master", "127.0.0.1:5050", "--resources", "cpus:x"][..], &ok].concat(), "--resources"),
         (execute, [&["--master", "127.0.0.1:5050", "--count", "0"][..], &ok].concat(), "--count"),

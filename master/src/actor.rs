@@ -10,16 +10,24 @@
 //! disconnects it (no offers; tasks of non-checkpointing frameworks lost) and
 //! the health checks decide its removal, as Mesos does.
 //!
+//! Leadership (see `leader.rs`): framework and slave messages are handled
+//! only while this master leads. Registry (see `registry.rs`): a slave's
+//! admission is written before its `SlaveRegisteredMessage` (or, for a slave
+//! the registry does not hold, `SlaveReregisteredMessage`) is sent; removed
+//! slaves are dropped from it.
+//!
 //! Allocation requested by an event (a slave added, a revive) runs once the
 //! messages already queued are handled: a burst of registrations costs one
 //! cycle, and the allocator only looks at slaves that changed.
 
 use actix::fut::{ready, ActorFutureExt};
-use actix::{Actor, AsyncContext, Context};
-use libprocess::{Handlers, Me, Process, Time, Upid};
+use actix::{Actor, AsyncContext, Context, WrapFuture};
+use libprocess::{Handlers, Me, Message, Process, Time, Upid};
 use rmesos::messages::*;
 
-use crate::core::{Action, MasterCore};
+use crate::core::{Action, MasterCore, Outgoing};
+use crate::leader::Ha;
+use crate::registry::{Registry, RegistryFuture};
 use crate::MasterOptions;
 
 /// The master process; see the module doc.
@@ -30,12 +38,30 @@ pub struct MasterProcess {
     /// Clock time at start (for `master/uptime_secs`).
     pub(crate) started: Time,
     allocation_pending: bool,
+    pub(crate) ha: Ha,
+    pub(crate) registry: Registry,
+    /// `slave_removals` when the registry was last pruned.
+    removals_seen: u64,
 }
 
 impl MasterProcess {
     pub fn new(me: Me, core: MasterCore, opts: MasterOptions) -> MasterProcess {
         let started = me.clock().now();
-        MasterProcess { me, core, opts, started, allocation_pending: false }
+        let ha = Ha::standalone(core.info().clone(), started);
+        let registry = Registry::in_process();
+        MasterProcess { me, core, opts, started, allocation_pending: false, ha, registry, removals_seen: 0 }
+    }
+
+    /// A standby master with ZooKeeper leadership (see `leader.rs`).
+    pub(crate) fn with_ha(mut self, ha: Ha, registry: Registry) -> MasterProcess {
+        self.ha = ha;
+        self.registry = registry;
+        self
+    }
+
+    /// Leadership state (role, detected leader).
+    pub fn ha(&self) -> &Ha {
+        &self.ha
     }
 
     pub(crate) fn now(&self) -> Time {
@@ -47,9 +73,18 @@ impl MasterProcess {
         &self.core
     }
 
-    fn perform(&mut self, actions: Vec<Action>, ctx: &mut Context<Self>) {
+    pub(crate) fn perform(&mut self, actions: Vec<Action>, ctx: &mut Context<Self>) {
+        if self.is_stopping() {
+            return;
+        }
         for a in actions {
             match a {
+                Action::Send(to, Outgoing::SlaveRegistered(m)) => {
+                    self.admit_then_send(to, m.slave_id.clone(), Outgoing::SlaveRegistered(m), ctx)
+                }
+                Action::Send(to, Outgoing::SlaveReregistered(m)) if !self.registry.contains(&m.slave_id) => {
+                    self.admit_then_send(to, m.slave_id.clone(), Outgoing::SlaveReregistered(m), ctx)
+                }
                 Action::Send(to, msg) => msg.send(&self.me, &to),
                 Action::Link(pid) => self.me.link(&pid),
                 Action::Unlink(pid) => self.me.unlink(&pid),
@@ -70,6 +105,42 @@ impl MasterProcess {
                 }
             }
         }
+        if self.core.counters().slave_removals != self.removals_seen {
+            self.removals_seen = self.core.counters().slave_removals;
+            self.prune_registry(ctx);
+        }
+    }
+
+    /// Writes slave `id`'s admission, then sends `msg`; nothing else is
+    /// handled until the write completes (Mesos's registrar serializes too).
+    fn admit_then_send(&mut self, to: Upid, id: rmesos::SlaveID, msg: Outgoing, ctx: &mut Context<Self>) {
+        let Some(info) = self.core.slave(&id).map(|s| s.info.clone()) else {
+            msg.send(&self.me, &to);
+            return;
+        };
+        let write = self.registry.admit(&info);
+        ctx.wait(write.into_actor(self).map(move |res, act: &mut MasterProcess, ctx| match res {
+            Ok(()) => msg.send(&act.me, &to),
+            Err(e) => act.lose_leadership(&format!("cannot write slave {id} to the registry: {e}"), ctx),
+        }));
+    }
+
+    /// Drops removed slaves from the registry.
+    fn prune_registry(&mut self, ctx: &mut Context<Self>) {
+        let gone: Vec<rmesos::SlaveID> = self
+            .registry
+            .admitted()
+            .filter(|id| self.core.slave(id).is_none() && !self.core.is_recovered(id))
+            .cloned()
+            .collect();
+        for id in gone {
+            let write: RegistryFuture<()> = self.registry.remove(&id);
+            ctx.spawn(write.into_actor(self).map(move |res, act: &mut MasterProcess, ctx| {
+                if let Err(e) = res {
+                    act.lose_leadership(&format!("cannot remove slave {id} from the registry: {e}"), ctx);
+                }
+            }));
+        }
     }
 
     fn request_allocation(&mut self, ctx: &mut Context<Self>) {
@@ -85,12 +156,18 @@ impl MasterProcess {
     }
 
     fn allocate(&mut self, ctx: &mut Context<Self>) {
+        if !self.serving() {
+            return;
+        }
         let now = self.now();
         let acts = self.core.allocate(now);
         self.perform(acts, ctx);
     }
 
     fn ping(&mut self, ctx: &mut Context<Self>) {
+        if !self.serving() {
+            return;
+        }
         let now = self.now();
         let acts = self.core.ping_tick(now);
         self.perform(acts, ctx);
@@ -113,6 +190,9 @@ macro_rules! handlers {
         impl MasterProcess {
             $(
                 fn $name(&mut self, from: Upid, msg: $msg, ctx: &mut Context<Self>) {
+                    if !self.serving() {
+                        return self.not_leading(&from, <$msg as Message>::NAME);
+                    }
                     $(let $now = self.now();)?
                     let acts = self.core.$core_fn(&from, msg $(, $now)?);
                     self.perform(acts, ctx);
@@ -148,6 +228,9 @@ handlers! {
 
 impl MasterProcess {
     fn on_pong(&mut self, from: Upid, _msg: PongSlaveMessage, ctx: &mut Context<Self>) {
+        if !self.serving() {
+            return;
+        }
         let acts = self.core.pong(&from);
         self.perform(acts, ctx);
     }
@@ -157,6 +240,7 @@ impl Process for MasterProcess {
     fn install(h: &mut Handlers<Self>) {
         install_all(h);
         h.install(MasterProcess::on_pong);
+        crate::leader::install(h);
         crate::http::install(h);
     }
 

@@ -78,9 +78,9 @@ pub struct Flags {
     pub advertise_port: Option<u16>,
 
     /// ZooKeeper URL for leader election among masters
-    /// (zk://host1:port1,host2:port2/path, or a file holding one). NOT
-    /// SUPPORTED YET: the value is validated, then the master refuses to start
-    /// (leader election comes in a later release). Without --zk the master is
+    /// (zk://host1:port1,host2:port2/path, or a file holding one). The
+    /// elected master leads; the others are standbys; the registry of admitted
+    /// slaves is kept under <path>/registry. Without --zk the master is
     /// standalone and leads at once.
     #[arg(long, env = "RMESOS_ZK", value_parser = zk_url)]
     pub zk: Option<String>,
@@ -283,7 +283,7 @@ mod tests {
             "15secs",
             "[default: 5]",
             "10mins",
-            "NOT SUPPORTED YET",
+            "<path>/registry",
             "RMESOS_AGENT_PING_TIMEOUT",
             "127.0.0.1",
         ] {

@@ -5,10 +5,13 @@
 //! - `/metrics/snapshot`: a flat JSON map of Mesos-style gauges and counters
 //!   (`master/slaves_active`, `master/tasks_running`, ...) plus the node's
 //!   libprocess counters (`libprocess/...`);
-//! - `/redirect`: 307 to the leader's `http://ip:port` (this master while it
-//!   is standalone; the elected leader once ZooKeeper election exists). The
-//!   advertised IP is used rather than the hostname, which may not resolve
-//!   for the client.
+//! - `/redirect`: 307 to the leader's `http://ip:port` (this master when it
+//!   leads or is standalone; the detected leader for a standby; 503 while no
+//!   leader is known). The advertised IP is used rather than the hostname,
+//!   which may not resolve for the client.
+//!
+//! On a standby, `/state` shows the leader it knows (`leader`, `leader_info`,
+//! absent while none) and an empty cluster.
 
 use actix::Context;
 use libprocess::{Handlers, Request, Response};
@@ -27,8 +30,11 @@ fn health(_: &mut MasterProcess, _: Request, _: &mut Context<MasterProcess>) -> 
 }
 
 fn redirect(m: &mut MasterProcess, _: Request, _: &mut Context<MasterProcess>) -> Response {
-    let addr = m.me.pid().addr();
-    Response::redirect(&format!("http://{addr}"))
+    match m.ha.leader().map(|l| l.pid()) {
+        Some(Ok(pid)) => Response::redirect(&format!("http://{}", pid.addr())),
+        Some(Err(e)) => Response::text(503, format!("the detected leader has no usable address: {e}\n")),
+        None => Response::text(503, "no leading master detected\n"),
+    }
 }
 
 fn state(m: &mut MasterProcess, _: Request, _: &mut Context<MasterProcess>) -> Response {
@@ -133,9 +139,9 @@ fn state_json(m: &MasterProcess) -> Value {
         "pid": m.me.pid().to_string(),
         "hostname": info.hostname,
         "start_time": start_time,
-        "elected_time": start_time,
-        "leader": m.me.pid().to_string(),
-        "leader_info": info,
+        "elected_time": m.ha.elected_at.map(|t| core.wall(t)),
+        "leader": m.ha.leader().and_then(|l| l.pid.clone()),
+        "leader_info": m.ha.leader(),
         "cluster": o.cluster,
         "activated_slaves": activated,
         "deactivated_slaves": slaves.len() - activated,

@@ -20,16 +20,21 @@
 //! let master = rmesos_master::spawn(&node, rmesos_master::MasterOptions::default())?;
 //! ```
 //!
-//! Standalone only for now: `--zk` is validated but refused
-//! ([`StartError::ZkNotSupported`]); leader election comes next.
+//! With `--zk`, masters elect a leader through ZooKeeper ([`leader`]) and
+//! keep the admitted slaves in a registry there ([`registry`]);
+//! [`spawn_ha`] is the embedded form (any ZooKeeper backend, e.g. the
+//! in-memory one in simulations).
 
 pub mod actor;
 pub mod allocator;
 pub mod core;
 pub mod flags;
 mod http;
+pub mod leader;
+pub mod registry;
 
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use actix::Addr;
@@ -41,6 +46,7 @@ use rmesos::MasterInfo;
 
 pub use actor::MasterProcess;
 pub use flags::Flags;
+pub use leader::HaConfig;
 
 use crate::core::{CoreConfig, MasterCore};
 
@@ -55,6 +61,9 @@ pub struct MasterOptions {
     pub agent_reregister_timeout: Duration,
     /// The master's id; `None` draws a fresh UUID (deterministic tests pass one).
     pub master_id: Option<String>,
+    /// On lost leadership, exit the process (the binary) rather than shut
+    /// the master's node down (embedded masters); see `leader.rs`.
+    pub exit_on_lost_leadership: bool,
 }
 
 impl Default for MasterOptions {
@@ -74,6 +83,7 @@ impl MasterOptions {
             max_agent_ping_timeouts: f.max_agent_ping_timeouts,
             agent_reregister_timeout: f.agent_reregister_timeout,
             master_id: None,
+            exit_on_lost_leadership: false,
         }
     }
 }
@@ -89,14 +99,27 @@ pub struct RunningMaster {
     pub addr: Addr<MasterProcess>,
 }
 
+impl RunningMaster {
+    /// Stops the master gracefully: it stops acting at once, leaves the
+    /// election (its znode deleted, so the next master leads within
+    /// milliseconds; bounded by [`leader::WITHDRAW_TIMEOUT`]), then its node
+    /// shuts down.
+    pub async fn stop(&self) {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        if self.addr.send(leader::Withdraw(tx)).await.is_ok()
+            && self.node.clock().timeout(leader::WITHDRAW_TIMEOUT, rx).await.is_err()
+        {
+            tracing::warn!("withdraw not confirmed within {:?}; stopping anyway", leader::WITHDRAW_TIMEOUT);
+        }
+        self.node.shutdown();
+    }
+}
+
 /// Why a master could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
-    #[error(
-        "--zk is not supported yet: leader election through ZooKeeper comes in a later release; \
-         run without --zk for a standalone master"
-    )]
-    ZkNotSupported,
+    #[error("--zk: {0}")]
+    ZkUrl(#[from] libprocess::zookeeper::ZkUrlError),
     #[error(transparent)]
     Config(#[from] ConfigError),
     #[error(transparent)]
@@ -108,24 +131,47 @@ pub enum StartError {
 }
 
 /// Binds a node as the flags say (flags over `LIBPROCESS_*`), on the real
-/// clock, and starts a standalone master on it. Must run inside an actix
-/// system.
+/// clock, and starts a master on it: standalone, or a contender for
+/// leadership through ZooKeeper with `--zk`. Must run inside an actix system.
 pub async fn start(flags: &Flags) -> Result<RunningMaster, StartError> {
-    if flags.zk.is_some() {
-        return Err(StartError::ZkNotSupported);
-    }
+    let ha = match &flags.zk {
+        Some(url) => Some(HaConfig {
+            backend: Arc::new(libprocess::zookeeper::RealZk::new()),
+            url: url.parse()?,
+            session_timeout: flags.zk_session_timeout,
+        }),
+        None => None,
+    };
     if let Some(dir) = &flags.work_dir {
         std::fs::create_dir_all(dir).map_err(|source| StartError::WorkDir { path: dir.clone(), source })?;
     }
     let config = flags.libprocess_config(|k| std::env::var(k).ok())?;
     let node = Node::bind(config).await?;
-    spawn(&node, MasterOptions::from_flags(flags)).inspect_err(|_| node.shutdown())
+    // A master started from flags owns its process: it exits on lost
+    // leadership, as Mesos's does.
+    let opts = MasterOptions { exit_on_lost_leadership: true, ..MasterOptions::from_flags(flags) };
+    match ha {
+        Some(ha) => spawn_ha(&node, opts, ha),
+        None => spawn(&node, opts),
+    }
+    .inspect_err(|_| node.shutdown())
 }
 
 /// Starts a standalone master (process id `master`) on `node` and makes it
 /// the node's default HTTP process (so `/state` works). Must run inside an
 /// actix system.
 pub fn spawn(node: &Node, opts: MasterOptions) -> Result<RunningMaster, StartError> {
+    spawn_with(node, opts, None)
+}
+
+/// Starts a master on `node` that contends for leadership through
+/// ZooKeeper (processes `master`, `contender`, `detector`); it serves once
+/// elected (see [`leader`]). Must run inside an actix system.
+pub fn spawn_ha(node: &Node, opts: MasterOptions, ha: HaConfig) -> Result<RunningMaster, StartError> {
+    spawn_with(node, opts, Some(ha))
+}
+
+fn spawn_with(node: &Node, opts: MasterOptions, ha: Option<HaConfig>) -> Result<RunningMaster, StartError> {
     let id = opts.master_id.clone().unwrap_or_else(new_master_id);
     let pid = node.pid(MASTER_ID).map_err(SpawnError::from)?;
     let info = MasterInfo::new(&id, &pid, Some(opts.hostname.clone()), Some(env!("CARGO_PKG_VERSION").to_string()));
@@ -142,10 +188,25 @@ pub fn spawn(node: &Node, opts: MasterOptions) -> Result<RunningMaster, StartErr
         epoch_base,
     });
     let hostname = opts.hostname.clone();
-    let spawned = node.spawn(MASTER_ID, |me| MasterProcess::new(me, core, opts))?;
+    let elected = match &ha {
+        Some(ha) => Some(leader::start(node, &pid, ha, core.info())?),
+        None => None,
+    };
+    let standalone = elected.is_none();
+    let spawned = node.spawn(MASTER_ID, |me| {
+        let p = MasterProcess::new(me, core, opts);
+        match elected {
+            Some((ha, registry)) => p.with_ha(ha, registry),
+            None => p,
+        }
+    })?;
     node.set_default_http(MASTER_ID);
     tracing::info!("Master {id} ({hostname}) started on {}", pid.addr());
-    tracing::info!("The master's pid is {pid}; no --zk given: standalone");
-    tracing::info!("Elected as the leading master!");
+    if standalone {
+        tracing::info!("The master's pid is {pid}; no --zk given: standalone");
+        tracing::info!("Elected as the leading master!");
+    } else {
+        tracing::info!("The master's pid is {pid}; contending for leadership through ZooKeeper");
+    }
     Ok(RunningMaster { node: node.clone(), pid: spawned.pid, id, addr: spawned.addr })
 }

@@ -1,20 +1,17 @@
 //! `rmesos-master`: parses the flags, sets up logging (`RUST_LOG`, default
-//! `info`), starts a standalone master and runs until SIGINT or SIGTERM,
+//! `info`), starts a master (standalone, or contending through ZooKeeper
+//! with `--zk`; it exits with status 1 if it loses leadership) and runs until SIGINT or SIGTERM,
 //! then shuts the node down cleanly.
 
 use std::io::IsTerminal;
 use std::process::ExitCode;
 
-use clap::{CommandFactory, Parser};
-use rmesos_master::{start, Flags, StartError};
+use clap::Parser;
+use rmesos_master::{start, Flags};
 use tracing_subscriber::EnvFilter;
 
 fn main() -> ExitCode {
     let flags = Flags::parse();
-    if flags.zk.is_some() {
-        // A usage problem: one clear line, exit code 2, like any bad flag.
-        Flags::command().error(clap::error::ErrorKind::ArgumentConflict, StartError::ZkNotSupported).exit();
-    }
     // Logs go to stderr (as Mesos's do); colours only on a terminal.
     tracing_subscriber::fmt()
         .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")))
@@ -32,7 +29,7 @@ fn main() -> ExitCode {
         };
         let signal = wait_for_signal().await;
         tracing::info!("Received {signal}; shutting down master {} at {}", master.id, master.pid);
-        master.node.shutdown();
+        master.stop().await;
         ExitCode::SUCCESS
     })
 }

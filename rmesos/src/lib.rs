@@ -49,6 +49,7 @@
 
 pub mod attributes;
 pub mod detect;
+pub mod detect_zk;
 pub mod duration;
 pub mod executor;
 pub mod ids;

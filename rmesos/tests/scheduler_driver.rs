@@ -222,9 +222,10 @@ async fn registers_launches_acks_and_follows_a_new_master() {
 fn bad_master_values_are_refused_up_front() {
     let sched = || TestScheduler { events: mpsc::unbounded_channel().0 };
     let f = || FrameworkInfo::new("u", "n");
-    let e = SchedulerDriver::new(sched(), f(), "zk://127.0.0.1:2181/mesos").err().unwrap();
-    assert!(matches!(e, DriverError::ZooKeeperNotSupported(_)), "{e}");
-    assert!(e.to_string().contains("not supported yet"));
+    assert!(SchedulerDriver::new(sched(), f(), "zk://127.0.0.1:2181/mesos").is_ok());
+    let e = SchedulerDriver::new(sched(), f(), "zk://127.0.0.1:2181/").err().unwrap();
+    assert!(matches!(e, DriverError::Master(_)), "{e}");
+    assert!(e.to_string().contains("ZooKeeper path"), "{e}");
     let e = SchedulerDriver::new(sched(), f(), "127.0.0.1").err().unwrap();
     assert!(matches!(e, DriverError::Master(_)), "{e}");
     let e = SchedulerDriver::new(sched(), FrameworkInfo::new("u", ""), "127.0.0.1:5050").err().unwrap();

@@ -22,8 +22,8 @@ pub struct Flags {
     pub port: u16,
 
     /// The master: host:port, ip:port, zk://host:port,.../path, or a file
-    /// (path or file:///path) holding one of them. ZooKeeper detection comes
-    /// with master failover (not supported yet).
+    /// (path or file:///path) holding one of them. With zk:// the slave
+    /// follows the leading master (and reregisters when it changes).
     #[arg(long, env = "RMESOS_MASTER", value_parser = parse_master)]
     pub master: MasterSpec,
 
@@ -62,12 +62,13 @@ pub struct Flags {
     pub launcher_dir: Option<PathBuf>,
 }
 
-/// `--master`, refusing ZooKeeper URLs until the detector is wired in.
+/// `--master`: host:port, zk://... (validated as a ZooKeeper URL), or a file.
 fn parse_master(s: &str) -> Result<MasterSpec, String> {
     match MasterSpec::parse(s).map_err(|e| e.to_string())? {
-        MasterSpec::ZooKeeper(url) => Err(format!(
-            "'{url}': ZooKeeper master detection is not supported yet by rmesos-slave; give the master's host:port"
-        )),
+        MasterSpec::ZooKeeper(url) => {
+            url.parse::<libprocess::zookeeper::ZkUrl>().map_err(|e| e.to_string())?;
+            Ok(MasterSpec::ZooKeeper(url))
+        }
         spec => Ok(spec),
     }
 }
@@ -114,7 +115,7 @@ mod tests {
     fn bad_values_are_one_line_usage_errors() {
         for (args, expected) in [
             (vec!["--master", "localhost", "--work_dir", "/w"], "has no port"),
-            (vec!["--master", "zk://a:2181/mesos", "--work_dir", "/w"], "not supported yet"),
+            (vec!["--master", "zk://a:2181/", "--work_dir", "/w"], "ZooKeeper path"),
             (vec!["--master", "a:1", "--work_dir", "/w", "--resources", "cpus:x"], "cpus"),
             (vec!["--master", "a:1", "--work_dir", "/w", "--attributes", "rack"], "name:value"),
         ] {

@@ -32,6 +32,7 @@ use std::path::PathBuf;
 
 use actix::Addr;
 use libprocess::{Config, Node, Upid};
+use rmesos::detect_zk::ZkDetect;
 use tokio::sync::watch;
 
 pub use containerizer::Containerizer;
@@ -50,6 +51,8 @@ pub enum StartError {
     Master(rmesos::DetectError),
     #[error("cannot start the slave's node: {0}")]
     Node(String),
+    #[error("--master: {0}")]
+    Zk(String),
 }
 
 /// A running slave.
@@ -109,11 +112,30 @@ pub async fn start(flags: Flags) -> Result<Slave, StartError> {
     Ok(slave)
 }
 
+/// How the slave's process finds the master.
+pub(crate) enum MasterSource {
+    Standalone(Upid),
+    /// A ZooKeeper leader detector reporting to the slave.
+    Detector(Upid),
+}
+
 /// Starts the slave as `slave(1)` on `node` (which must not run one yet) and
 /// makes it the node's default HTTP process (`/state`). Executors run as
-/// child processes ([`containerizer::Posix`]).
+/// child processes ([`containerizer::Posix`]). With `--master zk://...` it
+/// follows the leading master through the real ZooKeeper (detector process
+/// `slave(1)-detector`).
 pub fn start_on(node: &Node, flags: Flags) -> Result<Slave, StartError> {
-    start_with(node, flags, Box::<containerizer::Posix>::default(), rand::random())
+    start_on_with(node, flags, None)
+}
+
+/// [`start_on`], detecting the leader on `zk_backend` (e.g. the in-memory
+/// ZooKeeper of a simulation) when `--master` is a `zk://` URL.
+pub fn start_on_with(
+    node: &Node,
+    flags: Flags,
+    zk_backend: Option<std::sync::Arc<dyn libprocess::zookeeper::Backend>>,
+) -> Result<Slave, StartError> {
+    start_full(node, flags, Box::<containerizer::Posix>::default(), rand::random(), zk_backend)
 }
 
 /// [`start_on`] with another way to run executors (e.g.
@@ -125,9 +147,33 @@ pub fn start_with(
     containerizer: Box<dyn Containerizer>,
     seed: u64,
 ) -> Result<Slave, StartError> {
+    start_full(node, flags, containerizer, seed, None)
+}
+
+/// Every choice of [`start_with`] and [`start_on_with`] at once.
+pub fn start_full(
+    node: &Node,
+    flags: Flags,
+    containerizer: Box<dyn Containerizer>,
+    seed: u64,
+    zk_backend: Option<std::sync::Arc<dyn libprocess::zookeeper::Backend>>,
+) -> Result<Slave, StartError> {
     std::fs::create_dir_all(&flags.work_dir).map_err(|e| StartError::WorkDir(flags.work_dir.clone(), e))?;
     let work_dir = flags.work_dir.canonicalize().map_err(|e| StartError::WorkDir(flags.work_dir.clone(), e))?;
-    let master = flags.master.resolve().map_err(StartError::Master)?;
+    let master = match &flags.master {
+        rmesos::MasterSpec::ZooKeeper(url) => {
+            let mut zk = ZkDetect::real(url).map_err(|e| StartError::Zk(e.to_string()))?;
+            if let Some(b) = zk_backend {
+                zk.backend = b;
+            }
+            let me = node.pid(SLAVE_PROCESS_ID).map_err(|e| StartError::Node(e.to_string()))?;
+            let detector = zk
+                .spawn(node, &format!("{SLAVE_PROCESS_ID}-detector"), me)
+                .map_err(|e| StartError::Node(e.to_string()))?;
+            MasterSource::Detector(detector)
+        }
+        spec => MasterSource::Standalone(spec.resolve().map_err(StartError::Master)?),
+    };
     let launcher_dir = flags.launcher_dir.clone().unwrap_or_else(default_launcher_dir);
     let command_executor = launcher_dir.join(COMMAND_EXECUTOR);
     if !command_executor.is_file() {
@@ -146,12 +192,21 @@ pub fn start_with(
         seed,
     };
     let (tx, rx) = watch::channel(false);
+    let detector = match &master {
+        MasterSource::Detector(d) => Some(d.clone()),
+        MasterSource::Standalone(_) => None,
+    };
     let spawned = node
         .spawn(SLAVE_PROCESS_ID, |me| {
             let core = core::SlaveCore::new(cfg, me.pid().clone());
             SlaveProcess::new(me, core, work_dir, master, containerizer, tx)
         })
-        .map_err(|e| StartError::Node(e.to_string()))?;
+        .map_err(|e| {
+            if let Some(d) = &detector {
+                node.terminate(d);
+            }
+            StartError::Node(e.to_string())
+        })?;
     node.set_default_http(SLAVE_PROCESS_ID);
     Ok(Slave { pid: spawned.pid, node: node.clone(), addr: spawned.addr, stopped: rx, owns_node: false })
 }

@@ -9,7 +9,9 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use actix::fut::ActorFutureExt;
 use actix::{Actor, ActorContext, AsyncContext, Context, Handler};
+use libprocess::zookeeper::LeaderMessage;
 use libprocess::{Handlers, Me, Process, Request, Response, Upid};
+use rmesos::detect_zk::LeaderFollower;
 use rmesos::messages::*;
 use tokio::sync::watch;
 
@@ -24,8 +26,11 @@ pub struct SlaveProcess {
     me: Me,
     core: SlaveCore,
     work_dir: PathBuf,
-    /// The master to (re)detect: standalone detection always finds this one.
-    master: Upid,
+    /// The master to (re)detect: standalone, always the configured one; with
+    /// ZooKeeper, the leader last detected (None: none yet, or lost).
+    master: Option<Upid>,
+    /// With `--master zk://...`: the detector's reports.
+    follower: Option<LeaderFollower>,
     /// Starts and kills executor runs (child processes by default).
     containerizer: Box<dyn Containerizer>,
     stopped: watch::Sender<bool>,
@@ -36,11 +41,26 @@ impl SlaveProcess {
         me: Me,
         core: SlaveCore,
         work_dir: PathBuf,
-        master: Upid,
+        master: crate::MasterSource,
         containerizer: Box<dyn Containerizer>,
         stopped: watch::Sender<bool>,
     ) -> Self {
-        SlaveProcess { me, core, work_dir, master, containerizer, stopped }
+        let (master, follower) = match master {
+            crate::MasterSource::Standalone(pid) => (Some(pid), None),
+            crate::MasterSource::Detector(d) => (None, Some(LeaderFollower::new(d))),
+        };
+        SlaveProcess { me, core, work_dir, master, follower, containerizer, stopped }
+    }
+
+    /// A report of the ZooKeeper detector: a new leader (or none) is
+    /// (re)registered with on the core's randomized backoff.
+    fn on_leader(&mut self, from: Upid, msg: LeaderMessage, ctx: &mut Context<Self>) {
+        let me = self.me.pid().clone();
+        let Some(change) = self.follower.as_mut().and_then(|f| f.report(&from, msg, &me)) else { return };
+        self.master = change.clone();
+        let now = self.now();
+        let a = self.core.master_detected(change, now);
+        self.perform(a, ctx);
     }
 
     fn now(&self) -> Now {
@@ -72,9 +92,10 @@ impl SlaveProcess {
                     }
                 }
                 Action::Redetect => {
-                    // Standalone detection: the master is the configured one.
+                    // Standalone: the configured master; ZooKeeper: the
+                    // leader last detected (the detector reports changes).
                     let now = self.now();
-                    let a = self.core.master_detected(Some(self.master.clone()), now);
+                    let a = self.core.master_detected(self.master.clone(), now);
                     self.perform(a, ctx);
                 }
                 Action::Terminate(why) => {
@@ -148,9 +169,12 @@ impl Actor for SlaveProcess {
             let a = act.core.tick(now);
             act.perform(a, ctx);
         });
-        let now = self.now();
-        let a = self.core.master_detected(Some(self.master.clone()), now);
-        self.perform(a, ctx);
+        // With ZooKeeper, the detector's first report starts registration.
+        if let Some(master) = self.master.clone() {
+            let now = self.now();
+            let a = self.core.master_detected(Some(master), now);
+            self.perform(a, ctx);
+        }
     }
 }
 
@@ -202,6 +226,7 @@ handlers! {
 impl Process for SlaveProcess {
     fn install(h: &mut Handlers<Self>) {
         h.install(Self::on_registered)
+            .install(Self::on_leader)
             .install(Self::on_reregistered)
             .install(Self::on_ping)
             .install(Self::on_run_task)

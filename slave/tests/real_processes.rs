@@ -403,7 +403,7 @@ async fn shutting_a_framework_down_ends_its_executors() {
 fn bad_flags_exit_2_with_one_clear_line() {
     for (args, expected) in [
         (vec!["--master", "localhost", "--work_dir", "/tmp/x"], "has no port"),
-        (vec!["--master", "zk://z1:2181/mesos", "--work_dir", "/tmp/x"], "not supported yet"),
+        (vec!["--master", "zk://z1:2181/", "--work_dir", "/tmp/x"], "ZooKeeper path"),
         (vec!["--master", "127.0.0.1:5050", "--work_dir", "/tmp/x", "--resources", "cpus:-1"], "negative"),
         (vec!["--master", "127.0.0.1:5050", "--work_dir", "/tmp/x", "--attributes", "rack"], "name:value"),
         (

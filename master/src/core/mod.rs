@@ -10,6 +10,7 @@
 //!   removal;
 //! - `slaves.rs`: slave (re)registration, health checks (ping/pong), removal
 //!   (TASK_LOST / TASK_UNREACHABLE, LostSlave, rescinds);
+//! - `recovery.rs`: slaves recovered from the registry after a failover;
 //! - `tasks.rs`: offers out, launch validation, status updates and their
 //!   acknowledgements, kill, reconciliation, framework messages both ways,
 //!   exited executors.
@@ -17,19 +18,22 @@
 //! How the state is rebuilt after a master restart: see [`state`].
 
 mod frameworks;
+mod recovery;
 mod slaves;
 pub mod state;
 mod tasks;
 #[cfg(test)]
 mod tests;
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::time::Duration;
 
 use libprocess::{Me, Time, Upid};
 use rmesos::messages::*;
 use rmesos::TaskStatus;
-use rmesos::{FrameworkID, MasterInfo, Offer, OfferID, Reason, SlaveID, Source, StatusUpdate, TaskID, TaskState};
+use rmesos::{
+    FrameworkID, MasterInfo, Offer, OfferID, Reason, SlaveID, SlaveInfo, Source, StatusUpdate, TaskID, TaskState,
+};
 
 use crate::allocator::Allocator;
 pub use state::{Counters, Framework, Slave};
@@ -147,6 +151,9 @@ pub struct MasterCore {
     pub(crate) slaves_by_pid: HashMap<Upid, SlaveID>,
     /// Slaves removed as unreachable, oldest first (bounded).
     pub(crate) unreachable: state::UnreachableSlaves,
+    /// Admitted slaves read from the registry that have not reregistered
+    /// with this master yet (see `recovery.rs`).
+    pub(crate) recovered: BTreeMap<SlaveID, SlaveInfo>,
     pub(crate) offers: HashMap<OfferID, Offer>,
     pub(crate) allocator: Allocator,
     pub(crate) counters: Counters,
@@ -166,6 +173,7 @@ impl MasterCore {
             slaves: HashMap::new(),
             slaves_by_pid: HashMap::new(),
             unreachable: state::UnreachableSlaves::default(),
+            recovered: BTreeMap::new(),
             offers: HashMap::new(),
             allocator: Allocator::new(),
             counters: Counters::default(),

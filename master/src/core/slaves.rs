@@ -84,6 +84,7 @@ impl MasterCore {
             self.remove_slave(&other, Removal::Unregistered, now);
         }
         let wall = self.wall(now);
+        self.recovered_slave_returned(&id);
         let known = self.slaves.contains_key(&id);
         let was_unreachable = self.unreachable.remove(&id);
         let mut shutdown: HashSet<FrameworkID> = HashSet::new();

@@ -6,9 +6,9 @@
 //! re-registrations: each slave's `ReregisterSlaveMessage` brings its tasks,
 //! executors and the FrameworkInfos of their frameworks (frameworks so
 //! recovered have no scheduler pid until their scheduler reregisters), and
-//! each scheduler's `ReregisterFrameworkMessage` brings its pid back. Issue 6
-//! adds the registry (admitted slave ids) so a new leader also knows which
-//! slaves to expect.
+//! each scheduler's `ReregisterFrameworkMessage` brings its pid back. The
+//! registry (`registry.rs`: admitted slaves, in ZooKeeper with `--zk`) tells
+//! a new leader which slaves to expect (`recovery.rs`).
 
 use std::collections::{HashMap, HashSet, VecDeque};
 

@@ -359,8 +359,8 @@ impl MasterCore {
     /// state; unknown on a registered slave -> TASK_GONE; unknown on an
     /// unreachable slave -> TASK_UNREACHABLE; otherwise TASK_UNKNOWN; each
     /// TASK_LOST instead for frameworks that are not PARTITION_AWARE.
-    /// (Mesos's "slave recovered but not yet reregistered: no answer" case
-    /// needs the registry of issue 6.)
+    /// A task on a slave recovered from the registry and not reregistered
+    /// yet gets no answer (Mesos's case).
     fn reconcile_explicit(&mut self, fid: &FrameworkID, statuses: Vec<rmesos::TaskStatus>, now: Time) {
         let pa = self.frameworks[fid].info.is_partition_aware();
         let pick = |aware: TaskState| if pa { aware } else { TaskState::Lost };
@@ -371,6 +371,9 @@ impl MasterCore {
                 (Some(t.slave_id.clone()), state, "Reconciliation: Latest task state")
             } else {
                 match s.slave_id {
+                    // Recovered from the registry, not reregistered yet: no
+                    // answer (as Mesos); the slave's return will tell.
+                    Some(sid) if self.recovered.contains_key(&sid) => continue,
                     Some(sid) if self.slaves.contains_key(&sid) => {
                         (Some(sid), pick(TaskState::Gone), "Reconciliation: Task is unknown to the agent")
                     }

@@ -6,8 +6,12 @@
 //! are applied as soon as the callback returns (the process drains the queue
 //! after every callback), so a framework that launches from
 //! `resource_offers` has its launch sent before the next message is handled.
-//! Master detection is standalone: the `--master` value is parsed (re-reading
-//! a file) and resolved at every detection; ZooKeeper comes with issue 6.
+//! Master detection: standalone, the `--master` value is parsed (re-reading
+//! a file) and resolved at every detection; with `zk://...`, a
+//! `LeaderDetector` (process `<driver id>-detector`) reports every change of
+//! the leading master (see [`crate::detect_zk`]): the driver disconnects at
+//! once when the leader is lost and registers with a new one as soon as it
+//! is detected (retries on the randomized backoff).
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -17,12 +21,14 @@ use std::time::Duration;
 use actix::fut::ActorStreamExt;
 use actix::{Actor, ActorContext, AsyncContext, Context};
 use libprocess::clock::WorkGuard;
+use libprocess::zookeeper::LeaderMessage;
 use libprocess::{Clock, Config, Handlers, Me, Node, NodeError, Process, SpawnError, Upid};
 use tokio::sync::{mpsc, watch};
 
 use super::core::{Action, Callback, DriverCore, DriverStatus};
 use super::Scheduler;
 use crate::detect::{DetectError, MasterSpec};
+use crate::detect_zk::{LeaderFollower, ZkDetect};
 use crate::ids::{ExecutorID, FrameworkID, OfferID, SlaveID, TaskID};
 use crate::info::{Filters, FrameworkInfo, FrameworkInfoError, TaskInfo};
 use crate::messages::*;
@@ -38,8 +44,8 @@ pub const JOIN_FLUSH_TIMEOUT: Duration = Duration::from_secs(5);
 pub enum DriverError {
     #[error("bad --master: {0}")]
     Master(#[from] DetectError),
-    #[error("--master '{0}': ZooKeeper master detection is not supported yet; give the master as host:port")]
-    ZooKeeperNotSupported(String),
+    #[error("--master: {0}")]
+    ZooKeeper(#[from] libprocess::zookeeper::ZkUrlError),
     #[error("invalid FrameworkInfo: {0}")]
     Framework(#[from] FrameworkInfoError),
     #[error("cannot start the libprocess node: {0}")]
@@ -169,7 +175,7 @@ impl DriverHandle {
     }
 
     /// Tells the driver the leading master changed (None: no leader now),
-    /// for a detector outside the driver (ZooKeeper's, issue 6): the driver
+    /// for a detector outside the driver: the driver
     /// disconnects if connected and registers with the new master at once.
     pub fn master_detected(&self, master: Option<Upid>) -> DriverStatus {
         self.push(Command::Detected(master))
@@ -181,6 +187,8 @@ impl DriverHandle {
 /// `start()` + `join()`.
 pub struct SchedulerDriver {
     master: String,
+    /// With `--master zk://...`: how to detect the leader.
+    zk: Option<ZkDetect>,
     core: Option<DriverCore>,
     scheduler: Option<Box<dyn Scheduler>>,
     node: Option<Node>,
@@ -194,17 +202,18 @@ pub struct SchedulerDriver {
 
 impl SchedulerDriver {
     /// A driver for `framework` (set `framework.id` to fail over a previous
-    /// scheduler instance) with master `master` in any standalone `--master`
-    /// form. Implicit acknowledgements.
+    /// scheduler instance) with master `master` in any `--master` form
+    /// (`zk://` on the real ZooKeeper). Implicit acknowledgements.
     pub fn new(
         scheduler: impl Scheduler,
         framework: FrameworkInfo,
         master: impl Into<String>,
     ) -> Result<SchedulerDriver, DriverError> {
         let master = master.into();
-        if let MasterSpec::ZooKeeper(url) = MasterSpec::parse(&master)? {
-            return Err(DriverError::ZooKeeperNotSupported(url));
-        }
+        let zk = match MasterSpec::parse(&master)? {
+            MasterSpec::ZooKeeper(url) => Some(ZkDetect::real(&url)?),
+            MasterSpec::Standalone { .. } => None,
+        };
         framework.validate()?;
         let (tx, rx) = mpsc::unbounded_channel();
         let (done_tx, done) = watch::channel(DriverStatus::NotStarted);
@@ -216,6 +225,7 @@ impl SchedulerDriver {
         });
         Ok(SchedulerDriver {
             master,
+            zk,
             core: Some(DriverCore::new(framework, true, rand::random())),
             scheduler: Some(Box::new(scheduler)),
             node: None,
@@ -231,6 +241,15 @@ impl SchedulerDriver {
     /// (bound from `LIBPROCESS_IP`/`LIBPROCESS_PORT` at start).
     pub fn with_node(mut self, node: Node) -> SchedulerDriver {
         self.node = Some(node);
+        self
+    }
+
+    /// Detects the leader on this ZooKeeper backend (e.g. the in-memory one
+    /// of a simulation) when `--master` is a `zk://` URL.
+    pub fn zookeeper_backend(mut self, backend: Arc<dyn libprocess::zookeeper::Backend>) -> SchedulerDriver {
+        if let Some(zk) = self.zk.as_mut() {
+            zk.backend = backend;
+        }
         self
     }
 
@@ -292,15 +311,32 @@ impl SchedulerDriver {
         let id = format!("scheduler-{}", uuid::Uuid::new_v4());
         let handle = self.handle.clone();
         let master = self.master.clone();
-        let spawned = node.spawn(&id, move |me| SchedulerProcess {
-            me,
-            core,
-            scheduler,
-            handle,
-            commands: Rc::new(RefCell::new(commands)),
-            master,
-            done,
-        })?;
+        // The detector reports to the driver's process, which runs once
+        // spawned: spawn the detector first, subscribed to the pid to come.
+        let follower = match &self.zk {
+            Some(zk) => {
+                let detector = zk.spawn(&node, &format!("{id}-detector"), node.pid(&id).map_err(SpawnError::from)?)?;
+                Some(LeaderFollower::new(detector))
+            }
+            None => None,
+        };
+        let detector = follower.as_ref().map(|f| f.detector().clone());
+        let spawned = node
+            .spawn(&id, move |me| SchedulerProcess {
+                me,
+                core,
+                scheduler,
+                handle,
+                commands: Rc::new(RefCell::new(commands)),
+                master,
+                follower,
+                done,
+            })
+            .inspect_err(|_| {
+                if let Some(d) = &detector {
+                    node.terminate(d);
+                }
+            })?;
         tracing::info!(pid = %spawned.pid, master = %self.master, "Scheduler driver process started");
         let _ = shared.pid.set(spawned.pid);
         Ok(DriverStatus::Running)
@@ -368,6 +404,8 @@ struct SchedulerProcess {
     handle: DriverHandle,
     commands: Rc<RefCell<mpsc::UnboundedReceiver<Queued>>>,
     master: String,
+    /// With `zk://`: the detector's reports.
+    follower: Option<LeaderFollower>,
     done: watch::Sender<DriverStatus>,
 }
 
@@ -427,6 +465,12 @@ impl Process for SchedulerProcess {
         .install(|a: &mut Self, from, m: FrameworkErrorMessage, ctx| {
             let out = a.core.framework_error(&from, m);
             a.perform(out, ctx)
+        })
+        .install(|a: &mut Self, from, m: LeaderMessage, ctx| {
+            let me = a.me.pid().clone();
+            let Some(change) = a.follower.as_mut().and_then(|f| f.report(&from, m, &me)) else { return };
+            let out = a.core.detected(change, a.me.clock().now());
+            a.perform(out, ctx)
         });
     }
 
@@ -466,11 +510,20 @@ impl SchedulerProcess {
     }
 
     /// Standalone detection: parse (re-reading a file) and resolve `--master`.
+    /// With ZooKeeper: the leader last reported, if any (the detector reports
+    /// every change on its own).
     fn detect(&mut self, ctx: &mut Context<Self>) {
         let now = self.me.clock().now();
+        if let Some(f) = &self.follower {
+            if let Some(leader) = f.leader() {
+                let out = self.core.detected(Some(leader), now);
+                self.perform(out, ctx);
+            }
+            return;
+        }
         let out = match MasterSpec::parse(&self.master) {
             Ok(MasterSpec::ZooKeeper(url)) => {
-                self.core.detection_failed(&DriverError::ZooKeeperNotSupported(url).to_string(), now)
+                self.core.detection_failed(&format!("'{url}': a ZooKeeper URL needs a detector"), now)
             }
             Ok(spec) => match spec.resolve() {
                 Ok(pid) => self.core.detected(Some(pid), now),

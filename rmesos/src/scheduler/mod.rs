@@ -3,7 +3,7 @@
 //!
 //! The driver is a libprocess process (`scheduler-<uuid>@ip:port`). It finds
 //! the master from a `--master` value (`host:port`, `ip:port`, a file or
-//! `file://` URL holding one; ZooKeeper detection comes with issue 6),
+//! `file://` URL holding one, or `zk://...` to follow the leading master),
 //! registers the framework (retrying with a randomized backoff), and calls
 //! the scheduler's methods **on its actor**, one at a time, in message order.
 //! Every callback gets a [`DriverHandle`] to act with (launch, decline,

@@ -1,0 +1,220 @@
+//! The registry: which slaves the cluster has admitted, remembered across a
+//! master failover so a newly elected master knows which slaves to expect
+//! (Mesos's registrar, without the replicated log: the store is ZooKeeper, an
+//! existing replicated store).
+//!
+//! Layout in ZooKeeper: one persistent znode per admitted slave,
+//! `<zk path>/registry/<slave id>`, holding its `SlaveInfo` as JSON. One
+//! znode per slave rather than one document: an admission or a removal is
+//! one small write (a create or a delete), and the registry is not bounded
+//! by ZooKeeper's 1 MiB znode limit at 10,000 slaves. The election ignores
+//! the `registry` child of the group znode (only `json.info_<seq>` children
+//! are members).
+//!
+//! Standalone masters keep the registry in process ([`Registry::in_process`]):
+//! there is no other master to hand it to, but the master runs the same code
+//! paths (admissions recorded before `SlaveRegisteredMessage` is sent).
+//!
+//! The registry is written only by the leading master; a master that loses
+//! leadership stops at once (see `leader.rs`), so two masters never write.
+//! Errors: a failed write means the leader cannot keep its promises; the
+//! master treats it as lost leadership.
+
+use std::collections::{BTreeMap, HashSet};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use futures::future::BoxFuture;
+use futures::FutureExt;
+use libprocess::zookeeper::{Backend, CreateMode, Session, ZkError, ZkUrl};
+use rmesos::{SlaveID, SlaveInfo};
+
+/// Most registry entries read at recovery (far above any cluster rmesos
+/// targets; a larger registry is refused rather than read unbounded).
+pub const MAX_REGISTRY_ENTRIES: usize = 100_000;
+
+/// The name of the registry znode under the master's ZooKeeper path.
+pub const REGISTRY_ZNODE: &str = "registry";
+
+/// Where the registry lives.
+enum Store {
+    /// In this process only (standalone master).
+    InProcess(BTreeMap<SlaveID, SlaveInfo>),
+    /// In ZooKeeper under `dir`, through its own session (opened at recovery).
+    ZooKeeper { backend: Arc<dyn Backend>, url: ZkUrl, dir: String, timeout: Duration, session: Shared },
+}
+
+type Shared = Arc<Mutex<Option<Arc<dyn Session>>>>;
+
+/// The admitted slaves, and the store they are written to.
+pub struct Registry {
+    store: Store,
+    /// Ids written (or read) so far: an admission of one of these is not
+    /// written again.
+    admitted: HashSet<SlaveID>,
+}
+
+/// A registry operation in flight.
+pub type RegistryFuture<T> = BoxFuture<'static, Result<T, ZkError>>;
+
+impl Registry {
+    /// A registry kept in this process.
+    pub fn in_process() -> Registry {
+        Registry { store: Store::InProcess(BTreeMap::new()), admitted: HashSet::new() }
+    }
+
+    /// A registry in ZooKeeper under `<url.path>/registry`.
+    pub fn zookeeper(backend: Arc<dyn Backend>, url: ZkUrl, timeout: Duration) -> Registry {
+        let dir = format!("{}/{REGISTRY_ZNODE}", url.path);
+        let store = Store::ZooKeeper { backend, url, dir, timeout, session: Arc::default() };
+        Registry { store, admitted: HashSet::new() }
+    }
+
+    /// Whether `id` is recorded as admitted.
+    pub fn contains(&self, id: &SlaveID) -> bool {
+        self.admitted.contains(id)
+    }
+
+    /// Every admitted slave id.
+    pub fn admitted(&self) -> impl Iterator<Item = &SlaveID> {
+        self.admitted.iter()
+    }
+
+    /// Reads the admitted slaves (opening the ZooKeeper session first).
+    /// Call [`Registry::recovered`] with the result.
+    pub fn recover(&self) -> RegistryFuture<Vec<SlaveInfo>> {
+        match &self.store {
+            Store::InProcess(m) => futures::future::ready(Ok(m.values().cloned().collect())).boxed(),
+            Store::ZooKeeper { backend, url, dir, timeout, session } => {
+                let (connect, dir, shared) = (backend.connect(url, *timeout), dir.clone(), session.clone());
+                async move {
+                    let s = connect.await?;
+                    *shared.lock().unwrap_or_else(|e| e.into_inner()) = Some(s.clone());
+                    s.ensure_path(&dir).await?;
+                    let (mut children, _watch) = s.get_children_watch(&dir).await?;
+                    if children.len() > MAX_REGISTRY_ENTRIES {
+                        return Err(ZkError::Other(format!(
+                            "registry {dir} has {} entries (more than {MAX_REGISTRY_ENTRIES})",
+                            children.len()
+                        )));
+                    }
+                    children.sort();
+                    let mut out = Vec::with_capacity(children.len());
+                    for c in children {
+                        let Some(data) = s.get_data(&format!("{dir}/{c}")).await? else { continue };
+                        match serde_json::from_slice::<SlaveInfo>(&data) {
+                            Ok(info) if info.id.as_ref().is_some_and(|id| id.as_str() == c) => out.push(info),
+                            Ok(_) => tracing::warn!("registry entry {dir}/{c}: slave id does not match; ignored"),
+                            Err(e) => tracing::warn!("registry entry {dir}/{c} is not SlaveInfo JSON ({e}); ignored"),
+                        }
+                    }
+                    Ok(out)
+                }
+                .boxed()
+            }
+        }
+    }
+
+    /// Records what [`Registry::recover`] read.
+    pub fn recovered(&mut self, slaves: &[SlaveInfo]) {
+        self.admitted.extend(slaves.iter().filter_map(|s| s.id.clone()));
+    }
+
+    /// Records the admission of `info` (which carries its id). Done at once
+    /// in process; the returned future completes once ZooKeeper has it.
+    pub fn admit(&mut self, info: &SlaveInfo) -> RegistryFuture<()> {
+        let Some(id) = info.id.clone() else {
+            return futures::future::ready(Err(ZkError::Other("SlaveInfo without an id".into()))).boxed();
+        };
+        self.admitted.insert(id.clone());
+        match &mut self.store {
+            Store::InProcess(m) => {
+                m.insert(id, info.clone());
+                futures::future::ready(Ok(())).boxed()
+            }
+            Store::ZooKeeper { dir, session, .. } => {
+                let path = format!("{dir}/{id}");
+                let data = serde_json::to_vec(info).unwrap_or_default();
+                let s = session.lock().unwrap_or_else(|e| e.into_inner()).clone();
+                async move {
+                    let s = s.ok_or(ZkError::SessionExpired)?;
+                    match s.create(&path, &data, CreateMode::Persistent).await {
+                        Ok(_) | Err(ZkError::NodeExists) => Ok(()),
+                        Err(e) => Err(e),
+                    }
+                }
+                .boxed()
+            }
+        }
+    }
+
+    /// Forgets slave `id` (removed from the cluster).
+    pub fn remove(&mut self, id: &SlaveID) -> RegistryFuture<()> {
+        self.admitted.remove(id);
+        match &mut self.store {
+            Store::InProcess(m) => {
+                m.remove(id);
+                futures::future::ready(Ok(())).boxed()
+            }
+            Store::ZooKeeper { dir, session, .. } => {
+                let path = format!("{dir}/{id}");
+                let s = session.lock().unwrap_or_else(|e| e.into_inner()).clone();
+                async move {
+                    let s = s.ok_or(ZkError::SessionExpired)?;
+                    match s.delete(&path).await {
+                        Ok(()) | Err(ZkError::NoNode) => Ok(()),
+                        Err(e) => Err(e),
+                    }
+                }
+                .boxed()
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use libprocess::zookeeper::MemZk;
+    use libprocess::Clock;
+    use rmesos::{Attributes, Resources};
+
+    fn info(id: &str) -> SlaveInfo {
+        let mut i = SlaveInfo::new("host", 5051, Resources::new(), Attributes::default());
+        i.id = Some(SlaveID::new(id).unwrap());
+        i
+    }
+
+    #[tokio::test]
+    async fn zookeeper_registry_survives_a_new_registry_on_the_same_path() {
+        let zk = MemZk::new(Clock::paused());
+        let url: ZkUrl = "zk://127.0.0.1:2181/rmesos".parse().unwrap();
+        let backend: Arc<dyn Backend> = Arc::new(zk.clone());
+        let mut a = Registry::zookeeper(backend.clone(), url.clone(), Duration::from_secs(10));
+        assert!(a.recover().await.unwrap().is_empty());
+        a.admit(&info("M-S0")).await.unwrap();
+        a.admit(&info("M-S1")).await.unwrap();
+        a.admit(&info("M-S1")).await.unwrap(); // again: no error
+        a.remove(&info("M-S0").id.unwrap()).await.unwrap();
+        a.remove(&info("M-S0").id.unwrap()).await.unwrap(); // again: no error
+        assert_eq!(zk.children("/rmesos/registry"), vec!["M-S1".to_string()]);
+
+        let mut b = Registry::zookeeper(backend, url, Duration::from_secs(10));
+        let got = b.recover().await.unwrap();
+        assert_eq!(got, vec![info("M-S1")]);
+        b.recovered(&got);
+        assert!(b.contains(&info("M-S1").id.unwrap()));
+        assert!(!b.contains(&info("M-S0").id.unwrap()));
+    }
+
+    #[tokio::test]
+    async fn in_process_registry_and_a_write_without_session_fails() {
+        let mut r = Registry::in_process();
+        r.admit(&info("M-S0")).await.unwrap();
+        assert_eq!(r.recover().await.unwrap(), vec![info("M-S0")]);
+        let zk = MemZk::new(Clock::paused());
+        let url: ZkUrl = "zk://127.0.0.1:2181/rmesos".parse().unwrap();
+        let mut z = Registry::zookeeper(Arc::new(zk), url, Duration::from_secs(10));
+        assert_eq!(z.admit(&info("M-S0")).await, Err(ZkError::SessionExpired));
+    }
+}
