@@ -15,7 +15,8 @@
 
 use actix::Context;
 use libprocess::{Handlers, Request, Response};
-use rmesos::{format_duration, Resources, Task, TaskState};
+use rmesos::{format_duration, Attributes, FrameworkID, Resources, SlaveID, Task, TaskID, TaskState, TaskStatus};
+use serde::Serialize;
 use serde_json::{json, Map, Value};
 
 use crate::actor::MasterProcess;
@@ -45,20 +46,47 @@ fn metrics(m: &mut MasterProcess, _: Request, _: &mut Context<MasterProcess>) ->
     Response::json(&metrics_json(m))
 }
 
-fn task_json(t: &Task) -> Value {
-    json!({
-        "id": t.task_id,
-        "name": t.name,
-        "framework_id": t.framework_id,
-        "executor_id": t.executor_id.as_ref().map(|e| e.as_str()).unwrap_or(""),
-        "slave_id": t.slave_id,
-        "state": t.state,
-        "resources": t.resources,
-        "statuses": t.statuses,
-    })
+// `/state` is serialized straight from these borrowed views rather than
+// through a `serde_json::Value` tree: with 10,000 slaves x 10 tasks, building
+// and dropping the tree cost ~800 ms of the ~950 ms (measured by
+// `rmesos-bench`, `state_json_ms_a10000_t10`). The small parts stay `json!`
+// maps, flattened in.
+
+#[derive(Serialize)]
+struct TaskView<'a> {
+    id: &'a TaskID,
+    name: &'a str,
+    framework_id: &'a FrameworkID,
+    executor_id: &'a str,
+    slave_id: &'a SlaveID,
+    state: TaskState,
+    resources: &'a Resources,
+    statuses: &'a [TaskStatus],
 }
 
-fn framework_json(core: &MasterCore, f: &Framework) -> Value {
+fn task_json(t: &Task) -> TaskView<'_> {
+    TaskView {
+        id: &t.task_id,
+        name: &t.name,
+        framework_id: &t.framework_id,
+        executor_id: t.executor_id.as_ref().map(|e| e.as_str()).unwrap_or(""),
+        slave_id: &t.slave_id,
+        state: t.state,
+        resources: &t.resources,
+        statuses: &t.statuses,
+    }
+}
+
+#[derive(Serialize)]
+struct FrameworkView<'a> {
+    #[serde(flatten)]
+    head: Value,
+    tasks: Vec<TaskView<'a>>,
+    completed_tasks: Vec<TaskView<'a>>,
+    unreachable_tasks: Vec<TaskView<'a>>,
+}
+
+fn framework_json<'a>(core: &MasterCore, f: &'a Framework) -> FrameworkView<'a> {
     let mut tasks: Vec<&Task> = f.tasks.values().collect();
     tasks.sort_by(|a, b| a.task_id.cmp(&b.task_id));
     let mut offers: Vec<Value> = f
@@ -75,7 +103,7 @@ fn framework_json(core: &MasterCore, f: &Framework) -> Value {
             m.values().map(move |e| json!({"executor_id": e.executor_id, "slave_id": sid, "resources": e.resources}))
         })
         .collect();
-    json!({
+    let head = json!({
         "id": f.id,
         "name": f.info.name,
         "pid": f.pid.as_ref().map(|p| p.to_string()),
@@ -95,35 +123,70 @@ fn framework_json(core: &MasterCore, f: &Framework) -> Value {
         "resources": &f.used + &f.offered,
         "used_resources": f.used,
         "offered_resources": f.offered,
-        "tasks": tasks.into_iter().map(task_json).collect::<Vec<_>>(),
-        "completed_tasks": f.completed_tasks.iter().map(task_json).collect::<Vec<_>>(),
-        "unreachable_tasks": f.completed_tasks.iter().filter(|t| t.state == TaskState::Unreachable).map(task_json).collect::<Vec<_>>(),
         "offers": offers,
         "executors": executors,
-    })
+    });
+    FrameworkView {
+        head,
+        tasks: tasks.into_iter().map(task_json).collect(),
+        completed_tasks: f.completed_tasks.iter().map(task_json).collect(),
+        unreachable_tasks: f
+            .completed_tasks
+            .iter()
+            .filter(|t| t.state == TaskState::Unreachable)
+            .map(task_json)
+            .collect(),
+    }
 }
 
-fn slave_json(s: &Slave) -> Value {
-    json!({
-        "id": s.id,
-        "pid": s.pid.to_string(),
-        "hostname": s.info.hostname,
-        "port": s.info.port,
-        "resources": s.info.resources,
-        "used_resources": s.used,
-        "offered_resources": s.offered,
-        // Every resource is unreserved (role "*") in rmesos.
-        "unreserved_resources": s.info.resources,
-        "attributes": s.info.attributes,
-        "registered_time": s.registered_time,
-        "reregistered_time": s.reregistered_time,
-        "active": s.active,
-        "connected": s.connected,
-        "version": s.version.clone().unwrap_or_default(),
-    })
+#[derive(Serialize)]
+struct SlaveView<'a> {
+    id: &'a SlaveID,
+    pid: String,
+    hostname: &'a str,
+    port: u32,
+    resources: &'a Resources,
+    used_resources: &'a Resources,
+    offered_resources: &'a Resources,
+    /// Every resource is unreserved (role "*") in rmesos.
+    unreserved_resources: &'a Resources,
+    attributes: &'a Attributes,
+    registered_time: f64,
+    reregistered_time: Option<f64>,
+    active: bool,
+    connected: bool,
+    version: &'a str,
 }
 
-fn state_json(m: &MasterProcess) -> Value {
+fn slave_json(s: &Slave) -> SlaveView<'_> {
+    SlaveView {
+        id: &s.id,
+        pid: s.pid.to_string(),
+        hostname: &s.info.hostname,
+        port: s.info.port,
+        resources: &s.info.resources,
+        used_resources: &s.used,
+        offered_resources: &s.offered,
+        unreserved_resources: &s.info.resources,
+        attributes: &s.info.attributes,
+        registered_time: s.registered_time,
+        reregistered_time: s.reregistered_time,
+        active: s.active,
+        connected: s.connected,
+        version: s.version.as_deref().unwrap_or_default(),
+    }
+}
+
+#[derive(Serialize)]
+struct StateView<'a> {
+    #[serde(flatten)]
+    head: Value,
+    slaves: Vec<SlaveView<'a>>,
+    frameworks: Vec<FrameworkView<'a>>,
+    completed_frameworks: Vec<FrameworkView<'a>>,
+}
+
+fn state_json(m: &MasterProcess) -> StateView<'_> {
     let core = &m.core;
     let info = core.info();
     let start_time = core.wall(m.started);
@@ -133,7 +196,7 @@ fn state_json(m: &MasterProcess) -> Value {
     frameworks.sort_by(|a, b| a.id.cmp(&b.id));
     let activated = slaves.iter().filter(|s| s.active).count();
     let o = &m.opts;
-    json!({
+    let head = json!({
         "version": env!("CARGO_PKG_VERSION"),
         "id": info.id,
         "pid": m.me.pid().to_string(),
@@ -153,12 +216,15 @@ fn state_json(m: &MasterProcess) -> Value {
             "agent_reregister_timeout": format_duration(o.agent_reregister_timeout),
             "hostname": info.hostname,
         },
-        "slaves": slaves.into_iter().map(slave_json).collect::<Vec<_>>(),
-        "frameworks": frameworks.iter().map(|f| framework_json(core, f)).collect::<Vec<_>>(),
-        "completed_frameworks": core.completed_frameworks().map(|f| framework_json(core, f)).collect::<Vec<_>>(),
         "orphan_tasks": [],
         "unregistered_frameworks": [],
-    })
+    });
+    StateView {
+        head,
+        slaves: slaves.into_iter().map(slave_json).collect(),
+        frameworks: frameworks.into_iter().map(|f| framework_json(core, f)).collect(),
+        completed_frameworks: core.completed_frameworks().map(|f| framework_json(core, f)).collect(),
+    }
 }
 
 fn metrics_json(m: &MasterProcess) -> Value {

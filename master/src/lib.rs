@@ -27,6 +27,8 @@
 
 pub mod actor;
 pub mod allocator;
+#[doc(hidden)]
+pub mod bench;
 pub mod core;
 pub mod flags;
 mod http;

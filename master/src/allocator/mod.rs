@@ -25,8 +25,20 @@
 //! - frameworks sit in a `BTreeSet` ordered by (dominant share, index): the
 //!   lowest share is first, a share change is one remove and one insert, and
 //!   suppressed or inactive frameworks are not in it at all;
-//! - filters are a hash lookup per (framework, slave), expiring through a
-//!   min-heap of deadlines, so an expired filter costs one pop;
+//! - filters live with their slave (a small map by framework index, with a
+//!   cheap integer hash, [`IndexHasher`]), so checking the frameworks that
+//!   declined a slave touches that slave's memory only; each framework keeps
+//!   the set of slaves it filters (for revive and removal). They expire
+//!   through a min-heap of deadlines, so an expired filter costs one pop.
+//!   The refused resources of a whole declined allocation are shared (`Arc`)
+//!   with the slave's record of what was taken, not copied per filter;
+//! - a filter's "does it still cover what the slave has free" answer is
+//!   cached against the slave's *content generation*: a number that changes
+//!   when the slave's free resources change, and comes back to its previous
+//!   value when an allocation is returned whole (a decline). So a slave
+//!   declined by k frameworks costs k hash lookups per cycle, not k
+//!   `Resources::contains` comparisons (string-keyed maps: the measured
+//!   bottleneck of Mesos's DeclineOffers benchmark shape in `rmesos-bench`);
 //! - shares are recomputed for all frameworks only when the cluster total
 //!   changed (a slave came or went), once per cycle;
 //! - the candidate list is a reused buffer: no per-cycle collection is built
@@ -39,8 +51,11 @@
 #[cfg(test)]
 mod tests;
 
+use std::cell::Cell;
 use std::cmp::Reverse;
-use std::collections::{BTreeSet, BinaryHeap, HashMap};
+use std::collections::{BTreeSet, BinaryHeap, HashMap, HashSet};
+use std::hash::{BuildHasherDefault, Hasher};
+use std::sync::Arc;
 use std::time::Duration;
 
 use libprocess::Time;
@@ -70,10 +85,52 @@ pub fn allocatable(r: &Resources) -> bool {
     r.cpus() >= MIN_CPUS || r.mem() >= MIN_MEM
 }
 
+/// A hasher for the allocator's own `u32` indexes (not attacker-chosen):
+/// one multiply, instead of SipHash, on the hottest lookup of a cycle.
+#[derive(Default)]
+pub struct IndexHasher(u64);
+
+impl Hasher for IndexHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0.rotate_left(8) ^ u64::from(b)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        }
+    }
+    fn write_u32(&mut self, i: u32) {
+        self.0 = u64::from(i).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
+}
+
+type IndexMap<V> = HashMap<u32, V, BuildHasherDefault<IndexHasher>>;
+type IndexSet = HashSet<u32, BuildHasherDefault<IndexHasher>>;
+
 #[derive(Debug)]
 struct Filter {
-    refused: Resources,
+    refused: Arc<Resources>,
     expires: Time,
+    /// (slave content generation, whether `refused` covers that content):
+    /// see the module doc.
+    covers: Cell<(u64, bool)>,
+}
+
+impl Filter {
+    /// Whether the filter withholds the slave (free `available`, content
+    /// generation `gen`) at `now`.
+    fn holds(&self, available: &Resources, gen: u64, now: Time) -> bool {
+        if self.expires <= now {
+            return false;
+        }
+        let (g, covers) = self.covers.get();
+        if g == gen {
+            return covers;
+        }
+        let covers = self.refused.contains(available);
+        self.covers.set((gen, covers));
+        covers
+    }
 }
 
 #[derive(Debug)]
@@ -84,8 +141,8 @@ struct Fw {
     key: u64,
     active: bool,
     suppressed: bool,
-    /// Refuse filters by slave index.
-    filters: HashMap<u32, Filter>,
+    /// Slaves (indexes) this framework has a refuse filter on.
+    filtered: IndexSet,
 }
 
 impl Fw {
@@ -99,6 +156,12 @@ struct Sl {
     id: SlaveID,
     total: Resources,
     available: Resources,
+    /// Content generation of `available`; see the module doc.
+    gen: u64,
+    /// What the last allocation took whole, with the generation it had.
+    taken: Option<(u64, Arc<Resources>)>,
+    /// Refuse filters on this slave, by framework index.
+    filters: IndexMap<Filter>,
     active: bool,
     candidate: bool,
 }
@@ -129,6 +192,8 @@ pub struct Allocator {
     scratch: Vec<u32>,
     expiries: BinaryHeap<Reverse<(Time, u32, u32)>>,
     live_filters: usize,
+    /// The last content generation handed out.
+    last_gen: u64,
     last: CycleStats,
 }
 
@@ -151,7 +216,7 @@ impl Allocator {
             key: 0,
             active,
             suppressed: false,
-            filters: HashMap::new(),
+            filtered: IndexSet::default(),
         };
         let i = match self.free_fws.pop() {
             Some(i) => {
@@ -176,7 +241,7 @@ impl Allocator {
         let Some(i) = self.fw_index.remove(id) else { return };
         if let Some(fw) = self.fws[i as usize].take() {
             self.sorter.remove(&(fw.key, i));
-            self.live_filters -= fw.filters.len();
+            self.drop_filters(i, &fw.filtered);
         }
         self.free_fws.push(i);
     }
@@ -200,11 +265,22 @@ impl Allocator {
     pub fn revive(&mut self, id: &FrameworkID) {
         let Some(&i) = self.fw_index.get(id) else { return };
         if let Some(fw) = self.fws[i as usize].as_mut() {
-            self.live_filters -= fw.filters.len();
-            fw.filters.clear();
+            let filtered = std::mem::take(&mut fw.filtered);
+            self.drop_filters(i, &filtered);
         }
         self.set_framework(id, |fw| fw.suppressed = false);
         self.all_dirty = true;
+    }
+
+    /// Removes framework `fi`'s filters on the slaves `filtered`.
+    fn drop_filters(&mut self, fi: u32, filtered: &IndexSet) {
+        for &si in filtered {
+            if let Some(sl) = self.sls[si as usize].as_mut() {
+                if sl.filters.remove(&fi).is_some() {
+                    self.live_filters -= 1;
+                }
+            }
+        }
     }
 
     fn set_framework(&mut self, id: &FrameworkID, f: impl FnOnce(&mut Fw)) {
@@ -237,7 +313,17 @@ impl Allocator {
         }
         self.total += &total;
         self.shares_dirty = true;
-        let sl = Sl { id: id.clone(), total, available, active: true, candidate: false };
+        self.last_gen += 1;
+        let sl = Sl {
+            id: id.clone(),
+            total,
+            available,
+            gen: self.last_gen,
+            taken: None,
+            filters: IndexMap::default(),
+            active: true,
+            candidate: false,
+        };
         let i = match self.free_sls.pop() {
             Some(i) => {
                 self.sls[i as usize] = Some(sl);
@@ -261,6 +347,9 @@ impl Allocator {
         self.total += &total;
         sl.available = total.saturating_sub(taken);
         sl.total = total;
+        self.last_gen += 1;
+        sl.gen = self.last_gen;
+        sl.taken = None;
         self.shares_dirty = true;
         self.mark(i);
     }
@@ -271,10 +360,11 @@ impl Allocator {
         if let Some(sl) = self.sls[i as usize].take() {
             self.total -= &sl.total;
             self.shares_dirty = true;
-        }
-        for fw in self.fws.iter_mut().flatten() {
-            if fw.filters.remove(&i).is_some() {
-                self.live_filters -= 1;
+            self.live_filters -= sl.filters.len();
+            for fi in sl.filters.keys() {
+                if let Some(fw) = self.fws[*fi as usize].as_mut() {
+                    fw.filtered.remove(&i);
+                }
             }
         }
         // A stale candidate entry is skipped: the slot is empty or reused
@@ -321,6 +411,7 @@ impl Allocator {
             self.uncharge(fi, resources);
         }
         let Some(&si) = self.sl_index.get(slave_id) else { return };
+        let mut refused = None;
         if let Some(sl) = self.sls[si as usize].as_mut() {
             sl.available += resources;
             // Never more free than the slave has (a double recover is a bug
@@ -330,11 +421,27 @@ impl Allocator {
                 // total - (total - available): the part of `available` within `total`.
                 sl.available = sl.total.saturating_sub(&sl.total.saturating_sub(&sl.available));
             }
+            // The allocation came back whole: the content is what it was.
+            match sl.taken.take() {
+                Some((gen, taken)) if *taken == sl.available => {
+                    sl.gen = gen;
+                    if *taken == *resources {
+                        refused = Some(taken);
+                    }
+                }
+                _ => {
+                    self.last_gen += 1;
+                    sl.gen = self.last_gen;
+                }
+            }
         }
         if let (Some(fi), Some(d)) = (fi, refuse.filter(|d| !d.is_zero())) {
             let expires = now + d;
-            if let Some(fw) = self.fws[fi as usize].as_mut() {
-                let old = fw.filters.insert(si, Filter { refused: resources.clone(), expires });
+            if let (Some(fw), Some(sl)) = (self.fws[fi as usize].as_mut(), self.sls[si as usize].as_mut()) {
+                let refused = refused.unwrap_or_else(|| Arc::new(resources.clone()));
+                let covers = Cell::new((u64::MAX, false));
+                let old = sl.filters.insert(fi, Filter { refused, expires, covers });
+                fw.filtered.insert(si);
                 if old.is_none() {
                     self.live_filters += 1;
                 }
@@ -351,6 +458,9 @@ impl Allocator {
         if let Some(&si) = self.sl_index.get(slave_id) {
             if let Some(sl) = self.sls[si as usize].as_mut() {
                 sl.available -= resources;
+                self.last_gen += 1;
+                sl.gen = self.last_gen;
+                sl.taken = None;
             }
         }
         self.charge(framework_id, resources);
@@ -401,9 +511,9 @@ impl Allocator {
         if self.expiries.len() <= 2 * self.live_filters + HEAP_SLACK {
             return;
         }
-        let fws = &self.fws;
+        let sls = &self.sls;
         let live = |&Reverse((t, fi, si)): &Reverse<(Time, u32, u32)>| {
-            fws[fi as usize].as_ref().and_then(|fw| fw.filters.get(&si)).is_some_and(|f| f.expires == t)
+            sls[si as usize].as_ref().and_then(|sl| sl.filters.get(&fi)).is_some_and(|f| f.expires == t)
         };
         let kept: Vec<_> = self.expiries.drain().filter(live).collect();
         self.expiries = kept.into();
@@ -415,9 +525,12 @@ impl Allocator {
                 break;
             }
             self.expiries.pop();
-            let Some(fw) = self.fws[fi as usize].as_mut() else { continue };
-            if fw.filters.get(&si).is_some_and(|f| f.expires == t) {
-                fw.filters.remove(&si);
+            let Some(sl) = self.sls[si as usize].as_mut() else { continue };
+            if sl.filters.get(&fi).is_some_and(|f| f.expires == t) {
+                sl.filters.remove(&fi);
+                if let Some(fw) = self.fws[fi as usize].as_mut() {
+                    fw.filtered.remove(&si);
+                }
                 self.live_filters -= 1;
                 self.mark(si);
             }
@@ -461,15 +574,17 @@ impl Allocator {
             if !sl.active || !allocatable(&sl.available) || self.sorter.is_empty() {
                 continue;
             }
-            let available = &sl.available;
-            let fws = &self.fws;
-            let chosen = self.sorter.iter().map(|&(_, fi)| fi).find(|&fi| {
-                fws[fi as usize].as_ref().is_some_and(|fw| {
-                    !fw.filters.get(&si).is_some_and(|f| f.expires > now && f.refused.contains(available))
-                })
-            });
+            let (available, gen, filters) = (&sl.available, sl.gen, &sl.filters);
+            let chosen = self
+                .sorter
+                .iter()
+                .map(|&(_, fi)| fi)
+                .find(|fi| !filters.get(fi).is_some_and(|f| f.holds(available, gen, now)));
             let Some(fi) = chosen else { continue };
             let resources = std::mem::take(&mut sl.available);
+            sl.taken = Some((sl.gen, Arc::new(resources.clone())));
+            self.last_gen += 1;
+            sl.gen = self.last_gen;
             let slave_id = sl.id.clone();
             let Some(fw) = self.fws[fi as usize].as_mut() else { continue };
             fw.allocated += &resources;

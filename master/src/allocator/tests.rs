@@ -279,3 +279,35 @@ fn a_slave_with_new_resources_offers_what_is_not_taken() {
     let got = a.allocate(at(0));
     assert_eq!(got[0].resources, r("cpus:3;mem:1792"));
 }
+
+/// The cached "filter covers the slave's free resources" answer follows the
+/// slave's content: declines that return an allocation whole keep the
+/// filters of earlier decliners in force (DeclineOffers shape), and resources
+/// freed beyond what was refused lift them at once.
+#[test]
+fn cached_filter_coverage_follows_the_slave_content() {
+    let mut a = Allocator::new();
+    a.add_slave(&sid(0), r("cpus:4;mem:1024"), &[(fid(9), r("cpus:2;mem:512"))]);
+    for n in 0..3 {
+        a.add_framework(&fid(n), true);
+    }
+    a.add_framework(&fid(9), true);
+    let hour = Some(Duration::from_secs(3600));
+    // Each of the four frameworks is offered the free half once and declines it.
+    let mut seen = Vec::new();
+    for _ in 0..4 {
+        let offers = a.allocate(at(0));
+        assert_eq!(offers.len(), 1);
+        let o = &offers[0];
+        assert_eq!(o.resources, r("cpus:2;mem:512"));
+        assert!(!seen.contains(&o.framework_id), "a decliner was offered the same resources again");
+        seen.push(o.framework_id.clone());
+        a.recover(&o.framework_id, &o.slave_id, &o.resources, hour, at(0));
+    }
+    assert!(a.allocate(at(1)).is_empty(), "every framework declined");
+    // The used half comes back: more than was refused, so the filters lift.
+    a.recover(&fid(9), &sid(0), &r("cpus:2;mem:512"), None, at(2));
+    let offers = a.allocate(at(2));
+    assert_eq!(offers.len(), 1);
+    assert_eq!(offers[0].resources, r("cpus:4;mem:1024"));
+}
