@@ -24,6 +24,10 @@ use std::time::Duration;
 
 use tokio::sync::oneshot;
 
+/// Unix time (seconds) at the origin of every paused clock:
+/// 2020-09-13T12:26:40Z, fixed so that simulated timestamps replay.
+pub const PAUSED_UNIX_ORIGIN: f64 = 1_600_000_000.0;
+
 /// A point in time on a clock: the time elapsed since the clock was made.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Time(Duration);
@@ -62,6 +66,8 @@ pub struct Clock {
 
 struct Inner {
     mode: Mode,
+    /// Seconds since the Unix epoch at this clock's origin (see `unix_time`).
+    unix_origin: f64,
     /// Work queued to actors (and fired timers) not yet processed.
     work: Arc<AtomicI64>,
 }
@@ -103,16 +109,28 @@ impl Drop for WorkGuard {
 impl Clock {
     /// A clock that follows real time.
     pub fn real() -> Clock {
-        Clock::with_mode(Mode::Real { origin: tokio::time::Instant::now() })
+        // The wall clock is read here, once, to date what people read
+        // (status update timestamps, /state); timing uses `now`.
+        let unix =
+            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs_f64()).unwrap_or(0.0);
+        Clock::with_mode(Mode::Real { origin: tokio::time::Instant::now() }, unix)
     }
 
     /// A clock stopped at time zero; it moves only by [`Clock::advance`].
+    /// Its Unix time starts at [`PAUSED_UNIX_ORIGIN`], so runs replay exactly.
     pub fn paused() -> Clock {
-        Clock::with_mode(Mode::Paused(Mutex::new(Paused::default())))
+        Clock::with_mode(Mode::Paused(Mutex::new(Paused::default())), PAUSED_UNIX_ORIGIN)
     }
 
-    fn with_mode(mode: Mode) -> Clock {
-        Clock { inner: Arc::new(Inner { mode, work: Arc::new(AtomicI64::new(0)) }) }
+    fn with_mode(mode: Mode, unix_origin: f64) -> Clock {
+        Clock { inner: Arc::new(Inner { mode, unix_origin, work: Arc::new(AtomicI64::new(0)) }) }
+    }
+
+    /// Seconds since the Unix epoch on this clock: the wall-clock time of its
+    /// origin plus `now()` (a fixed origin for paused clocks). For timestamps
+    /// people read; never for timing.
+    pub fn unix_time(&self) -> f64 {
+        self.inner.unix_origin + self.now().since_origin().as_secs_f64()
     }
 
     pub fn is_paused(&self) -> bool {

@@ -37,7 +37,7 @@ pub mod registry;
 
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use actix::Addr;
 use libprocess::config::ConfigError;
@@ -177,10 +177,9 @@ fn spawn_with(node: &Node, opts: MasterOptions, ha: Option<HaConfig>) -> Result<
     let id = opts.master_id.clone().unwrap_or_else(new_master_id);
     let pid = node.pid(MASTER_ID).map_err(SpawnError::from)?;
     let info = MasterInfo::new(&id, &pid, Some(opts.hostname.clone()), Some(env!("CARGO_PKG_VERSION").to_string()));
-    // Wall-clock time is read once, only to timestamp what humans and
-    // frameworks read (status updates, /state); all timing uses the clock.
-    let wall_now = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs_f64()).unwrap_or(0.0);
-    let epoch_base = wall_now - node.clock().now().since_origin().as_secs_f64();
+    // Timestamps people and frameworks read (status updates, /state) are the
+    // clock's Unix time; all timing uses the clock itself.
+    let epoch_base = node.clock().unix_time() - node.clock().now().since_origin().as_secs_f64();
     let core = MasterCore::new(CoreConfig {
         master_id: id.clone(),
         info,

@@ -5,7 +5,6 @@
 //! awaiting each run's exit future), and checkpointing. Also serves `/state`, `/health` and `/files/read`.
 
 use std::path::PathBuf;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use actix::fut::ActorFutureExt;
 use actix::{Actor, ActorContext, AsyncContext, Context, Handler};
@@ -64,8 +63,7 @@ impl SlaveProcess {
     }
 
     fn now(&self) -> Now {
-        let unix = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs_f64()).unwrap_or(0.0);
-        Now { time: self.me.clock().now(), unix }
+        Now { time: self.me.clock().now(), unix: self.me.clock().unix_time() }
     }
 
     fn perform(&mut self, actions: Vec<Action>, ctx: &mut Context<Self>) {

@@ -32,7 +32,7 @@ pub mod env;
 mod process;
 
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use libprocess::{Clock, Config, Node, Upid};
 use tokio::sync::{mpsc, watch};
@@ -206,10 +206,4 @@ impl ExecutorDriver {
         };
         self.clock.timeout(timeout, wait).await.unwrap_or(false)
     }
-}
-
-/// Seconds since the Unix epoch: the timestamp a status update shows to
-/// people (the one wall-clock read of the driver).
-fn unix_now() -> f64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs_f64()).unwrap_or(0.0)
 }

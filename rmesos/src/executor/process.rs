@@ -112,7 +112,7 @@ impl<E: Executor> DriverProcess<E> {
         let actions = match cmd {
             Command::StatusUpdate(status) => {
                 let task = status.task_id.clone();
-                match self.core.send_status_update(status, uuid::Uuid::new_v4(), super::unix_now()) {
+                match self.core.send_status_update(status, uuid::Uuid::new_v4(), self.me.clock().unix_time()) {
                     Ok(a) => a,
                     Err(e) => {
                         tracing::error!(%task, error = %e, "status update refused");
