@@ -151,3 +151,49 @@ fn slave_killed_under_running_tasks_loses_them_and_redispatch_reruns_them_then_i
     drop(slaves);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Pids of the `rmesos-executor` processes whose parent is `parent`.
+fn executors_of(parent: i32) -> Vec<i32> {
+    let Ok(dir) = std::fs::read_dir("/proc") else { return Vec::new() };
+    dir.flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
+        .filter(|pid| {
+            // /proc/<pid>/stat: pid (comm) state ppid ...
+            let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else { return false };
+            let Some((head, rest)) = stat.rsplit_once(") ") else { return false };
+            let ppid = rest.split(' ').nth(1).and_then(|p| p.parse::<i32>().ok());
+            head.ends_with("(rmesos-executor") && ppid == Some(parent)
+        })
+        .collect()
+}
+
+#[test]
+fn executor_killed_loses_its_task_and_redispatch_reruns_it() {
+    let dir = temp_dir("executor-kill");
+    let (mut m, addr) = master(&[]);
+    let slaves = [slave(&addr, "sa", &dir.join("sa")), slave(&addr, "sb", &dir.join("sb"))];
+    m.wait_lines("Registered slave", 2);
+    let (list, gates) = gated_tasks(&dir, 1);
+    let mut rd = redispatch(&addr, &list, &dir);
+    let host = launched_on(&mut rd, "task-0001.1");
+    rd.wait_line("task-0001 (attempt 1) TASK_RUNNING");
+    let si = if host == "sa" { 0 } else { 1 };
+    let executors = executors_of(slaves[si].pid());
+    assert_eq!(executors.len(), 1, "the task's executor under slave {host}: {executors:?}");
+    // SAFETY: signalling a process we just found by its pid.
+    unsafe {
+        libc::kill(executors[0], libc::SIGKILL);
+    }
+    assert!(wait_gone(executors[0], WAIT), "the killed executor is gone");
+    let lost = rd.wait_line("task-0001 (attempt 1) TASK_LOST");
+    assert!(lost.contains("re-dispatching"), "{lost}");
+    launched_on(&mut rd, "task-0001.2");
+    rd.wait_line("task-0001 (attempt 2) TASK_RUNNING");
+    open_gate(&gates, 1);
+    let status = rd.wait_exit();
+    assert_eq!(status.code(), Some(0), "{}", rd.dump());
+    let summary = rd.stdout().into_iter().rev().find(|l| l.starts_with("finished ")).map(str::to_string);
+    assert_eq!(summary.as_deref(), Some("finished 1 of 1, re-dispatched 1"), "{}", rd.dump());
+    drop(slaves);
+    let _ = std::fs::remove_dir_all(&dir);
+}
