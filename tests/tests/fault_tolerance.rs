@@ -111,7 +111,7 @@ fn slave_killed_under_running_tasks_loses_them_and_redispatch_reruns_them_then_i
     let other = launched_on(&mut rd, "task-0002.1");
     assert_ne!(victim, other, "one task per slave:\n{}", rd.dump());
     rd.wait_line("task-0001 (attempt 1) TASK_RUNNING");
-    rd.wait_line("task-0002 (attempt 1) TASK_RUNNING");
+    let before = rd.wait_line("task-0002 (attempt 1) TASK_RUNNING");
     let vi = if victim == "sa" { 0 } else { 1 };
 
     // SIGKILL the slave running task 1: the master loses it, the framework
@@ -122,7 +122,7 @@ fn slave_killed_under_running_tasks_loses_them_and_redispatch_reruns_them_then_i
     let lost = rd.wait_line("task-0001 (attempt 1) TASK_LOST");
     let noticed = m.wait_line("disconnected");
     // For FAULT-TOLERANCE.md (both lines carry wall-clock stamps).
-    println!("master: {noticed}\nscheduler: {lost}");
+    println!("before the kill: {before}\nmaster: {noticed}\nscheduler: {lost}");
     assert_eq!(active_hosts(&addr), vec![other.clone()], "{}", m.dump());
 
     // Task 2 ends, its slave is offered again: task 1 is re-run there
@@ -187,6 +187,8 @@ fn executor_killed_loses_its_task_and_redispatch_reruns_it() {
     assert!(wait_gone(executors[0], WAIT), "the killed executor is gone");
     let lost = rd.wait_line("task-0001 (attempt 1) TASK_LOST");
     assert!(lost.contains("re-dispatching"), "{lost}");
+    // For FAULT-TOLERANCE.md (wall-clock stamps of the scheduler's lines).
+    println!("before the kill: {}\nscheduler: {lost}", rd.wait_line("task-0001 (attempt 1) TASK_RUNNING"));
     launched_on(&mut rd, "task-0001.2");
     rd.wait_line("task-0001 (attempt 2) TASK_RUNNING");
     open_gate(&gates, 1);

@@ -165,10 +165,8 @@ async fn world_with(info: FrameworkInfo) -> World {
     rmesos_slave::start_with(&slave_node, flags, Box::new(containerizer), seed).unwrap();
 
     let (tx, mut events) = mpsc::unbounded_channel();
-    let mut scheduler = SchedulerDriver::new(Probe(tx), info, MASTER)
-        .unwrap()
-        .with_node(sim.node(SCHEDULER))
-        .seed(seed);
+    let mut scheduler =
+        SchedulerDriver::new(Probe(tx), info, MASTER).unwrap().with_node(sim.node(SCHEDULER)).seed(seed);
     scheduler.start().await.unwrap();
     let driver = scheduler.handle();
     match sim.run_until(events.recv()).await.unwrap() {
@@ -181,11 +179,7 @@ async fn world_with(info: FrameworkInfo) -> World {
 
 /// A second scheduler (its own node at `addr`) for framework `info`,
 /// started: its events and its driver.
-async fn scheduler_at(
-    sim: &Sim,
-    addr: &str,
-    info: FrameworkInfo,
-) -> (SchedulerDriver, mpsc::UnboundedReceiver<Ev>) {
+async fn scheduler_at(sim: &Sim, addr: &str, info: FrameworkInfo) -> (SchedulerDriver, mpsc::UnboundedReceiver<Ev>) {
     let (tx, events) = mpsc::unbounded_channel();
     let mut d = SchedulerDriver::new(Probe(tx), info, MASTER).unwrap().with_node(sim.node(addr)).seed(sim.seed());
     d.start().await.unwrap();
