@@ -199,3 +199,38 @@ fn executor_killed_loses_its_task_and_redispatch_reruns_it() {
     drop(slaves);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn redispatch_interrupted_and_run_again_fails_over_and_its_running_tasks_finish() {
+    let dir = temp_dir("framework-failover");
+    let (mut m, addr) = master(&[]);
+    let _slaves = [slave(&addr, "sa", &dir.join("sa")), slave(&addr, "sb", &dir.join("sb"))];
+    m.wait_lines("Registered slave", 2);
+    let (list, gates) = gated_tasks(&dir, 2);
+    let mut first = redispatch(&addr, &list, &dir);
+    let registered = first.wait_line("Registered as framework ");
+    let fid = registered.split("Registered as framework ").nth(1).and_then(|s| s.split(' ').next()).unwrap();
+    let fid = fid.to_string();
+    first.wait_line("task-0001 (attempt 1) TASK_RUNNING");
+    first.wait_line("task-0002 (attempt 1) TASK_RUNNING");
+    // SIGINT: the driver stops with failover; the master keeps the tasks.
+    first.signal(libc::SIGINT);
+    first.wait_exit();
+    assert!(first.dump().contains("the framework will fail over"), "{}", first.dump());
+    m.wait_line("disconnected");
+
+    // Run again with the same state dir: same framework, same task attempts.
+    let mut second = redispatch(&addr, &list, &dir);
+    let again = second.wait_line("Registered as framework ");
+    assert!(again.contains(&fid), "{again} (was {fid})\n{}", second.dump());
+    m.wait_line("failed over to");
+    open_gate(&gates, 1);
+    open_gate(&gates, 2);
+    let status = second.wait_exit();
+    assert_eq!(status.code(), Some(0), "{}", second.dump());
+    assert!(second.dump().contains("task-0001 (attempt 1) TASK_FINISHED"), "{}", second.dump());
+    assert!(second.dump().contains("task-0002 (attempt 1) TASK_FINISHED"), "{}", second.dump());
+    let summary = second.stdout().into_iter().rev().find(|l| l.starts_with("finished ")).map(str::to_string);
+    assert_eq!(summary.as_deref(), Some("finished 2 of 2, re-dispatched 0"), "{}", second.dump());
+    let _ = std::fs::remove_dir_all(&dir);
+}
