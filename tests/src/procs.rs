@@ -154,6 +154,11 @@ impl Proc {
         self.child.wait().expect("wait for the child")
     }
 
+    /// The child's pid.
+    pub fn pid(&self) -> i32 {
+        self.child.id() as i32
+    }
+
     /// Sends `signal` to the child.
     pub fn signal(&self, signal: i32) {
         // SAFETY: signalling our own, not yet reaped child by its pid.

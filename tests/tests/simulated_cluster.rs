@@ -42,6 +42,8 @@ enum Ev {
     Status(TaskStatus),
     SlaveLost(SlaveID),
     ExecutorLost(ExecutorID, i32),
+    Reregistered,
+    Error(String),
 }
 
 /// Forwards every callback to the test.
@@ -62,6 +64,12 @@ impl Scheduler for Probe {
     }
     fn executor_lost(&mut self, _: &DriverHandle, executor_id: &ExecutorID, _: &SlaveID, status: i32) {
         let _ = self.0.send(Ev::ExecutorLost(executor_id.clone(), status));
+    }
+    fn reregistered(&mut self, _: &DriverHandle, _: &MasterInfo) {
+        let _ = self.0.send(Ev::Reregistered);
+    }
+    fn error(&mut self, _: &DriverHandle, message: &str) {
+        let _ = self.0.send(Ev::Error(message.to_string()));
     }
 }
 
@@ -121,6 +129,11 @@ impl Drop for World {
 
 /// Master, slave and a registered framework.
 async fn world() -> World {
+    world_with(FrameworkInfo::new("tester", "sim")).await
+}
+
+/// Master, slave and framework `info`, registered.
+async fn world_with(info: FrameworkInfo) -> World {
     let sim = Rc::new(Sim::new());
     let seed = sim.seed();
     let master_node = sim.node(MASTER);
@@ -152,10 +165,8 @@ async fn world() -> World {
     rmesos_slave::start_with(&slave_node, flags, Box::new(containerizer), seed).unwrap();
 
     let (tx, mut events) = mpsc::unbounded_channel();
-    let mut scheduler = SchedulerDriver::new(Probe(tx), FrameworkInfo::new("tester", "sim"), MASTER)
-        .unwrap()
-        .with_node(sim.node(SCHEDULER))
-        .seed(seed);
+    let mut scheduler =
+        SchedulerDriver::new(Probe(tx), info, MASTER).unwrap().with_node(sim.node(SCHEDULER)).seed(seed);
     scheduler.start().await.unwrap();
     let driver = scheduler.handle();
     match sim.run_until(events.recv()).await.unwrap() {
@@ -164,6 +175,15 @@ async fn world() -> World {
         other => panic!("expected registration, got {other:?}"),
     }
     World { sim, driver, events, gone, work_dir, _scheduler: scheduler }
+}
+
+/// A second scheduler (its own node at `addr`) for framework `info`,
+/// started: its events and its driver.
+async fn scheduler_at(sim: &Sim, addr: &str, info: FrameworkInfo) -> (SchedulerDriver, mpsc::UnboundedReceiver<Ev>) {
+    let (tx, events) = mpsc::unbounded_channel();
+    let mut d = SchedulerDriver::new(Probe(tx), info, MASTER).unwrap().with_node(sim.node(addr)).seed(sim.seed());
+    d.start().await.unwrap();
+    (d, events)
 }
 
 impl World {
@@ -358,4 +378,77 @@ async fn a_stopped_framework_s_executor_that_ignores_shutdown_is_killed_after_th
     // The slave asked it to shut down, waited its grace period, then killed the run.
     let waited = w.sim.now().saturating_since(stopped_at);
     assert!(waited >= rmesos::executor::env::DEFAULT_SHUTDOWN_GRACE_PERIOD, "killed after {waited:?}");
+}
+
+/// A framework that keeps its tasks for an hour without a scheduler.
+fn failover_info(timeout: Duration) -> FrameworkInfo {
+    let mut info = FrameworkInfo::new("tester", "sim");
+    info.failover_timeout = timeout.as_secs_f64();
+    info
+}
+
+#[actix_rt::test]
+async fn new_scheduler_with_the_framework_id_takes_over_and_the_old_one_is_told_it_failed_over() {
+    let mut w = world_with(failover_info(Duration::from_secs(3600))).await;
+    w.running("t1", "run").await;
+    let fid = w.driver.framework_id().expect("registered");
+    let mut info = failover_info(Duration::from_secs(3600));
+    info.id = Some(fid.clone());
+    let (new, mut events) = scheduler_at(&w.sim, "10.0.0.4:5052", info).await;
+    // The new instance is (re)registered as the same framework.
+    match w.sim.run_until(events.recv()).await.unwrap() {
+        Ev::Registered(id) => assert_eq!(id, fid),
+        Ev::Reregistered => {}
+        other => panic!("expected the new scheduler registered, got {other:?}"),
+    }
+    // The old one is told, and nothing else.
+    loop {
+        match w.next().await {
+            Ev::Error(m) => {
+                assert_eq!(m, "Framework failed over");
+                break;
+            }
+            Ev::Offers(_) => {}
+            other => panic!("old scheduler: unexpected {other:?}"),
+        }
+    }
+    // The running task is the new instance's: it can kill it and hears so.
+    new.handle().kill_task(TaskID::new("t1").unwrap());
+    loop {
+        match w.sim.run_until(events.recv()).await.unwrap() {
+            Ev::Status(s) => {
+                assert_eq!((s.task_id.as_str(), s.state), ("t1", TaskState::Killed), "{s:?}");
+                break;
+            }
+            Ev::Offers(_) => {}
+            other => panic!("new scheduler: unexpected {other:?}"),
+        }
+    }
+    let old: Vec<Ev> = w.pending().into_iter().filter(|e| !matches!(e, Ev::Offers(_))).collect();
+    assert!(old.is_empty(), "the old scheduler hears nothing more: {old:?}");
+}
+
+#[actix_rt::test]
+async fn framework_without_a_scheduler_past_its_failover_timeout_is_removed_and_its_tasks_killed() {
+    const FAILOVER: Duration = Duration::from_secs(60);
+    let mut w = world_with(failover_info(FAILOVER)).await;
+    w.running("t1", "run").await;
+    let fid = w.driver.framework_id().expect("registered");
+    // The scheduler's node dies: the master notices (its link breaks).
+    let gone_at = w.sim.now();
+    w.sim.kill(SCHEDULER);
+    // The executor (which ignores shutdown requests) is killed once the
+    // framework is removed, not before the failover timeout.
+    let eid = w.sim.run_until(w.gone.recv()).await.unwrap();
+    assert_eq!(eid.as_str(), "t1");
+    let waited = w.sim.now().saturating_since(gone_at);
+    assert!(waited >= FAILOVER, "tasks killed after {waited:?}, before the failover timeout {FAILOVER:?}");
+    // The framework is gone for good: its id is refused.
+    let mut info = failover_info(FAILOVER);
+    info.id = Some(fid.clone());
+    let (_late, mut events) = scheduler_at(&w.sim, "10.0.0.4:5052", info).await;
+    match w.sim.run_until(events.recv()).await.unwrap() {
+        Ev::Error(m) => assert_eq!(m, format!("Framework {fid} has been removed")),
+        other => panic!("expected the removed framework refused, got {other:?}"),
+    }
 }
