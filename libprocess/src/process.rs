@@ -29,6 +29,7 @@ use std::any::Any;
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::rc::Rc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::task::Poll;
 use std::time::Duration;
@@ -75,7 +76,9 @@ type WireHandler<A> =
 
 /// What a process handles, filled in by [`Process::install`].
 pub struct Handlers<A: Process> {
-    messages: FastMap<&'static str, (Decoder<A>, WireHandler<A>)>,
+    /// Handlers by name: an index into `entries`.
+    index: FastMap<&'static str, usize>,
+    entries: Vec<(&'static str, Decoder<A>, WireHandler<A>)>,
     routes: HashMap<String, RouteHandler<A>>,
 }
 
@@ -124,7 +127,7 @@ pub(crate) type WireBatch = Box<dyn Any + Send>;
 
 impl<A: Process> Handlers<A> {
     fn new() -> Self {
-        Handlers { messages: FastMap::default(), routes: HashMap::new() }
+        Handlers { index: FastMap::default(), entries: Vec::new(), routes: HashMap::new() }
     }
 
     /// Handles messages named `M::NAME` with `f`. Installing a name twice
@@ -146,7 +149,13 @@ impl<A: Process> Handlers<A> {
                 Err(e) => Err((from, e)),
             }
         });
-        self.messages.insert(M::NAME, (decoder, wire));
+        match self.index.get(M::NAME) {
+            Some(&i) => self.entries[i] = (M::NAME, decoder, wire),
+            None => {
+                self.index.insert(M::NAME, self.entries.len());
+                self.entries.push((M::NAME, decoder, wire));
+            }
+        }
         self
     }
 
@@ -203,6 +212,9 @@ const WIRE_BATCH_CAPACITY: usize = 64;
 struct TypedMailbox<A: Process> {
     tx: queue::Sender<Queued<A>>,
     handlers: Handlers<A>,
+    /// Index (into `handlers.entries`) of the last message name looked up
+    /// by `message`; only a hint, checked on every use.
+    last: AtomicUsize,
 }
 
 impl<A: Process> TypedMailbox<A> {
@@ -213,7 +225,20 @@ impl<A: Process> TypedMailbox<A> {
 
 impl<A: Process> Mailbox for TypedMailbox<A> {
     fn message(&self, from: &Upid, name: &str, body: Body, guard: WorkGuard) -> Result<(), Undeliverable> {
-        let (decoder, _) = self.handlers.messages.get(name).ok_or(Undeliverable::UnknownName)?;
+        // Mostly the same name as the last message: no hash (and, when the
+        // sender's `M::NAME` is the same copy of the string, no compare).
+        let last = self.last.load(Ordering::Relaxed);
+        let i = match self.handlers.entries.get(last) {
+            Some((n, ..)) if n.len() == name.len() && (std::ptr::eq(n.as_ptr(), name.as_ptr()) || *n == name) => last,
+            _ => {
+                let i = *self.handlers.index.get(name).ok_or(Undeliverable::UnknownName)?;
+                if i != last {
+                    self.last.store(i, Ordering::Relaxed);
+                }
+                i
+            }
+        };
+        let (_, decoder, _) = &self.handlers.entries[i];
         let job = decoder(from.clone(), body, guard).map_err(Undeliverable::Malformed)?;
         self.push(job)
     }
@@ -228,7 +253,8 @@ impl<A: Process> Mailbox for TypedMailbox<A> {
         let handler = match batch.handlers.iter().rposition(|(n, _)| *n == name) {
             Some(i) => i,
             None => {
-                let Some((name, (_, h))) = self.handlers.messages.get_key_value(name) else { return Err(env) };
+                let Some(&i) = self.handlers.index.get(name) else { return Err(env) };
+                let (name, _, h) = &self.handlers.entries[i];
                 batch.handlers.push((*name, h.clone()));
                 batch.handlers.len() - 1
             }
@@ -333,7 +359,7 @@ pub(crate) fn prepare<A: Process>(
         }
     };
     ctx.spawn(actix::fut::wrap_stream::<_, A>(steps).map(run).finish());
-    (Box::new(TypedMailbox { tx, handlers }), ctx.into_future(actor))
+    (Box::new(TypedMailbox { tx, handlers, last: AtomicUsize::new(usize::MAX) }), ctx.into_future(actor))
 }
 
 /// A process's handle on itself and its node: send, link, timers.
