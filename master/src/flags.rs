@@ -113,7 +113,8 @@ pub struct Flags {
     #[arg(long, env = "RMESOS_AGENT_REREGISTER_TIMEOUT", default_value = "10mins", value_parser = duration)]
     pub agent_reregister_timeout: Duration,
 
-    /// Size of the masters' quorum (used with --zk) [default: none]
+    /// Accepted for compatibility with Mesos (its replicated log's quorum); no
+    /// effect: rmesos keeps its registry in ZooKeeper, whose ensemble is the quorum [default: none]
     #[arg(long, env = "RMESOS_QUORUM", value_parser = clap::value_parser!(u32).range(1..))]
     pub quorum: Option<u32>,
 
