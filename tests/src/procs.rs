@@ -154,6 +154,19 @@ impl Proc {
         self.child.wait().expect("wait for the child")
     }
 
+    /// Reads every line already printed without waiting (for failure
+    /// messages: [`Proc::dump`] shows only lines read so far).
+    pub fn drain(&mut self) {
+        while let Ok(l) = self.lines.try_recv() {
+            self.seen.push(l);
+        }
+    }
+
+    /// Whether the child still runs (reaping it if it exited).
+    pub fn running(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
+    }
+
     /// The child's pid.
     pub fn pid(&self) -> i32 {
         self.child.id() as i32
