@@ -15,6 +15,10 @@
 //!   znodes are deleted and the watches on their parents fire.
 //! - A client learns of its expiry only when it can hear the servers: at
 //!   once if connected (the [`MemZk::expire`] hook), else on reconnect.
+//! - A client hears its session's events from the moment it asks for them
+//!   ([`Session::events`]), as a real client's state watcher; none is
+//!   queued before (a session used only for reads and writes, like the
+//!   master's registry, would otherwise keep unread events holding work).
 //! - During a whole-ensemble outage no session expires (a real ensemble that
 //!   lost quorum expires nothing); when it serves again, every session that
 //!   is still disconnected gets a fresh full timeout.
@@ -77,6 +81,12 @@ struct Sess {
     epoch: u64,
     /// The client has been told of its expiry.
     told_expired: bool,
+    /// The client asked for its events ([`Session::events`]): events are
+    /// delivered from then on, as a real client's state watcher does.
+    /// Before, none is queued (an unread event would hold clock work and
+    /// keep `settle` waiting forever, e.g. for a session used only for
+    /// reads and writes).
+    subscribed: bool,
     events: mpsc::UnboundedSender<(SessionEvent, Held)>,
 }
 
@@ -186,7 +196,7 @@ impl MemZk {
 
     fn tell(&self, s: &Server, id: u64, ev: SessionEvent) {
         if let Some(x) = s.sessions.get(&id) {
-            if !x.abandoned {
+            if !x.abandoned && x.subscribed {
                 // A dropped receiver hands the guard back, which drops it.
                 let _ = x.events.send((ev, Some(self.clock.work())));
             }
@@ -351,6 +361,7 @@ impl Backend for MemZk {
                 abandoned: false,
                 epoch: 0,
                 told_expired: false,
+                subscribed: false,
                 events: tx,
             };
             s.sessions.insert(id, sess);
@@ -478,6 +489,11 @@ impl Session for MemSession {
 
     fn events(&self) -> futures::stream::BoxStream<'static, (SessionEvent, Held)> {
         let rx = self.events.lock().unwrap_or_else(|e| e.into_inner()).take();
+        if rx.is_some() {
+            if let Some(x) = self.zk.lock().sessions.get_mut(&self.id) {
+                x.subscribed = true;
+            }
+        }
         match rx {
             Some(mut rx) => Box::pin(futures::stream::poll_fn(move |cx| rx.poll_recv(cx))),
             None => Box::pin(futures::stream::empty()),
@@ -591,6 +607,28 @@ mod tests {
             clock.advance(T).await;
             assert_eq!(zk.owner(&m), None, "the dead client's session expired a timeout after recovery");
             assert_eq!(zk.sessions(), vec![kept.id()]);
+        });
+    }
+
+    #[test]
+    fn a_session_whose_events_are_never_read_does_not_hold_the_clock() {
+        rt().block_on(async {
+            let clock = Clock::paused();
+            let zk = MemZk::new(clock.clone());
+            let quiet = zk.connect(&url(), T).await.unwrap(); // reads and writes only
+            let watched = zk.connect(&url(), T).await.unwrap();
+            let mut events = watched.events();
+            zk.outage();
+            assert_eq!(events.next().await.map(|e| e.0), Some(SessionEvent::Disconnected));
+            // Only the subscribed session was told: nothing unread holds work.
+            let settled = tokio::time::timeout(Duration::from_secs(5), clock.settle()).await;
+            assert!(settled.is_ok(), "an unread event of an unsubscribed session held the clock");
+            zk.restore();
+            assert_eq!(events.next().await.map(|e| e.0), Some(SessionEvent::Connected));
+            // Events are delivered from the subscription on.
+            let mut later = quiet.events();
+            zk.disconnect(quiet.id());
+            assert_eq!(later.next().await.map(|e| e.0), Some(SessionEvent::Disconnected));
         });
     }
 
