@@ -9,7 +9,11 @@
 //! that died with the leader is removed after `--agent_reregister_timeout`
 //! and the framework hears `slave_lost`. The old leader comes back as a
 //! standby. All masters down: slaves and scheduler keep looking and resume
-//! when one comes back.
+//! when one comes back. Two of three crash: the last one leads. A ZooKeeper
+//! outage shorter than the session timeout (the ensemble electing a new
+//! leader) changes nothing. The scheduler's disconnected() then
+//! reregistered() across a leader gone longer than the session timeout is
+//! checked by the leader-crash test.
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -478,4 +482,87 @@ async fn leader_whose_session_expires_stops_at_once_and_another_leads() {
     c.masters[first] = None;
     let second = c.one_leader().await;
     assert_ne!(second, first);
+}
+
+/// Twin of the real "ZooKeeper leader killed": while the ensemble elects a
+/// new leader no server serves and every client sees `Disconnected`; the
+/// election takes far less than the session timeout, so no session
+/// expires. The leading master stays the leader, slave and scheduler see
+/// nothing, and the task is still known.
+#[actix_rt::test]
+async fn zookeeper_outage_shorter_than_the_session_timeout_changes_nothing() {
+    let mut c = Cluster::new();
+    for i in 0..3 {
+        c.start_master(i).await;
+    }
+    let first = c.one_leader().await;
+    let n1 = c.sim.node("127.0.0.1:6001");
+    let mut s1 = start_slave(&n1, &c.zk, "s1");
+    assert_eq!(c.next(&mut s1).await, SlaveEv::Registered(master_pid(first)));
+    let sched_node = c.sim.node("127.0.0.1:7001");
+    let (tx, mut sched) = mpsc::unbounded_channel();
+    let mut driver = SchedulerDriver::new(OneTask { launched: false, tx }, FrameworkInfo::new("u", "ha"), ZK)
+        .unwrap()
+        .zookeeper_backend(Arc::new(c.zk.clone()))
+        .with_node(sched_node.clone())
+        .seed(c.sim.seed());
+    driver.start().await.unwrap();
+    assert_eq!(c.next(&mut sched).await, SchedEv::Registered);
+    let task = TaskID::new("t1").unwrap();
+    assert_eq!(c.next(&mut sched).await, SchedEv::Status(task, TaskState::Running));
+    assert!(matches!(c.next(&mut s1).await, SlaveEv::Running(_)));
+
+    c.zk.outage();
+    c.sim.advance(SESSION_TIMEOUT / 2).await;
+    c.zk.restore();
+    // Well past the session timeout: nothing expired, nothing changed.
+    c.sim.advance(SESSION_TIMEOUT * 2).await;
+    assert_eq!(c.one_leader().await, first);
+    for i in 0..3 {
+        assert!(c.peek(i).await.is_some(), "master {i} stopped");
+    }
+    let (_, _, tasks) = c.peek(first).await.unwrap();
+    assert_eq!(tasks, 1);
+    assert!(sched.try_recv().is_err(), "the scheduler saw something");
+    assert!(s1.try_recv().is_err(), "the slave saw something");
+    driver.stop(false);
+}
+
+/// Twin of the real "two of three masters stopped": the leader and a
+/// standby crash; the last master leads once their sessions expire, the
+/// slave and the scheduler follow it and it knows the task.
+#[actix_rt::test]
+async fn two_of_three_masters_crash_the_last_leads_slave_and_scheduler_follow() {
+    let mut c = Cluster::new();
+    for i in 0..3 {
+        c.start_master(i).await;
+    }
+    let first = c.one_leader().await;
+    let n1 = c.sim.node("127.0.0.1:6001");
+    let mut s1 = start_slave(&n1, &c.zk, "s1");
+    assert_eq!(c.next(&mut s1).await, SlaveEv::Registered(master_pid(first)));
+    let sched_node = c.sim.node("127.0.0.1:7001");
+    let (tx, mut sched) = mpsc::unbounded_channel();
+    let mut driver = SchedulerDriver::new(OneTask { launched: false, tx }, FrameworkInfo::new("u", "ha"), ZK)
+        .unwrap()
+        .zookeeper_backend(Arc::new(c.zk.clone()))
+        .with_node(sched_node.clone())
+        .seed(c.sim.seed());
+    driver.start().await.unwrap();
+    assert_eq!(c.next(&mut sched).await, SchedEv::Registered);
+    let task = TaskID::new("t1").unwrap();
+    assert_eq!(c.next(&mut sched).await, SchedEv::Status(task, TaskState::Running));
+    assert!(matches!(c.next(&mut s1).await, SlaveEv::Running(_)));
+
+    let standby = (0..3).find(|i| *i != first).unwrap();
+    let last = (0..3).find(|i| *i != first && *i != standby).unwrap();
+    c.crash_master(first);
+    c.crash_master(standby);
+    assert_eq!(c.next(&mut sched).await, SchedEv::Disconnected);
+    assert_eq!(c.one_leader().await, last);
+    assert_eq!(c.next(&mut s1).await, SlaveEv::Reregistered(master_pid(last)));
+    assert_eq!(c.next(&mut sched).await, SchedEv::Reregistered);
+    let (_, _, tasks) = c.peek(last).await.unwrap();
+    assert_eq!(tasks, 1, "the last master rebuilt the task from the slave's reregistration");
+    driver.stop(false);
 }
