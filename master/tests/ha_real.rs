@@ -9,8 +9,7 @@
 //! and a bound; no fixed sleeps. Without ZooKeeper installed the tests skip
 //! loudly (or fail under CI=true).
 //!
-//! Figures (ignored; real processes, median of 5):
-//! `cargo test -p rmesos-master --test ha_real -- --ignored --nocapture failover_figures`
+//! More scenarios: `ha_real_scenarios.rs`; figures: `ha_figures.rs`.
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -58,15 +57,7 @@ fn slave_bin() -> Option<PathBuf> {
     p.is_file().then_some(p)
 }
 
-/// `rmesos-execute` (built by `cargo build -p rmesos-examples`), if present.
-fn execute_bin() -> Option<PathBuf> {
-    let p = std::path::Path::new(BIN).parent()?.join("rmesos-execute");
-    p.is_file().then_some(p)
-}
-
 struct Cluster {
-    /// A real `rmesos-execute` framework running one long task.
-    framework: Option<Master>,
     /// Real `rmesos-slave` processes following the leader through ZooKeeper.
     slaves: Vec<Master>,
     /// One real clock for every measurement and bound (times of different
@@ -83,15 +74,8 @@ impl Cluster {
         let ens = Ensemble::start(3).await.expect("ZooKeeper ensemble");
         let dir = std::env::temp_dir().join(format!("rmesos-ha-real-{}-{}", std::process::id(), session_timeout));
         std::fs::create_dir_all(&dir).unwrap();
-        let mut c = Cluster {
-            framework: None,
-            slaves: Vec::new(),
-            clock: Clock::real(),
-            ens,
-            masters: Vec::new(),
-            session_timeout,
-            dir,
-        };
+        let mut c =
+            Cluster { slaves: Vec::new(), clock: Clock::real(), ens, masters: Vec::new(), session_timeout, dir };
         for i in 0..3 {
             let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
             c.masters.push(Master { port, child: None, log: c.dir.join(format!("master{i}.log")) });
@@ -143,49 +127,6 @@ impl Cluster {
         self.slaves.push(Master { port, child: Some(child), log });
     }
 
-    /// Starts `rmesos-execute --master zk://...` running one long task.
-    fn spawn_framework(&mut self, bin: &std::path::Path) {
-        let log = self.dir.join("framework.log");
-        let out = std::fs::OpenOptions::new().create(true).append(true).open(&log).unwrap();
-        let child = Command::new(bin)
-            .args([
-                format!("--master={}", self.ens.url("/rmesos")),
-                "--name=ha".to_string(),
-                "--command=sleep 600".to_string(),
-            ])
-            .env("RUST_LOG", "info")
-            .env("LIBPROCESS_IP", "127.0.0.1")
-            .stdout(Stdio::null())
-            .stderr(out)
-            .spawn()
-            .unwrap();
-        self.framework = Some(Master { port: 0, child: Some(child), log });
-    }
-
-    /// Polls until master `i` has an active framework (with a running task
-    /// if `task`).
-    async fn framework_running(&self, i: usize, task: bool) -> Time {
-        let start = self.clock.now();
-        loop {
-            let ok = get_json(self.masters[i].port, "/state").is_some_and(|s| {
-                s["frameworks"].as_array().is_some_and(|fs| {
-                    fs.iter().any(|f| {
-                        let running =
-                            || f["tasks"].as_array().is_some_and(|ts| ts.iter().any(|t| t["state"] == "TASK_RUNNING"));
-                        f["active"] == true && (!task || running())
-                    })
-                })
-            });
-            if ok {
-                return self.clock.now();
-            }
-            if self.clock.now() - start > MAX_WAIT {
-                panic!("no active framework with a running task on master {i} within {MAX_WAIT:?}\n{}", self.logs());
-            }
-            self.clock.sleep(POLL).await;
-        }
-    }
-
     /// Polls until master `i` has every slave registered and active.
     async fn slaves_active(&self, i: usize) -> Time {
         let start = self.clock.now();
@@ -205,14 +146,6 @@ impl Cluster {
     fn sigkill(&mut self, i: usize) {
         if let Some(mut c) = self.masters[i].child.take() {
             c.kill().unwrap();
-            c.wait().unwrap();
-        }
-    }
-
-    fn sigterm(&mut self, i: usize) {
-        if let Some(mut c) = self.masters[i].child.take() {
-            // SAFETY: signalling our own child by its pid.
-            assert_eq!(unsafe { libc::kill(c.id() as i32, libc::SIGTERM) }, 0);
             c.wait().unwrap();
         }
     }
@@ -272,7 +205,6 @@ impl Cluster {
         self.masters
             .iter()
             .chain(&self.slaves)
-            .chain(&self.framework)
             .map(|m| format!("--- {}\n{}", m.log.display(), std::fs::read_to_string(&m.log).unwrap_or_default()))
             .collect()
     }
@@ -280,7 +212,6 @@ impl Cluster {
 
 impl Drop for Cluster {
     fn drop(&mut self) {
-        self.framework = None;
         self.masters.clear();
         self.slaves.clear();
         let _ = std::fs::remove_dir_all(&self.dir);
@@ -351,73 +282,4 @@ async fn real_leader_sigkill_new_leader_old_one_back_as_standby() {
     let log = std::fs::read_to_string(&c.masters[first].log).unwrap();
     let want = format!("Following leader {}", c.masters[second].pid());
     assert!(log.contains(&want), "{log}");
-}
-
-fn median_ms(mut v: Vec<Duration>) -> f64 {
-    v.sort();
-    v[v.len() / 2].as_secs_f64() * 1000.0
-}
-
-/// Prints `name value` lines: leader SIGKILL / SIGTERM -> new leader, ->
-/// both slaves reregistered, -> the `rmesos-execute` framework active again
-/// on the new leader with its task still running (ms), median of 5, with
-/// the default 10 s session timeout and with 2 s.
-#[actix_rt::test]
-#[ignore]
-async fn failover_figures() {
-    if !require_zookeeper("failover_figures") {
-        return;
-    }
-    let _serial = SERIAL.lock().await;
-    for timeout in ["10secs", "2secs"] {
-        let mut c = Cluster::start(timeout).await;
-        let bin = slave_bin();
-        for _ in 0..2 {
-            if let Some(b) = &bin {
-                c.spawn_slave(b);
-            }
-        }
-        let exec = execute_bin().filter(|_| bin.is_some());
-        if let Some(e) = &exec {
-            let l = c.one_leader().await;
-            c.slaves_active(l).await;
-            c.spawn_framework(e);
-            c.framework_running(l, true).await;
-        }
-        for (how, kill) in [("sigkill", true), ("sigterm", false)] {
-            let (mut took, mut slaves, mut framework, mut task) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-            for _ in 0..5 {
-                let leader = c.one_leader().await;
-                c.slaves_active(leader).await;
-                let t0 = c.clock.now();
-                if kill {
-                    c.sigkill(leader);
-                } else {
-                    c.sigterm(leader);
-                }
-                let (next, t1) = c.new_leader(leader).await;
-                took.push(t1 - t0);
-                if exec.is_some() {
-                    framework.push(c.framework_running(next, false).await - t0);
-                }
-                slaves.push(c.slaves_active(next).await - t0);
-                if exec.is_some() {
-                    task.push(c.framework_running(next, true).await - t0);
-                }
-                c.spawn(leader);
-            }
-            println!("master_failover_{how}_session_{timeout}_ms {:.0}", median_ms(took.clone()));
-            println!("  (all: {:?})", took.iter().map(|d| d.as_millis()).collect::<Vec<_>>());
-            if bin.is_some() {
-                println!("slaves_reregistered_{how}_session_{timeout}_ms {:.0}", median_ms(slaves.clone()));
-                println!("  (all: {:?})", slaves.iter().map(|d| d.as_millis()).collect::<Vec<_>>());
-            }
-            if exec.is_some() {
-                println!("framework_reregistered_{how}_session_{timeout}_ms {:.0}", median_ms(framework.clone()));
-                println!("  (all: {:?})", framework.iter().map(|d| d.as_millis()).collect::<Vec<_>>());
-                println!("task_running_on_new_leader_{how}_session_{timeout}_ms {:.0}", median_ms(task.clone()));
-                println!("  (all: {:?})", task.iter().map(|d| d.as_millis()).collect::<Vec<_>>());
-            }
-        }
-    }
 }

@@ -202,8 +202,7 @@ async fn after_master_failover_the_framework_is_offered_again_and_a_new_task_fin
     let reregistered = line_index(&c.frameworks[0], "Reregistered with master");
     assert!(launched > reregistered, "{}", c.frameworks[0].dump());
     let port = c.ports[next];
-    for (name, want) in [("master/offers_sent", 1.0), ("master/tasks_launched", 1.0), ("master/tasks_finished", 2.0)]
-    {
+    for (name, want) in [("master/offers_sent", 1.0), ("master/tasks_launched", 1.0), ("master/tasks_finished", 2.0)] {
         let got = common::metric(port, name).unwrap_or_default();
         assert!(got >= want, "{name} = {got} on the new leader, want >= {want}");
     }

@@ -231,11 +231,9 @@ impl Cluster {
     /// is at least `at_least`.
     pub async fn metric_at_least(&mut self, i: usize, name: &str, at_least: f64) -> Time {
         let port = self.ports[i];
-        self.until(&format!("{name} >= {at_least} on master {i}"), |_| {
-            (metric(port, name)? >= at_least).then_some(())
-        })
-        .await
-        .1
+        self.until(&format!("{name} >= {at_least} on master {i}"), |_| (metric(port, name)? >= at_least).then_some(()))
+            .await
+            .1
     }
 
     /// Polls (`srvr`) until a ZooKeeper server other than `old` leads the
