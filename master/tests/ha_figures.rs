@@ -7,6 +7,9 @@
 //!   (`rmesos-execute`, one long task) reregistered with it; to the new
 //!   leader's first offer (its `master/offers_sent` counter; a fresh
 //!   master counts from zero) — "offered again";
+//! - ZooKeeper leader SIGKILL -> a new ZooKeeper leader (`srvr` polled),
+//!   and -> the leading master still leads and a new task launched (the
+//!   masters' sessions survive: clients reconnect to the other servers);
 //! - slave SIGKILL -> TASK_LOST at the scheduler (the framework's line),
 //!   with the default health-check flags and with short ones
 //!   (`--agent_ping_timeout=1secs --max_agent_ping_timeouts=2`); and a
@@ -14,6 +17,8 @@
 //!   where only the health checks can notice.
 //!
 //! `cargo test -p rmesos-master --test ha_figures -- --ignored --nocapture`
+//! (one part: add `failover_figures`, `zookeeper_figures` or
+//! `slave_loss_figures`)
 //! (add `--release` to measure an optimized build).
 
 mod common;
@@ -66,7 +71,45 @@ async fn failover_figures() {
             print_figure(&format!("master_failover_framework_offered_again_{tag}"), &offered);
         }
     }
+}
 
+#[actix_rt::test]
+#[ignore]
+async fn zookeeper_figures() {
+    if !require_zookeeper("zookeeper_figures") {
+        return;
+    }
+    let _serial = SERIAL.lock().await;
+    let mut c = Cluster::start("figures-zk", 3, &[]).await;
+    let leader = c.one_leader().await;
+    c.spawn_slave(SLAVE);
+    c.slaves_active(leader, 1).await;
+    let (mut zk_elected, mut task_launched) = (vec![], vec![]);
+    for run in 0..RUNS {
+        let zk_leader = c.ens.leader().await.expect("the ensemble has a leader");
+        let t0 = c.clock.now();
+        c.ens.kill(zk_leader);
+        c.zk_leader_other_than(zk_leader).await;
+        zk_elected.push(c.clock.now() - t0);
+        // A new framework registers and its task is launched and runs.
+        let f = c.spawn_execute(&format!("zk{run}"), "true");
+        c.frameworks[f].wait_line("TASK_FINISHED");
+        task_launched.push(c.clock.now() - t0);
+        assert_eq!(c.one_leader().await, leader, "the masters' sessions survived");
+        c.ens.restart(zk_leader).unwrap();
+        c.zk_mode(zk_leader, "follower").await;
+    }
+    print_figure("zookeeper_leader_sigkill_new_zookeeper_leader_ms", &zk_elected);
+    print_figure("zookeeper_leader_sigkill_new_framework_task_finished_ms", &task_launched);
+}
+
+#[actix_rt::test]
+#[ignore]
+async fn slave_loss_figures() {
+    if !require_zookeeper("slave_loss_figures") {
+        return;
+    }
+    let _serial = SERIAL.lock().await;
     for (name, flags, signal) in [
         ("sigkill_default_health_checks", &[][..], libc::SIGKILL),
         (
