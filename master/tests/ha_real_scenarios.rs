@@ -16,7 +16,10 @@
 //! - leader gone longer than 10 s (SIGKILL, default session timeout): the
 //!   scheduler logs disconnected, then reregistered with the new leader;
 //! - master failover: the new leader offers the slave's resources to the
-//!   framework again and a task launched on them finishes.
+//!   framework again and a task launched on them finishes;
+//! - a frozen leader (SIGSTOP) is replaced once its session expires; woken
+//!   up (SIGCONT), it exits at once ("Lost leadership") and the new leader
+//!   keeps serving.
 //!
 //! The simulation twins are in `failover_sim.rs`. Without ZooKeeper the
 //! tests skip loudly (fail under CI=true).
@@ -206,4 +209,34 @@ async fn after_master_failover_the_framework_is_offered_again_and_a_new_task_fin
         let got = common::metric(port, name).unwrap_or_default();
         assert!(got >= want, "{name} = {got} on the new leader, want >= {want}");
     }
+}
+
+#[actix_rt::test]
+async fn frozen_leader_is_replaced_and_exits_when_it_wakes_up() {
+    if !require_zookeeper("frozen_leader_is_replaced_and_exits_when_it_wakes_up") {
+        return;
+    }
+    let _serial = SERIAL.lock().await;
+    let mut c = Cluster::start("frozen-leader", 3, &["--zk_session_timeout=2secs"]).await;
+    let (leader, gates) = workload(&mut c, 2).await;
+
+    // SIGSTOP: its connections stay open; only its ZooKeeper session, which
+    // it cannot keep alive, tells the others it is gone. (Not polled while
+    // frozen: its kernel still accepts HTTP connections nobody answers.)
+    c.masters[leader].as_ref().unwrap().signal(libc::SIGSTOP);
+    let (next, _) = c.new_leader(leader).await;
+    c.slaves_active(next, 1).await;
+    c.framework_active(next).await;
+    c.frameworks[0].wait_line("Reregistered with master");
+
+    // Woken up, it learns its session expired and exits at once instead of
+    // acting as a second leader.
+    let mut old = c.masters[leader].take().unwrap();
+    old.signal(libc::SIGCONT);
+    old.wait_line("Lost leadership (candidacy lost: ZooKeeper session expired)");
+    let status = old.wait_exit();
+    assert_eq!(status.code(), Some(1), "{}", old.dump());
+    assert_eq!(c.one_leader().await, next);
+
+    next_task_runs(&mut c, &gates);
 }
