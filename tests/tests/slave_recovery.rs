@@ -149,7 +149,8 @@ fn slave_restarted_with_reconnect_keeps_the_task_running_and_it_finishes() {
     again.wait_line("reregistered at");
     let line = again.wait_line("Reregistered with master");
     r.master.wait_line("Reregistered slave");
-    println!("slave back: {line}");
+    // For FAULT-TOLERANCE.md (wall-clock stamps of the restarted slave).
+    println!("slave started: {}\nslave back: {line}", again.wait_line("Slave started at"));
     assert!(alive(r.executor), "the executor process survived the slave's SIGKILL");
     assert_eq!(master_tasks(&r.addr), vec![("task-0001.1".to_string(), "TASK_RUNNING".to_string())]);
 
