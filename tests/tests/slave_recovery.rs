@@ -146,11 +146,14 @@ fn slave_restarted_with_reconnect_keeps_the_task_running_and_it_finishes() {
     let mut r = running("recovery-reconnect");
     kill_slave(&r);
     let mut again = slave(&r.addr, r.port, &r.dir.join("work"), "reconnect");
-    again.wait_line("reregistered at");
+    let executor_back = again.wait_line("reregistered at");
     let line = again.wait_line("Reregistered with master");
     r.master.wait_line("Reregistered slave");
     // For FAULT-TOLERANCE.md (wall-clock stamps of the restarted slave).
-    println!("slave started: {}\nslave back: {line}", again.wait_line("Slave started at"));
+    println!(
+        "slave started: {}\nexecutor back: {executor_back}\nslave back: {line}",
+        again.wait_line("Slave started at")
+    );
     assert!(alive(r.executor), "the executor process survived the slave's SIGKILL");
     assert_eq!(master_tasks(&r.addr), vec![("task-0001.1".to_string(), "TASK_RUNNING".to_string())]);
 
