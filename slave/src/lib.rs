@@ -1,14 +1,16 @@
 //! The rmesos slave (Mesos's agent): registers with the master, launches
 //! executors as child processes in sandboxes under `--work_dir`, relays
-//! their status updates reliably, and answers the master's health checks.
+//! their status updates reliably, answers the master's health checks, and
+//! after a restart recovers the executors still running (`--recover`).
 //!
 //! - [`core`]: the pure state machine (registration, pings, frameworks,
 //!   executors, tasks) and [`status_update_manager`] (reliable updates);
 //! - [`process`]: the `slave(1)` actor around them; [`containerizer`]
 //!   (executor runs: child processes through [`launcher`] (sessions, kills),
 //!   or in-process executors for simulations), [`checkpoint`] (state under
-//!   `<work_dir>/meta`, see [`paths`]), [`http`] (`/state`, `/health`,
-//!   `/files/read`);
+//!   `<work_dir>/meta`, see [`paths`]) and [`recover`] (reading it back when
+//!   a restarted slave recovers: [`core::recovery`]), [`http`] (`/state`,
+//!   `/health`, `/files/read`);
 //! - [`flags`] and [`machine`] (default resources).
 //!
 //! Binaries and embedders start a slave with [`start`] (binds its own node,

@@ -14,7 +14,7 @@ use rmesos::task::{Reason, Task, TaskState, TaskStatus};
 use super::state::{
     ExecutorState, FrameworkState, Termination, MAX_COMPLETED_EXECUTORS_PER_FRAMEWORK, MAX_COMPLETED_FRAMEWORKS,
 };
-use super::{Action, Checkpoint, Now, Outgoing, SlaveCore, Timer};
+use super::{Action, Checkpoint, Now, Outgoing, RegState, SlaveCore, Timer};
 
 impl SlaveCore {
     /// Master -> slave: the framework is gone.
@@ -151,16 +151,14 @@ impl SlaveCore {
                 self.slave_update(fid, Some(eid), st, now);
             }
         }
-        if let (Some(master), Some(slave_id)) = (self.master.clone(), self.info.id.clone()) {
-            self.send(
-                &master,
-                Outgoing::ExitedExecutor(ExitedExecutorMessage {
-                    slave_id,
-                    framework_id: fid.clone(),
-                    executor_id: eid.clone(),
-                    status,
-                }),
-            );
+        if let Some(slave_id) = self.info.id.clone() {
+            let m = ExitedExecutorMessage { slave_id, framework_id: fid.clone(), executor_id: eid.clone(), status };
+            match (self.master.clone(), self.state) {
+                (Some(master), RegState::Running) => self.send(&master, Outgoing::ExitedExecutor(m)),
+                // Told once (re)registered (e.g. an executor that did not
+                // survive the slave's restart).
+                _ => self.unreported_exits.push(m),
+            }
         }
         self.maybe_remove_executor(fid, eid);
         if recovered {

@@ -280,6 +280,9 @@ pub struct SlaveCore {
     recovering: Option<BTreeSet<(FrameworkID, ExecutorID)>>,
     /// `--recover=cleanup`: the old id, unregistered before registering.
     unregister_first: Option<SlaveID>,
+    /// Executors that ended while not registered: told to the master once
+    /// (re)registered (bounded by the executors this slave ran).
+    unreported_exits: Vec<ExitedExecutorMessage>,
     out: Vec<Action>,
 }
 
@@ -302,6 +305,7 @@ impl SlaveCore {
             backoff: Duration::ZERO,
             recovering: None,
             unregister_first: None,
+            unreported_exits: Vec::new(),
             out: Vec::new(),
         }
     }

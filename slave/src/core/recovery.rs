@@ -84,7 +84,7 @@ impl SlaveCore {
 
     /// Called once, before the master is looked for. `None`: nothing was
     /// checkpointed (a fresh slave).
-    pub fn recover(&mut self, state: Option<RecoveredState>, mode: RecoverMode, now: Now) -> Vec<Action> {
+    pub fn recover(&mut self, state: Option<RecoveredState>, mode: RecoverMode, _now: Now) -> Vec<Action> {
         let Some(state) = state else { return self.take() };
         let Some(sid) = state.info.id.clone() else {
             tracing::warn!("Checkpointed slave info has no id; starting as a new slave");
@@ -92,7 +92,7 @@ impl SlaveCore {
         };
         match mode {
             RecoverMode::Cleanup => self.recover_cleanup(sid, state),
-            RecoverMode::Reconnect => self.recover_reconnect(sid, state, now),
+            RecoverMode::Reconnect => self.recover_reconnect(sid, state),
         }
         self.take()
     }
@@ -116,7 +116,7 @@ impl SlaveCore {
         self.unregister_first = Some(sid);
     }
 
-    fn recover_reconnect(&mut self, sid: SlaveID, state: RecoveredState, now: Now) {
+    fn recover_reconnect(&mut self, sid: SlaveID, state: RecoveredState) {
         tracing::info!(slave_id = %sid, frameworks = state.frameworks.len(), "Recovering slave {sid} from its checkpoint");
         self.info.id = Some(sid.clone());
         // The SlaveInfo of this run (flags may have changed) under the old id.
@@ -180,7 +180,6 @@ impl SlaveCore {
             }
         }
         self.recovering = Some(waiting);
-        let _ = now;
         self.maybe_finish_recovery();
     }
 

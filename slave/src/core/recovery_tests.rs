@@ -181,9 +181,24 @@ fn an_executor_not_reregistering_in_time_is_killed_and_its_tasks_lost() {
 fn a_recovered_executor_already_gone_ends_recovery_and_loses_its_tasks() {
     let mut c = core();
     c.recover(Some(checkpointed(TaskState::Running, true)), RecoverMode::Reconnect, now(0));
-    c.executor_exited(&fid(), &eid(), RUN, -1, now(0));
+    let a = c.executor_exited(&fid(), &eid(), RUN, -1, now(0));
+    assert!(sent(&a).is_empty(), "no master yet: {a:?}");
     assert!(!c.recovering());
     assert_eq!(c.sum.pending(&fid(), &tid()).last().unwrap().status.state, TaskState::Lost);
+    // Once reregistered, the master hears of the executor's end and the TASK_LOST.
+    let a = c.master_detected(Some(master()), now(1));
+    fire_registration(&mut c, &a);
+    let a = c.reregistered(
+        &master(),
+        SlaveReregisteredMessage { slave_id: sid(), reconciliations: vec![], connection: None },
+        now(11),
+    );
+    assert!(sent(&a)
+        .iter()
+        .any(|(to, m)| *to == master() && matches!(m, Outgoing::ExitedExecutor(e) if e.executor_id == eid())));
+    // The pending RUNNING goes first, telling the master how far the task is.
+    let u = updates_to_master(&a);
+    assert_eq!((u[0].status.state, u[0].latest_state), (TaskState::Running, Some(TaskState::Lost)));
 }
 
 #[test]

@@ -179,6 +179,11 @@ impl SlaveCore {
             self.ping_timeout = t;
         }
         self.restart_ping_timer();
+        if let Some(master) = self.master.clone() {
+            for m in std::mem::take(&mut self.unreported_exits) {
+                self.send(&master, Outgoing::ExitedExecutor(m));
+            }
+        }
         let out = self.sum.resume(now.time);
         self.forward_updates(out.forward);
     }
