@@ -59,8 +59,13 @@ pub trait Containerizer: 'static {
     fn reaped(&mut self, run: Uuid);
     /// Takes over run `run` of a previous slave process (`pid`: its
     /// checkpointed OS pid, if any): the future of its end, or `None` if
-    /// it is not running any more.
-    fn recover(&mut self, run: Uuid, pid: Option<u32>, clock: &Clock) -> Option<ExitFuture>;
+    /// it is not running any more (the default: a containerizer that
+    /// cannot find runs of another process reports them gone, and their
+    /// tasks are then lost).
+    fn recover(&mut self, run: Uuid, pid: Option<u32>, clock: &Clock) -> Option<ExitFuture> {
+        let _ = (run, pid, clock);
+        None
+    }
 }
 
 /// How often a recovered executor that is not our child is checked.
