@@ -14,6 +14,8 @@
 //!   TASK_LOST, and the slave comes back under a new SlaveID.
 //! - An executor that does not answer the reconnect within
 //!   `--executor_reregistration_timeout` is killed and its task is lost.
+//! - An update the executor sends while its slave is down is kept and
+//!   reaches the scheduler once after recovery.
 
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
@@ -325,4 +327,24 @@ async fn an_executor_that_does_not_reregister_in_time_is_killed_and_its_task_los
         "{s:?}"
     );
     assert_eq!(s.slave_id.as_ref(), Some(&offer.slave_id));
+}
+
+#[actix_rt::test]
+async fn an_update_sent_while_the_slave_is_down_reaches_the_scheduler_once_after_recovery() {
+    let mut w = world().await;
+    w.running("t1").await;
+    w.sim.kill(SLAVE);
+    // The executor finishes its task while its slave is down: the driver
+    // keeps the update (its slave's link is gone, or the send is lost).
+    w.sim.advance(Duration::from_secs(5)).await;
+    let driver = w.drivers.borrow()["t1"].clone();
+    driver.send_status_update(TaskStatus::new(TaskID::new("t1").unwrap(), TaskState::Finished)).unwrap();
+    w.sim.advance(Duration::from_secs(5)).await;
+    w.restart_slave(RecoverMode::Reconnect);
+    // The executor hands it to the recovered slave, which forwards it.
+    let s = w.terminal().await;
+    assert_eq!((s.task_id.as_str(), s.state), ("t1", TaskState::Finished), "{s:?}");
+    w.drain_for(Duration::from_secs(120)).await;
+    assert_eq!(w.count("t1", TaskState::Finished), 1, "{:?}", w.statuses);
+    assert_eq!(w.count("t1", TaskState::Lost), 0, "{:?}", w.statuses);
 }
