@@ -244,14 +244,7 @@ impl SlaveCore {
         for mut update in msg.updates {
             let Some(uuid) = update.uuid else { continue };
             let tid = update.task_id().clone();
-            let seen = self
-                .executor_mut(&fid, &eid)
-                .and_then(|e| e.task_mut(&tid).map(|t| t.statuses.iter().any(|s| s.uuid == Some(uuid))))
-                .unwrap_or(false)
-                || self.executor_mut(&fid, &eid).is_some_and(|e| {
-                    e.completed.iter().any(|t| t.task_id == tid && t.statuses.iter().any(|s| s.uuid == Some(uuid)))
-                });
-            if seen {
+            if self.executor_mut(&fid, &eid).is_some_and(|e| e.recorded(&tid, uuid)) {
                 // Already handled before the restart; if no longer pending,
                 // the framework acknowledged it: tell the executor.
                 if !self.sum.pending(&fid, &tid).iter().any(|u| u.uuid == Some(uuid)) {
