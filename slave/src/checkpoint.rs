@@ -4,7 +4,9 @@
 //! version, never half of one. Files are not fsynced: they survive a slave
 //! process crash or restart (what recovery needs), not a machine crash.
 //!
-//! Issue 6's recovery reads them back with [`read_json`].
+//! A restarted slave reads them back ([`crate::recover`]). Only frameworks
+//! with `checkpoint` set are written (the core decides); an executor's and a
+//! framework's directories are removed once they are over.
 
 use std::io;
 use std::path::{Path, PathBuf};
@@ -46,6 +48,13 @@ pub fn apply(work_dir: &Path, sid: Option<&SlaveID>, c: &Checkpoint) -> io::Resu
         write_json(&paths::slave_meta(work_dir, id).join("slave.info"), info)?;
         return write_atomic(&paths::latest_slave(work_dir), id.as_str().as_bytes());
     }
+    if let Checkpoint::RemoveSlave(old) = c {
+        remove_dir(&paths::slave_meta(work_dir, old))?;
+        return match std::fs::remove_file(paths::latest_slave(work_dir)) {
+            Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
+            _ => Ok(()),
+        };
+    }
     let sid = sid.ok_or_else(|| io::Error::other("checkpoint before registration"))?;
     match c {
         Checkpoint::Slave(_) => Ok(()),
@@ -58,7 +67,8 @@ pub fn apply(work_dir: &Path, sid: Option<&SlaveID>, c: &Checkpoint) -> io::Resu
         Checkpoint::Executor { framework_id, info, run } => {
             let dir = paths::executor_meta(work_dir, sid, framework_id, &info.executor_id);
             write_json(&dir.join("executor.info"), info)?;
-            std::fs::create_dir_all(paths::run_meta(work_dir, sid, framework_id, &info.executor_id, *run))
+            std::fs::create_dir_all(paths::run_meta(work_dir, sid, framework_id, &info.executor_id, *run))?;
+            write_atomic(&dir.join(paths::LATEST_RUN), run.to_string().as_bytes())
         }
         Checkpoint::ExecutorPid { framework_id, executor_id, run, pid } => {
             let dir = paths::run_meta(work_dir, sid, framework_id, executor_id, *run).join("pids");
@@ -72,6 +82,19 @@ pub fn apply(work_dir: &Path, sid: Option<&SlaveID>, c: &Checkpoint) -> io::Resu
             let dir = paths::task_meta(work_dir, sid, framework_id, executor_id, *run, task_id);
             write_json(&dir.join("task.updates"), updates)
         }
+        Checkpoint::RemoveExecutor { framework_id, executor_id } => {
+            remove_dir(&paths::executor_meta(work_dir, sid, framework_id, executor_id))
+        }
+        Checkpoint::RemoveFramework { framework_id } => remove_dir(&paths::framework_meta(work_dir, sid, framework_id)),
+        Checkpoint::RemoveSlave(_) => Ok(()),
+    }
+}
+
+/// Removes a checkpoint directory (absent already is fine).
+fn remove_dir(dir: &Path) -> io::Result<()> {
+    match std::fs::remove_dir_all(dir) {
+        Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
+        _ => Ok(()),
     }
 }
 

@@ -11,15 +11,23 @@
 //!
 //! The slave's core never sees the difference: it asks for `Launch` and
 //! `Kill` actions and learns of a run's end through `executor_exited`.
+//!
+//! After a slave restart, [`Containerizer::recover`] takes over the runs of
+//! the previous slave process. A posix executor is then not our child: its
+//! end is noticed by polling its pid every [`RECOVERED_POLL_INTERVAL`] on
+//! the libprocess clock (as Mesos reaps non-children), its exit status is
+//! unknown ([`UNKNOWN_EXIT_STATUS`]). In-process runs outlive their slave
+//! when they are registered in a shared [`InProcessRuns`] that the
+//! restarted slave's `InProcess` is given.
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::future::Future;
 use std::io;
 use std::pin::Pin;
 use std::rc::Rc;
 
-use libprocess::Node;
+use libprocess::{Clock, Node};
 use rmesos::executor::{DriverError, Executor, ExecutorDriver, ExecutorEnv};
 use uuid::Uuid;
 
@@ -49,7 +57,22 @@ pub trait Containerizer: 'static {
     fn kill_all(&mut self);
     /// The run's exit future resolved: forget it.
     fn reaped(&mut self, run: Uuid);
+    /// Takes over run `run` of a previous slave process (`pid`: its
+    /// checkpointed OS pid, if any): the future of its end, or `None` if
+    /// it is not running any more (the default: a containerizer that
+    /// cannot find runs of another process reports them gone, and their
+    /// tasks are then lost).
+    fn recover(&mut self, run: Uuid, pid: Option<u32>, clock: &Clock) -> Option<ExitFuture> {
+        let _ = (run, pid, clock);
+        None
+    }
 }
+
+/// How often a recovered executor that is not our child is checked.
+pub const RECOVERED_POLL_INTERVAL: std::time::Duration = std::time::Duration::from_secs(1);
+/// The exit status reported for a recovered executor (not our child: its
+/// real status cannot be known).
+pub const UNKNOWN_EXIT_STATUS: i32 = -1;
 
 /// Executors as child processes (see the module doc).
 #[derive(Default)]
@@ -93,6 +116,23 @@ impl Containerizer for Posix {
     fn reaped(&mut self, run: Uuid) {
         self.children.remove(&run);
     }
+
+    fn recover(&mut self, run: Uuid, pid: Option<u32>, clock: &Clock) -> Option<ExitFuture> {
+        let pid = pid?;
+        if !launcher::session_alive(pid) {
+            return None;
+        }
+        self.children.insert(run, pid);
+        let clock = clock.clone();
+        let exit = async move {
+            while launcher::session_alive(pid) {
+                clock.sleep(RECOVERED_POLL_INTERVAL).await;
+            }
+            launcher::kill_session(pid);
+            UNKNOWN_EXIT_STATUS
+        };
+        Some(Box::pin(exit))
+    }
 }
 
 /// Starts one in-process run: the node it runs on and its driver.
@@ -101,10 +141,38 @@ type StartRun = Box<dyn FnMut(&Launch, ExecutorEnv) -> Result<(Node, ExecutorDri
 /// Exit status of an in-process run that was killed (as SIGKILL).
 pub const IN_PROCESS_KILLED: i32 = -9;
 
+/// One in-process run: its node, its driver, and whether it was killed.
+#[derive(Clone)]
+struct Run {
+    node: Node,
+    driver: ExecutorDriver,
+    killed: Rc<Cell<bool>>,
+}
+
+impl Run {
+    fn exit(self) -> ExitFuture {
+        Box::pin(async move {
+            self.driver.join().await;
+            self.node.shutdown();
+            if self.killed.get() {
+                IN_PROCESS_KILLED
+            } else {
+                0
+            }
+        })
+    }
+}
+
+/// The in-process runs alive, shared between the `InProcess` of a slave
+/// and that of the same slave restarted (a simulated slave restart: the
+/// executors' nodes live on).
+#[derive(Clone, Default)]
+pub struct InProcessRuns(Rc<RefCell<HashMap<Uuid, Run>>>);
+
 /// Executors in this process (see the module doc).
 pub struct InProcess {
     start: StartRun,
-    runs: HashMap<Uuid, (Node, Rc<Cell<bool>>)>,
+    runs: InProcessRuns,
 }
 
 impl InProcess {
@@ -120,7 +188,14 @@ impl InProcess {
             let driver = ExecutorDriver::start_on(&node, env, executor_for(l))?;
             Ok((node, driver))
         });
-        InProcess { start, runs: HashMap::new() }
+        InProcess { start, runs: InProcessRuns::default() }
+    }
+
+    /// Registers runs in `runs` (and recovers from it), so that a restarted
+    /// slave given the same `runs` finds the executors of the previous one.
+    pub fn with_runs(mut self, runs: InProcessRuns) -> InProcess {
+        self.runs = runs;
+        self
     }
 }
 
@@ -131,35 +206,31 @@ impl Containerizer for InProcess {
         // The sandbox exists for in-process runs too (the slave serves it).
         std::fs::create_dir_all(&l.directory)?;
         let (node, driver) = (self.start)(l, env).map_err(io::Error::other)?;
-        let killed = Rc::new(Cell::new(false));
-        self.runs.insert(l.run, (node.clone(), killed.clone()));
-        let exit = async move {
-            driver.join().await;
-            node.shutdown();
-            if killed.get() {
-                IN_PROCESS_KILLED
-            } else {
-                0
-            }
-        };
-        Ok(Launched { pid: None, exit: Box::pin(exit) })
+        let run = Run { node, driver, killed: Rc::new(Cell::new(false)) };
+        self.runs.0.borrow_mut().insert(l.run, run.clone());
+        Ok(Launched { pid: None, exit: run.exit() })
     }
 
     fn kill(&mut self, run: Uuid) {
-        if let Some((node, killed)) = self.runs.get(&run) {
-            killed.set(true);
-            node.shutdown();
+        if let Some(r) = self.runs.0.borrow().get(&run) {
+            r.killed.set(true);
+            r.node.shutdown();
         }
     }
 
     fn kill_all(&mut self) {
-        for (node, killed) in self.runs.values() {
-            killed.set(true);
-            node.shutdown();
+        for r in self.runs.0.borrow().values() {
+            r.killed.set(true);
+            r.node.shutdown();
         }
     }
 
     fn reaped(&mut self, run: Uuid) {
-        self.runs.remove(&run);
+        self.runs.0.borrow_mut().remove(&run);
+    }
+
+    fn recover(&mut self, run: Uuid, _pid: Option<u32>, _clock: &Clock) -> Option<ExitFuture> {
+        let r = self.runs.0.borrow().get(&run).cloned()?;
+        Some(r.exit())
     }
 }

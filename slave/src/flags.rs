@@ -9,6 +9,8 @@ use std::time::Duration;
 use clap::Parser;
 use rmesos::{parse_duration, Attributes, MasterSpec, Resources};
 
+pub use crate::core::RecoverMode;
+
 #[derive(Parser, Debug, Clone)]
 #[command(name = "rmesos-slave", version, rename_all = "snake_case")]
 #[command(about = "The rmesos slave (agent): offers this machine's resources to a master and runs tasks.")]
@@ -60,6 +62,37 @@ pub struct Flags {
     /// Directory holding `rmesos-executor` (default: the directory of this binary).
     #[arg(long, env = "RMESOS_LAUNCHER_DIR")]
     pub launcher_dir: Option<PathBuf>,
+
+    /// What to do with a checkpoint left by a previous run on the same
+    /// `--work_dir`: `reconnect` to the executors still running (their tasks
+    /// survive), or `cleanup`: kill them and register as a new slave.
+    #[arg(long, env = "RMESOS_RECOVER", default_value = "reconnect", value_parser = ["reconnect", "cleanup"])]
+    pub recover: String,
+
+    /// How long an executor of a checkpointing framework waits for its
+    /// slave to come back before it shuts down (passed to each executor).
+    #[arg(long, env = "RMESOS_RECOVERY_TIMEOUT", default_value = "15mins", value_parser = parse_duration)]
+    pub recovery_timeout: Duration,
+
+    /// Time a recovered executor has to reregister before it is killed and
+    /// its tasks are reported TASK_LOST.
+    #[arg(long, env = "RMESOS_EXECUTOR_REREGISTRATION_TIMEOUT", default_value = "2secs", value_parser = parse_duration)]
+    pub executor_reregistration_timeout: Duration,
+
+    /// With `true`, a checkpoint that cannot be read stops the slave at
+    /// start; with `false`, the unreadable parts are skipped (logged).
+    #[arg(long, env = "RMESOS_STRICT", default_value_t = true, action = clap::ArgAction::Set)]
+    pub strict: bool,
+}
+
+impl Flags {
+    pub fn recover_mode(&self) -> RecoverMode {
+        if self.recover == "cleanup" {
+            RecoverMode::Cleanup
+        } else {
+            RecoverMode::Reconnect
+        }
+    }
 }
 
 /// `--master`: host:port, zk://... (validated as a ZooKeeper URL), or a file.
@@ -89,6 +122,10 @@ impl Flags {
             executor_shutdown_grace_period: Duration::from_secs(5),
             registration_backoff_factor: Duration::from_secs(1),
             launcher_dir: None,
+            recover: "reconnect".into(),
+            recovery_timeout: Duration::from_secs(15 * 60),
+            executor_reregistration_timeout: Duration::from_secs(2),
+            strict: true,
         }
     }
 }
@@ -109,6 +146,14 @@ mod tests {
         assert_eq!(f.executor_shutdown_grace_period, Duration::from_secs(5));
         assert_eq!(f.registration_backoff_factor, Duration::from_secs(1));
         assert!(f.resources.is_none() && f.attributes.is_empty());
+        assert_eq!(f.recover_mode(), RecoverMode::Reconnect);
+        assert_eq!(f.recovery_timeout, Duration::from_secs(900));
+        assert_eq!(f.executor_reregistration_timeout, Duration::from_secs(2));
+        assert!(f.strict);
+        let f = parse(&["--master", "a:1", "--work_dir", "/w", "--recover", "cleanup", "--strict", "false"]).unwrap();
+        assert_eq!(f.recover_mode(), RecoverMode::Cleanup);
+        assert!(!f.strict);
+        assert_eq!(parse(&["--master", "a:1", "--work_dir", "/w", "--recover", "x"]).unwrap_err().exit_code(), 2);
     }
 
     #[test]

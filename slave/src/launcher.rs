@@ -99,6 +99,18 @@ pub fn kill_session(sid: u32) {
     }
 }
 
+/// Whether process `pid` still runs as the leader of its own session (the
+/// executor a slave launched; a reused pid would lead no session of that
+/// id). Zombies count as gone.
+pub fn session_alive(pid: u32) -> bool {
+    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else { return false };
+    let Some(rest) = stat.rsplit_once(')').map(|(_, r)| r) else { return false };
+    let mut f = rest.split_whitespace();
+    let state = f.next();
+    let session = f.nth(2).and_then(|s| s.parse::<u32>().ok());
+    session == Some(pid) && state != Some("Z") && state != Some("X")
+}
+
 /// Processes whose session is `sid` (from `/proc/<pid>/stat`).
 fn session_members(sid: i32) -> Vec<i32> {
     let Ok(dir) = std::fs::read_dir("/proc") else { return Vec::new() };

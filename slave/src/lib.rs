@@ -1,14 +1,16 @@
 //! The rmesos slave (Mesos's agent): registers with the master, launches
 //! executors as child processes in sandboxes under `--work_dir`, relays
-//! their status updates reliably, and answers the master's health checks.
+//! their status updates reliably, answers the master's health checks, and
+//! after a restart recovers the executors still running (`--recover`).
 //!
 //! - [`core`]: the pure state machine (registration, pings, frameworks,
 //!   executors, tasks) and [`status_update_manager`] (reliable updates);
 //! - [`process`]: the `slave(1)` actor around them; [`containerizer`]
 //!   (executor runs: child processes through [`launcher`] (sessions, kills),
 //!   or in-process executors for simulations), [`checkpoint`] (state under
-//!   `<work_dir>/meta`, see [`paths`]), [`http`] (`/state`, `/health`,
-//!   `/files/read`);
+//!   `<work_dir>/meta`, see [`paths`]) and [`recover`] (reading it back when
+//!   a restarted slave recovers: [`core::recovery`]), [`http`] (`/state`,
+//!   `/health`, `/files/read`);
 //! - [`flags`] and [`machine`] (default resources).
 //!
 //! Binaries and embedders start a slave with [`start`] (binds its own node,
@@ -26,6 +28,7 @@ pub mod launcher;
 pub mod machine;
 pub mod paths;
 pub mod process;
+pub mod recover;
 pub mod status_update_manager;
 
 use std::path::PathBuf;
@@ -53,6 +56,8 @@ pub enum StartError {
     Node(String),
     #[error("--master: {0}")]
     Zk(String),
+    #[error("{0} (start with --strict=false to skip what cannot be read, or --recover=cleanup)")]
+    Recovery(recover::RecoveryError),
 }
 
 /// A running slave.
@@ -160,6 +165,11 @@ pub fn start_full(
 ) -> Result<Slave, StartError> {
     std::fs::create_dir_all(&flags.work_dir).map_err(|e| StartError::WorkDir(flags.work_dir.clone(), e))?;
     let work_dir = flags.work_dir.canonicalize().map_err(|e| StartError::WorkDir(flags.work_dir.clone(), e))?;
+    // The checkpoint of a previous run (cleanup reads what it can: it only
+    // needs the executors to kill).
+    let mode = flags.recover_mode();
+    let strict = flags.strict && mode == core::RecoverMode::Reconnect;
+    let recovered = recover::read(&work_dir, strict).map_err(StartError::Recovery)?;
     let master = match &flags.master {
         rmesos::MasterSpec::ZooKeeper(url) => {
             let mut zk = ZkDetect::real(url).map_err(|e| StartError::Zk(e.to_string()))?;
@@ -189,6 +199,8 @@ pub fn start_full(
         registration_backoff_factor: flags.registration_backoff_factor,
         executor_registration_timeout: flags.executor_registration_timeout,
         executor_shutdown_grace_period: flags.executor_shutdown_grace_period,
+        recovery_timeout: flags.recovery_timeout,
+        executor_reregistration_timeout: flags.executor_reregistration_timeout,
         seed,
     };
     let (tx, rx) = watch::channel(false);
@@ -199,7 +211,7 @@ pub fn start_full(
     let spawned = node
         .spawn(SLAVE_PROCESS_ID, |me| {
             let core = core::SlaveCore::new(cfg, me.pid().clone());
-            SlaveProcess::new(me, core, work_dir, master, containerizer, tx)
+            SlaveProcess::new(me, core, work_dir, master, containerizer, tx, (recovered, mode))
         })
         .map_err(|e| {
             if let Some(d) = &detector {

@@ -6,6 +6,7 @@
 //! <work_dir>/meta/slaves/<slave_id>/slave.info                               SlaveInfo (JSON)
 //! <work_dir>/meta/slaves/<slave_id>/frameworks/<fid>/framework.info          FrameworkInfo + scheduler pid
 //! <work_dir>/meta/.../frameworks/<fid>/executors/<eid>/executor.info         ExecutorInfo
+//! <work_dir>/meta/.../frameworks/<fid>/executors/<eid>/latest                id of its latest run
 //! <work_dir>/meta/.../executors/<eid>/runs/<run>/pids/forked.pid             OS pid of the executor
 //! <work_dir>/meta/.../executors/<eid>/runs/<run>/pids/libprocess.pid         Upid of its driver
 //! <work_dir>/meta/.../runs/<run>/tasks/<tid>/task.info                       Task
@@ -20,6 +21,9 @@ use std::path::{Path, PathBuf};
 
 use rmesos::ids::{ExecutorID, FrameworkID, SlaveID, TaskID};
 use uuid::Uuid;
+
+/// File naming an executor's latest run (in its meta directory).
+pub const LATEST_RUN: &str = "latest";
 
 /// The root of every sandbox.
 pub fn sandboxes_root(work_dir: &Path) -> PathBuf {

@@ -2,7 +2,10 @@
 //! master and of executors, feeds them to the pure [`SlaveCore`] and performs
 //! its actions: sending, links, timers, launching and killing executor
 //! runs through its [`Containerizer`] (noticing their exit at once by
-//! awaiting each run's exit future), and checkpointing. Also serves `/state`, `/health` and `/files/read`.
+//! awaiting each run's exit future), and checkpointing. On start it hands
+//! the checkpoint read by [`crate::recover`] to the core before looking for
+//! a master, and takes over the runs it names ([`Containerizer::recover`]).
+//! Also serves `/state`, `/health` and `/files/read`.
 
 use std::path::PathBuf;
 
@@ -15,7 +18,7 @@ use rmesos::messages::*;
 use tokio::sync::watch;
 
 use crate::containerizer::{Containerizer, Launched};
-use crate::core::{Action, Now, SlaveCore, STATUS_UPDATE_TICK};
+use crate::core::{Action, Now, RecoverMode, RecoveredState, SlaveCore, STATUS_UPDATE_TICK};
 use crate::{checkpoint, http};
 
 /// The slave's process id.
@@ -33,6 +36,8 @@ pub struct SlaveProcess {
     /// Starts and kills executor runs (child processes by default).
     containerizer: Box<dyn Containerizer>,
     stopped: watch::Sender<bool>,
+    /// The checkpoint read at start, handed to the core once started.
+    recovered: Option<(Option<RecoveredState>, RecoverMode)>,
 }
 
 impl SlaveProcess {
@@ -43,12 +48,13 @@ impl SlaveProcess {
         master: crate::MasterSource,
         containerizer: Box<dyn Containerizer>,
         stopped: watch::Sender<bool>,
+        recovered: (Option<RecoveredState>, RecoverMode),
     ) -> Self {
         let (master, follower) = match master {
             crate::MasterSource::Standalone(pid) => (Some(pid), None),
             crate::MasterSource::Detector(d) => (None, Some(LeaderFollower::new(d))),
         };
-        SlaveProcess { me, core, work_dir, master, follower, containerizer, stopped }
+        SlaveProcess { me, core, work_dir, master, follower, containerizer, stopped, recovered: Some(recovered) }
     }
 
     /// A report of the ZooKeeper detector: a new leader (or none) is
@@ -88,6 +94,9 @@ impl SlaveProcess {
                     if let Err(e) = checkpoint::apply(&self.work_dir, self.core.slave_id(), &c) {
                         tracing::error!(error = %e, "Failed to checkpoint {c:?}");
                     }
+                }
+                Action::Recover { framework_id, executor_id, run, forked_pid, kill } => {
+                    self.recover_run(framework_id, executor_id, run, forked_pid, kill, ctx)
                 }
                 Action::Redetect => {
                     // Standalone: the configured master; ZooKeeper: the
@@ -142,6 +151,41 @@ impl SlaveProcess {
         }));
     }
 
+    /// Takes over a run of the previous slave process: watches its end
+    /// (reported to the core at once if it is gone already), or kills it.
+    fn recover_run(
+        &mut self,
+        fid: rmesos::FrameworkID,
+        eid: rmesos::ExecutorID,
+        run: uuid::Uuid,
+        forked_pid: Option<u32>,
+        kill: bool,
+        ctx: &mut Context<Self>,
+    ) {
+        let exit = self.containerizer.recover(run, forked_pid, self.me.clock());
+        if kill {
+            if exit.is_some() {
+                tracing::info!(executor = %eid, framework = %fid, pid = ?forked_pid, "Killing executor run {run} of the previous slave");
+                self.containerizer.kill(run);
+                self.containerizer.reaped(run);
+            }
+            return;
+        }
+        let Some(exit) = exit else {
+            tracing::info!(executor = %eid, framework = %fid, pid = ?forked_pid, "Recovered executor '{eid}' is not running any more");
+            let now = self.now();
+            let a = self.core.executor_exited(&fid, &eid, run, crate::containerizer::UNKNOWN_EXIT_STATUS, now);
+            self.perform(a, ctx);
+            return;
+        };
+        ctx.spawn(actix::fut::wrap_future::<_, Self>(exit).map(move |code, act, ctx| {
+            act.containerizer.reaped(run);
+            let now = act.now();
+            let a = act.core.executor_exited(&fid, &eid, run, code, now);
+            act.perform(a, ctx);
+        }));
+    }
+
     /// Stops the slave; with `kill_executors`, every executor session too
     /// (otherwise they are left running, as Mesos leaves them for recovery;
     /// executors of non-checkpointing frameworks shut down on their own
@@ -167,6 +211,12 @@ impl Actor for SlaveProcess {
             let a = act.core.tick(now);
             act.perform(a, ctx);
         });
+        // Recovery first: registration waits for the recovered executors.
+        if let Some((state, mode)) = self.recovered.take() {
+            let now = self.now();
+            let a = self.core.recover(state, mode, now);
+            self.perform(a, ctx);
+        }
         // With ZooKeeper, the detector's first report starts registration.
         if let Some(master) = self.master.clone() {
             let now = self.now();
@@ -210,6 +260,7 @@ handlers! {
     on_ping: PingSlaveMessage => ping with now;
     on_run_task: RunTaskMessage => run_task with now;
     on_register_executor: RegisterExecutorMessage => register_executor with now;
+    on_reregister_executor: ReregisterExecutorMessage => reregister_executor with now;
     on_status_update: StatusUpdateMessage => status_update with now;
     on_ack: StatusUpdateAcknowledgementMessage => acknowledge with now;
     on_kill_task: KillTaskMessage => kill_task with now;
@@ -229,6 +280,7 @@ impl Process for SlaveProcess {
             .install(Self::on_ping)
             .install(Self::on_run_task)
             .install(Self::on_register_executor)
+            .install(Self::on_reregister_executor)
             .install(Self::on_status_update)
             .install(Self::on_ack)
             .install(Self::on_kill_task)

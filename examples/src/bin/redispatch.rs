@@ -6,7 +6,8 @@
 //! Its state lives under `--state_dir`: run it again and it resumes
 //! (failing over to its previous framework so running tasks are kept).
 //! Ctrl+C leaves the framework to fail over (tasks keep running for
-//! `--failover_timeout`).
+//! `--failover_timeout`). With `--checkpoint` its tasks also survive a
+//! slave restart.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -39,6 +40,14 @@ struct Flags {
     /// How long the master keeps the tasks of a redispatch that went away.
     #[arg(long, env = "RMESOS_FAILOVER_TIMEOUT", default_value = "10mins", value_parser = parse_duration)]
     failover_timeout: Duration,
+    /// Ask slaves to checkpoint the tasks (`--checkpoint` or
+    /// `--checkpoint=true`): they then survive a slave restart
+    /// (`rmesos-slave --recover=reconnect`), but a killed slave's tasks are
+    /// reported lost only when the master's health checks remove it. Off by
+    /// default, like the field report's framework (lost at once, re-run).
+    #[arg(long, env = "RMESOS_CHECKPOINT", default_value_t = false, num_args = 0..=1,
+          default_missing_value = "true", action = clap::ArgAction::Set)]
+    checkpoint: bool,
 }
 
 /// Runs a framework that uses a stored framework id: at most this many
@@ -80,6 +89,7 @@ fn main() {
         }
         let mut framework = FrameworkInfo::new(current_user(), flags.name.clone());
         framework.failover_timeout = flags.failover_timeout.as_secs_f64();
+        framework.checkpoint = flags.checkpoint;
         framework.id = framework_id.clone();
         let scheduler = RedispatchScheduler::new(core, Box::new(store), framework_id.clone());
         let outcome = scheduler.outcome();

@@ -1,5 +1,5 @@
 //! `rmesos-execute --master <host:port|file> --name N --command "..."
-//! [--resources cpus:0.1;mem:32] [--count K]`: runs the command as a task
+//! [--resources cpus:0.1;mem:32] [--count K] [--checkpoint]`: runs the command as a task
 //! (or K tasks) on the cluster, prints each state change with a timestamp,
 //! and exits with the task's exit status. Ctrl+C stops the framework (its
 //! tasks are killed by the master).
@@ -32,6 +32,12 @@ struct Flags {
     /// Number of tasks to run.
     #[arg(long, env = "RMESOS_COUNT", default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=MAX_COUNT as u64))]
     count: u64,
+    /// Ask slaves to checkpoint the tasks (`--checkpoint` or
+    /// `--checkpoint=true`), so they survive a slave restart; off by
+    /// default, as in Mesos's mesos-execute.
+    #[arg(long, env = "RMESOS_CHECKPOINT", default_value_t = false, num_args = 0..=1,
+          default_missing_value = "true", action = clap::ArgAction::Set)]
+    checkpoint: bool,
 }
 
 fn task_name(s: &str) -> Result<String, String> {
@@ -47,7 +53,8 @@ fn main() {
         .collect();
     let scheduler = ExecuteScheduler::new(flags.command.clone(), flags.resources.clone(), ids);
     let results = scheduler.results();
-    let framework = FrameworkInfo::new(current_user(), flags.name.clone());
+    let mut framework = FrameworkInfo::new(current_user(), flags.name.clone());
+    framework.checkpoint = flags.checkpoint;
     let mut driver = match SchedulerDriver::new(scheduler, framework, flags.master.clone()) {
         Ok(d) => d,
         Err(e) => {

@@ -908,3 +908,27 @@ fn unreachable_slaves_are_bounded_and_forget_the_oldest() {
     u.insert(SlaveID::generate("m", 11));
     assert_eq!(u.len(), state::MAX_UNREACHABLE_SLAVES - 1);
 }
+
+#[test]
+fn a_restarted_slave_of_a_checkpointing_framework_keeps_its_tasks_and_its_new_pid_replaces_the_old() {
+    let mut info = FrameworkInfo::new("user", "test");
+    info.checkpoint = true;
+    let mut w = world_with(info);
+    let o = w.offer(at(0));
+    w.launch(vec![o.id], vec![w.task("t", "cpus:1;mem:256")]);
+    // The slave process dies: its checkpointing framework's task is kept.
+    let acts = w.m.exited(&w.slave.clone(), at(1));
+    assert!(!acts.iter().any(|a| matches!(a, Action::Send(_, Outgoing::StatusUpdate(_)))), "{acts:?}");
+    // It comes back (recovered) at another pid, with the same id and task.
+    let new = pid("slave(1)@127.0.0.1:5052");
+    let running = Task::new(&w.task("t", "cpus:1;mem:256"), w.fid.clone(), TaskState::Running);
+    let acts = w.m.reregister_slave(&new, rereg_msg(&w, vec![running]), at(5));
+    assert_eq!(sent(&acts, &new, |m| matches!(m, Outgoing::SlaveReregistered(_)).then_some(())).len(), 1);
+    assert!(sent(&acts, &new, |m| matches!(m, Outgoing::KillTask(_)).then_some(())).is_empty(), "{acts:?}");
+    assert!(acts.contains(&Action::Link(new.clone())));
+    let sl = w.m.slave(&w.sid).unwrap();
+    assert!(sl.connected && sl.pid == new);
+    assert!(!w.m.framework(&w.fid).unwrap().tasks[&TaskID::new("t").unwrap()].state.is_terminal());
+    // Messages from the old pid are no longer the slave's.
+    assert!(!w.m.slaves_by_pid.contains_key(&w.slave));
+}

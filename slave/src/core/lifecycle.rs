@@ -14,7 +14,7 @@ use rmesos::task::{Reason, Task, TaskState, TaskStatus};
 use super::state::{
     ExecutorState, FrameworkState, Termination, MAX_COMPLETED_EXECUTORS_PER_FRAMEWORK, MAX_COMPLETED_FRAMEWORKS,
 };
-use super::{Action, Now, Outgoing, SlaveCore, Timer};
+use super::{Action, Checkpoint, Now, Outgoing, RegState, SlaveCore, Timer};
 
 impl SlaveCore {
     /// Master -> slave: the framework is gone.
@@ -118,6 +118,8 @@ impl SlaveCore {
             return self.take();
         }
         tracing::info!(executor = %eid, framework = %fid, status, "Executor '{eid}' of framework {fid} exited with status {status}");
+        let recovered = self.recovering.as_ref().is_some_and(|w| w.contains(&(fid.clone(), eid.clone())));
+        let e = self.executor_mut(fid, eid).expect("checked above");
         e.state = ExecutorState::Terminated;
         let pid = e.pid.clone();
         let termination = e.termination.clone().unwrap_or(Termination {
@@ -149,18 +151,19 @@ impl SlaveCore {
                 self.slave_update(fid, Some(eid), st, now);
             }
         }
-        if let (Some(master), Some(slave_id)) = (self.master.clone(), self.info.id.clone()) {
-            self.send(
-                &master,
-                Outgoing::ExitedExecutor(ExitedExecutorMessage {
-                    slave_id,
-                    framework_id: fid.clone(),
-                    executor_id: eid.clone(),
-                    status,
-                }),
-            );
+        if let Some(slave_id) = self.info.id.clone() {
+            let m = ExitedExecutorMessage { slave_id, framework_id: fid.clone(), executor_id: eid.clone(), status };
+            match (self.master.clone(), self.state) {
+                (Some(master), RegState::Running) => self.send(&master, Outgoing::ExitedExecutor(m)),
+                // Told once (re)registered (e.g. an executor that did not
+                // survive the slave's restart).
+                _ => self.unreported_exits.push(m),
+            }
         }
         self.maybe_remove_executor(fid, eid);
+        if recovered {
+            self.recovered_executor_gone(fid, eid);
+        }
         self.take()
     }
 
@@ -175,6 +178,10 @@ impl SlaveCore {
             .is_some_and(|e| e.state == ExecutorState::Terminated && e.launched.is_empty() && e.terminated.is_empty());
         if done {
             let e = f.executors.remove(eid).expect("checked");
+            self.out.push(Action::Checkpoint(Checkpoint::RemoveExecutor {
+                framework_id: fid.clone(),
+                executor_id: eid.clone(),
+            }));
             f.completed_executors.push_back(e);
             if f.completed_executors.len() > MAX_COMPLETED_EXECUTORS_PER_FRAMEWORK {
                 f.completed_executors.pop_front();
@@ -188,6 +195,7 @@ impl SlaveCore {
     pub(super) fn maybe_remove_framework(&mut self, fid: &FrameworkID) {
         if self.frameworks.get(fid).is_some_and(|f| f.executors.is_empty()) {
             let f = self.frameworks.remove(fid).expect("checked");
+            self.push(Action::Checkpoint(Checkpoint::RemoveFramework { framework_id: fid.clone() }));
             tracing::info!(framework = %fid, "Cleaned up framework {fid}");
             self.completed_frameworks.push_back(f);
             if self.completed_frameworks.len() > MAX_COMPLETED_FRAMEWORKS {

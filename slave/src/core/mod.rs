@@ -18,9 +18,17 @@
 //! - KillTask -> the executor; ShutdownFramework -> ShutdownExecutor, then
 //!   the process group is killed after the grace period;
 //! - executor exit -> its live tasks TASK_LOST (or the slave's own reason),
-//!   ExitedExecutor to the master.
+//!   ExitedExecutor to the master;
+//! - restart: the checkpoint is recovered and executors reconnected before
+//!   the slave reregisters under the same id ([`recovery`]).
+//!
+//! Checkpoints ([`Action::Checkpoint`]) are asked for the slave itself and
+//! for frameworks with `FrameworkInfo.checkpoint` only, as Mesos does.
 
 mod lifecycle;
+pub mod recovery;
+#[cfg(test)]
+mod recovery_tests;
 mod registration;
 pub mod state;
 mod tasks;
@@ -28,7 +36,7 @@ mod tasks;
 mod tests;
 mod view;
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -44,6 +52,8 @@ use uuid::Uuid;
 
 use crate::status_update_manager::StatusUpdateManager;
 use state::Framework;
+
+pub use recovery::{RecoverMode, RecoveredExecutor, RecoveredFramework, RecoveredState, RecoveredTask};
 
 /// Longest delay between registration attempts (Mesos's `REGISTER_RETRY_INTERVAL_MAX`).
 pub const REGISTER_RETRY_INTERVAL_MAX: Duration = Duration::from_secs(60);
@@ -72,6 +82,10 @@ pub struct CoreConfig {
     pub registration_backoff_factor: Duration,
     pub executor_registration_timeout: Duration,
     pub executor_shutdown_grace_period: Duration,
+    /// `--recovery_timeout`, passed to executors.
+    pub recovery_timeout: Duration,
+    /// `--executor_reregistration_timeout`.
+    pub executor_reregistration_timeout: Duration,
     /// Seed of the core's randomness (backoff jitter, run ids, uuids).
     pub seed: u64,
 }
@@ -94,6 +108,7 @@ pub enum Timer {
     Ping(u64),
     ExecutorRegistration { framework_id: FrameworkID, executor_id: ExecutorID, run: Uuid },
     ExecutorShutdown { framework_id: FrameworkID, executor_id: ExecutorID, run: Uuid },
+    ExecutorReregistration { framework_id: FrameworkID, executor_id: ExecutorID, run: Uuid },
 }
 
 /// A message the slave sends. (Actions live for one call; boxing the
@@ -102,6 +117,7 @@ pub enum Timer {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Outgoing {
     RegisterSlave(RegisterSlaveMessage),
+    UnregisterSlave(UnregisterSlaveMessage),
     ReregisterSlave(ReregisterSlaveMessage),
     Pong(PongSlaveMessage),
     StatusUpdate(StatusUpdateMessage),
@@ -109,6 +125,8 @@ pub enum Outgoing {
     ExitedExecutor(ExitedExecutorMessage),
     ExecutorToFramework(ExecutorToFrameworkMessage),
     ExecutorRegistered(ExecutorRegisteredMessage),
+    ExecutorReregistered(ExecutorReregisteredMessage),
+    ReconnectExecutor(ReconnectExecutorMessage),
     RunTask(RunTaskMessage),
     KillTask(KillTaskMessage),
     FrameworkToExecutor(FrameworkToExecutorMessage),
@@ -119,6 +137,7 @@ impl Outgoing {
     pub fn send(self, me: &Me, to: &Upid) {
         match self {
             Outgoing::RegisterSlave(m) => me.send(to, m),
+            Outgoing::UnregisterSlave(m) => me.send(to, m),
             Outgoing::ReregisterSlave(m) => me.send(to, m),
             Outgoing::Pong(m) => me.send(to, m),
             Outgoing::StatusUpdate(m) => me.send(to, m),
@@ -126,6 +145,8 @@ impl Outgoing {
             Outgoing::ExitedExecutor(m) => me.send(to, m),
             Outgoing::ExecutorToFramework(m) => me.send(to, m),
             Outgoing::ExecutorRegistered(m) => me.send(to, m),
+            Outgoing::ExecutorReregistered(m) => me.send(to, m),
+            Outgoing::ReconnectExecutor(m) => me.send(to, m),
             Outgoing::RunTask(m) => me.send(to, m),
             Outgoing::KillTask(m) => me.send(to, m),
             Outgoing::FrameworkToExecutor(m) => me.send(to, m),
@@ -178,6 +199,33 @@ pub enum Checkpoint {
         task_id: TaskID,
         updates: Vec<StatusUpdate>,
     },
+    /// The executor is over and its updates acknowledged: forget it.
+    RemoveExecutor {
+        framework_id: FrameworkID,
+        executor_id: ExecutorID,
+    },
+    /// The framework has nothing left on this slave.
+    RemoveFramework {
+        framework_id: FrameworkID,
+    },
+    /// `--recover=cleanup`: the old slave's checkpoint goes.
+    RemoveSlave(SlaveID),
+}
+
+impl Checkpoint {
+    /// The framework the checkpoint is about (None: the slave's own).
+    fn framework(&self) -> Option<&FrameworkID> {
+        match self {
+            Checkpoint::Slave(_) | Checkpoint::RemoveSlave(_) => None,
+            Checkpoint::Framework { info, .. } => info.id.as_ref(),
+            Checkpoint::Executor { framework_id, .. }
+            | Checkpoint::ExecutorPid { framework_id, .. }
+            | Checkpoint::Updates { framework_id, .. }
+            | Checkpoint::RemoveExecutor { framework_id, .. }
+            | Checkpoint::RemoveFramework { framework_id } => Some(framework_id),
+            Checkpoint::Task { task, .. } => Some(&task.framework_id),
+        }
+    }
 }
 
 #[allow(clippy::large_enum_variant)]
@@ -195,6 +243,15 @@ pub enum Action {
         run: Uuid,
     },
     Checkpoint(Checkpoint),
+    /// Take over a run of the previous slave process (watch its exit; with
+    /// `kill`, kill it at once and forget it: `--recover=cleanup`).
+    Recover {
+        framework_id: FrameworkID,
+        executor_id: ExecutorID,
+        run: Uuid,
+        forked_pid: Option<u32>,
+        kill: bool,
+    },
     /// Look for the master again (pings stopped, or it said we are not connected).
     Redetect,
     /// The master told us to shut down: stop once executors are killed.
@@ -218,6 +275,14 @@ pub struct SlaveCore {
     /// Current upper bound of the registration backoff.
     backoff: Duration,
     rng: ChaCha8Rng,
+    /// While recovering: the recovered executors not yet reregistered,
+    /// exited or timed out (registration waits for them).
+    recovering: Option<BTreeSet<(FrameworkID, ExecutorID)>>,
+    /// `--recover=cleanup`: the old id, unregistered before registering.
+    unregister_first: Option<SlaveID>,
+    /// Executors that ended while not registered: told to the master once
+    /// (re)registered (bounded by the executors this slave ran).
+    unreported_exits: Vec<ExitedExecutorMessage>,
     out: Vec<Action>,
 }
 
@@ -238,6 +303,9 @@ impl SlaveCore {
             registration_timer: 0,
             ping_timer: 0,
             backoff: Duration::ZERO,
+            recovering: None,
+            unregister_first: None,
+            unreported_exits: Vec::new(),
             out: Vec::new(),
         }
     }
@@ -282,7 +350,25 @@ impl SlaveCore {
     }
 
     fn push(&mut self, a: Action) {
+        if let Action::Checkpoint(c) = &a {
+            if let Some(fid) = c.framework() {
+                if !self.checkpoints(fid, c) {
+                    return;
+                }
+            }
+        }
         self.out.push(a);
+    }
+
+    /// Whether state of framework `fid` is checkpointed (it asked for it).
+    fn checkpoints(&self, fid: &FrameworkID, c: &Checkpoint) -> bool {
+        match c {
+            Checkpoint::Framework { info, .. } => info.checkpoint,
+            // Removing what was never written is harmless (and the
+            // framework may be gone from memory already).
+            Checkpoint::RemoveExecutor { .. } | Checkpoint::RemoveFramework { .. } => true,
+            _ => self.frameworks.get(fid).is_some_and(|f| f.info.checkpoint),
+        }
     }
 
     fn send(&mut self, to: &Upid, m: Outgoing) {

@@ -31,11 +31,22 @@ impl SlaveCore {
         tracing::info!(slave = %self.me, %master, "New master detected at {master}");
         self.master = Some(master.clone());
         self.push(Action::Link(master));
+        if self.recovering() {
+            tracing::info!("Will register with the master once recovery completes");
+            return self.take();
+        }
+        self.schedule_registration();
+        self.take()
+    }
+
+    /// The first registration attempt, after a random delay in
+    /// `[0, registration_backoff_factor]`.
+    pub(super) fn schedule_registration(&mut self) {
+        self.registration_timer += 1;
         let factor = self.cfg.registration_backoff_factor;
         let delay = self.jitter(factor);
         self.backoff = factor * 2;
         self.push(Action::SetTimer(delay, Timer::Registration(self.registration_timer)));
-        self.take()
     }
 
     /// One registration attempt, then the next one after a random delay in
@@ -47,6 +58,10 @@ impl SlaveCore {
         let Some(master) = self.master.clone() else { return };
         match self.info.id.clone() {
             None => {
+                if let Some(old) = self.unregister_first.clone() {
+                    tracing::info!(%master, slave_id = %old, "Unregistering the old slave {old} (--recover=cleanup)");
+                    self.send(&master, Outgoing::UnregisterSlave(UnregisterSlaveMessage { slave_id: old }));
+                }
                 tracing::info!(%master, "Registering with master {master}");
                 let msg = RegisterSlaveMessage {
                     slave: self.info.clone(),
@@ -132,6 +147,7 @@ impl SlaveCore {
         tracing::info!(slave = %self.me, master = %from, slave_id = %msg.slave_id,
             "Registered with master {from}; given agent ID {}", msg.slave_id);
         self.info.id = Some(msg.slave_id);
+        self.unregister_first = None;
         self.push(Action::Checkpoint(Checkpoint::Slave(self.info.clone())));
         self.connected(msg.connection, now);
         self.take()
@@ -163,6 +179,11 @@ impl SlaveCore {
             self.ping_timeout = t;
         }
         self.restart_ping_timer();
+        if let Some(master) = self.master.clone() {
+            for m in std::mem::take(&mut self.unreported_exits) {
+                self.send(&master, Outgoing::ExitedExecutor(m));
+            }
+        }
         let out = self.sum.resume(now.time);
         self.forward_updates(out.forward);
     }

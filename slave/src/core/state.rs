@@ -157,6 +157,14 @@ impl Executor {
         }
     }
 
+    /// Whether the update `uuid` of `task` is in the task's record (the
+    /// slave handled it; a record keeps its latest [`MAX_STATUSES_PER_TASK`]).
+    pub fn recorded(&self, task: &TaskID, uuid: Uuid) -> bool {
+        let has = |t: &Task| t.statuses.iter().any(|s| s.uuid == Some(uuid));
+        self.launched.get(task).or_else(|| self.terminated.get(task)).is_some_and(has)
+            || self.completed.iter().any(|t| t.task_id == *task && has(t))
+    }
+
     /// Tasks not yet terminal (queued or launched).
     pub fn live_task_ids(&self) -> Vec<TaskID> {
         self.queued.keys().chain(self.launched.keys()).cloned().collect()

@@ -39,6 +39,9 @@ impl SlaveCore {
                     }
                 }
             }
+            Timer::ExecutorReregistration { framework_id, executor_id, run } => {
+                self.reregistration_timeout_fired(framework_id, executor_id, run)
+            }
             Timer::ExecutorShutdown { framework_id, executor_id, run } => {
                 if let Some(e) = self.executor_mut(&framework_id, &executor_id) {
                     if e.run == run && e.state == ExecutorState::Terminating {
@@ -202,6 +205,7 @@ impl SlaveCore {
             (exec_env::DIRECTORY, dir.to_string_lossy().into_owned()),
             (exec_env::CHECKPOINT, if checkpoint { "1" } else { "0" }.to_string()),
             (exec_env::SHUTDOWN_GRACE_PERIOD, format_duration(self.cfg.executor_shutdown_grace_period)),
+            (exec_env::RECOVERY_TIMEOUT, format_duration(self.cfg.recovery_timeout)),
             ("LIBPROCESS_IP", self.me.addr().ip().to_string()),
         ] {
             env.push((k.to_string(), v));
@@ -303,7 +307,7 @@ impl SlaveCore {
     }
 
     /// Records an update on its task and hands it to the status-update manager.
-    fn handle_update(&mut self, update: StatusUpdate, now: Now) {
+    pub(super) fn handle_update(&mut self, update: StatusUpdate, now: Now) {
         let fid = update.framework_id.clone();
         let tid = update.task_id().clone();
         tracing::info!(task = %tid, framework = %fid, state = %update.status.state,

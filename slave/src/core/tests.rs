@@ -15,32 +15,32 @@ use uuid::Uuid;
 use super::state::ExecutorState;
 use super::*;
 
-fn master() -> Upid {
+pub(super) fn master() -> Upid {
     "master@127.0.0.1:5050".parse().unwrap()
 }
-fn me() -> Upid {
+pub(super) fn me() -> Upid {
     "slave(1)@127.0.0.1:5051".parse().unwrap()
 }
-fn exec_pid() -> Upid {
+pub(super) fn exec_pid() -> Upid {
     "executor(1)@127.0.0.1:40001".parse().unwrap()
 }
-fn now(s: u64) -> Now {
+pub(super) fn now(s: u64) -> Now {
     Now { time: Time::default() + Duration::from_secs(s), unix: 1.7e9 + s as f64 }
 }
-fn fid() -> FrameworkID {
+pub(super) fn fid() -> FrameworkID {
     FrameworkID::new("m-0000").unwrap()
 }
-fn sid() -> SlaveID {
+pub(super) fn sid() -> SlaveID {
     SlaveID::new("m-S0").unwrap()
 }
-fn tid() -> TaskID {
+pub(super) fn tid() -> TaskID {
     TaskID::new("t1").unwrap()
 }
-fn eid() -> ExecutorID {
+pub(super) fn eid() -> ExecutorID {
     ExecutorID::new("t1").unwrap()
 }
 
-fn core() -> SlaveCore {
+pub(super) fn core() -> SlaveCore {
     let cfg = CoreConfig {
         work_dir: PathBuf::from("/w"),
         info: SlaveInfo::new("h", 5051, Resources::parse("cpus:2;mem:1024").unwrap(), Default::default()),
@@ -48,20 +48,22 @@ fn core() -> SlaveCore {
         registration_backoff_factor: Duration::from_secs(1),
         executor_registration_timeout: Duration::from_secs(60),
         executor_shutdown_grace_period: Duration::from_secs(5),
+        recovery_timeout: Duration::from_secs(900),
+        executor_reregistration_timeout: Duration::from_secs(2),
         seed: 7,
     };
     SlaveCore::new(cfg, me())
 }
 
-fn timers(a: &[Action]) -> Vec<(Duration, Timer)> {
+pub(super) fn timers(a: &[Action]) -> Vec<(Duration, Timer)> {
     a.iter().filter_map(|a| if let Action::SetTimer(d, t) = a { Some((*d, t.clone())) } else { None }).collect()
 }
 
-fn sent(a: &[Action]) -> Vec<(Upid, Outgoing)> {
+pub(super) fn sent(a: &[Action]) -> Vec<(Upid, Outgoing)> {
     a.iter().filter_map(|a| if let Action::Send(to, m) = a { Some((to.clone(), m.clone())) } else { None }).collect()
 }
 
-fn updates_to_master(a: &[Action]) -> Vec<StatusUpdate> {
+pub(super) fn updates_to_master(a: &[Action]) -> Vec<StatusUpdate> {
     sent(a)
         .into_iter()
         .filter_map(|(to, m)| match m {
@@ -72,7 +74,7 @@ fn updates_to_master(a: &[Action]) -> Vec<StatusUpdate> {
 }
 
 /// A core registered with the master as m-S0.
-fn registered() -> SlaveCore {
+pub(super) fn registered() -> SlaveCore {
     let mut c = core();
     let a = c.master_detected(Some(master()), now(0));
     let (_, t) = timers(&a).remove(0);
@@ -81,16 +83,16 @@ fn registered() -> SlaveCore {
     c
 }
 
-fn framework() -> FrameworkInfo {
-    FrameworkInfo { id: Some(fid()), ..FrameworkInfo::new("u", "f") }
+pub(super) fn framework() -> FrameworkInfo {
+    FrameworkInfo { id: Some(fid()), checkpoint: true, ..FrameworkInfo::new("u", "f") }
 }
 
-fn command_task(cmd: &str) -> TaskInfo {
+pub(super) fn command_task(cmd: &str) -> TaskInfo {
     TaskInfo::command("t", tid(), sid(), Resources::parse("cpus:0.1").unwrap(), CommandInfo::shell(cmd))
 }
 
 /// A registered core running task t1 on a registered command executor.
-fn running_task() -> (SlaveCore, Uuid) {
+pub(super) fn running_task() -> (SlaveCore, Uuid) {
     let mut c = registered();
     let a =
         c.run_task(&master(), RunTaskMessage { framework: framework(), task: command_task("true"), pid: None }, now(2));
@@ -99,7 +101,7 @@ fn running_task() -> (SlaveCore, Uuid) {
     (c, run)
 }
 
-fn executor_update(state: TaskState, n: u128) -> StatusUpdateMessage {
+pub(super) fn executor_update(state: TaskState, n: u128) -> StatusUpdateMessage {
     let st = TaskStatus::new(tid(), state);
     StatusUpdateMessage {
         update: StatusUpdate::new(fid(), Some(eid()), None, st, 1.0, Some(Uuid::from_u128(n))),
@@ -107,7 +109,7 @@ fn executor_update(state: TaskState, n: u128) -> StatusUpdateMessage {
     }
 }
 
-fn ack(uuid: Uuid) -> StatusUpdateAcknowledgementMessage {
+pub(super) fn ack(uuid: Uuid) -> StatusUpdateAcknowledgementMessage {
     StatusUpdateAcknowledgementMessage { slave_id: sid(), framework_id: fid(), task_id: tid(), uuid }
 }
 
@@ -197,7 +199,8 @@ fn a_command_task_launches_the_command_executor_and_runs_on_it() {
     let env: std::collections::HashMap<_, _> = launch.env.iter().cloned().collect();
     assert_eq!(env["RMESOS_SLAVE_PID"], "slave(1)@127.0.0.1:5051");
     assert_eq!(env["RMESOS_EXECUTOR_ID"], "t1");
-    assert_eq!(env["RMESOS_CHECKPOINT"], "0");
+    assert_eq!(env["RMESOS_CHECKPOINT"], "1");
+    assert_eq!(env["RMESOS_RECOVERY_TIMEOUT"], "15mins");
     assert_eq!(env["LIBPROCESS_IP"], "127.0.0.1");
     assert!(timers(&a)
         .iter()

@@ -23,6 +23,8 @@ impl SlaveCore {
                 "registration_backoff_factor": rmesos::format_duration(self.cfg.registration_backoff_factor),
                 "executor_registration_timeout": rmesos::format_duration(self.cfg.executor_registration_timeout),
                 "executor_shutdown_grace_period": rmesos::format_duration(self.cfg.executor_shutdown_grace_period),
+                "recovery_timeout": rmesos::format_duration(self.cfg.recovery_timeout),
+                "executor_reregistration_timeout": rmesos::format_duration(self.cfg.executor_reregistration_timeout),
             },
             "frameworks": self.frameworks.values().map(framework_json).collect::<Vec<_>>(),
             "completed_frameworks": self.completed_frameworks.iter().map(framework_json).collect::<Vec<_>>(),
