@@ -227,7 +227,7 @@ impl MasterProcess {
             return;
         }
         if self.ha.role == Role::Standby {
-            tracing::info!("Lost candidacy as a standby ({}); contending again", msg.reason);
+            tracing::info!("Lost candidacy as a standby ({}); {} contends again", msg.reason, self.me.pid());
             let data = self.core.info().to_json().into_bytes();
             self.me.send(&from, ContendMessage { data });
             return;
@@ -270,7 +270,9 @@ impl MasterProcess {
             (Role::Standby, false) if text == "none" => {
                 tracing::info!("No leading master detected; {} waits as a standby", self.me.pid())
             }
-            (Role::Standby, false) => tracing::info!("Following leader {text} as a standby"),
+            (Role::Standby, false) => {
+                tracing::info!("Following leader {text} as a standby (this master: {})", self.me.pid())
+            }
             (_, false) => self.lose_leadership(&format!("the detected leader is now {text}"), ctx),
             (_, true) => {}
         }
@@ -311,7 +313,11 @@ impl MasterProcess {
             return;
         }
         self.ha.role = Role::Standby;
-        tracing::error!("Lost leadership ({why})... committing suicide!");
+        tracing::error!(
+            "Lost leadership ({why})... committing suicide! (master {} at {})",
+            self.core.info().id,
+            self.me.pid()
+        );
         if self.opts.exit_on_lost_leadership {
             std::process::exit(1);
         }
