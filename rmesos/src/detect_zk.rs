@@ -7,8 +7,8 @@
 //! [`LeaderDetector`] (its own ZooKeeper session) subscribed to its own
 //! process, installs a handler for [`LeaderMessage`], and feeds each report
 //! to a [`LeaderFollower`], which turns it into "the leading master is now
-//! X / none" and logs one INFO line per change ("Detected new leader
-//! master@..." or "No leader detected"). The detector reports `None` when
+//! X / none" and logs one INFO line per change ("<pid>: Detected a
+//! new leader: master@..." or "<pid>: No leader detected"). The detector reports `None` when
 //! its session expires: a process that cannot see ZooKeeper cannot vouch for
 //! a leader.
 
@@ -115,7 +115,7 @@ impl LeaderFollower {
             return None;
         }
         match &now {
-            Some(pid) => tracing::info!("{who}: Detected new leader {pid}"),
+            Some(pid) => tracing::info!("{who}: Detected a new leader: {pid}"),
             None => tracing::info!("{who}: No leader detected"),
         }
         self.leader = Some(now.clone());

@@ -25,7 +25,7 @@ impl SlaveCore {
         self.registration_timer += 1;
         self.ping_timer += 1;
         let Some(master) = master else {
-            tracing::warn!("Lost the master; waiting for a new one to be detected");
+            tracing::info!(slave = %self.me, "Lost leading master; waiting for a new one to be detected");
             return self.take();
         };
         tracing::info!(slave = %self.me, %master, "New master detected at {master}");
@@ -149,7 +149,7 @@ impl SlaveCore {
             tracing::debug!("Ignoring duplicate SlaveReregisteredMessage");
             return self.take();
         }
-        tracing::info!(slave = %self.me, master = %from, "Reregistered with master {from}");
+        tracing::info!(slave = %self.me, master = %from, slave_id = %msg.slave_id, "Re-registered with master {from}");
         self.connected(msg.connection, now);
         self.reconcile(msg.reconciliations, now);
         self.take()
