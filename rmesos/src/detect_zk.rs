@@ -148,3 +148,26 @@ mod tests {
         assert_eq!(f.leader(), None);
     }
 }
+
+#[cfg(test)]
+mod log_tests {
+    use libprocess::testkit::LogCapture;
+
+    use super::*;
+
+    #[test]
+    fn each_leader_change_is_one_info_line_naming_the_follower_and_the_leader() {
+        let cap = LogCapture::start();
+        let det: Upid = "detector@127.0.0.1:1".parse().unwrap();
+        let me: Upid = "slave(1)@127.0.0.1:5051".parse().unwrap();
+        let leader: Upid = "master@127.0.0.1:5050".parse().unwrap();
+        let member = Member { seq: 4, data: MasterInfo::new("id", &leader, None, None).to_json().into_bytes() };
+        let mut f = LeaderFollower::new(det.clone());
+        f.report(&det, LeaderMessage { leader: Some(member.clone()) }, &me);
+        f.report(&det, LeaderMessage { leader: Some(member) }, &me);
+        f.report(&det, LeaderMessage { leader: None }, &me);
+        cap.line_at("INFO", &["slave(1)@127.0.0.1:5051: Detected a new leader: master@127.0.0.1:5050"]);
+        cap.line_at("INFO", &["slave(1)@127.0.0.1:5051: No leader detected"]);
+        assert_eq!(cap.lines().len(), 2, "one line per change: {:?}", cap.lines());
+    }
+}
