@@ -114,9 +114,14 @@ impl LeaderFollower {
         if self.leader.as_ref() == Some(&now) {
             return None;
         }
+        // The previous leader, if any: its loss is part of the line.
+        let was = match self.leader.as_ref().and_then(|l| l.as_ref()) {
+            Some(old) => format!(" (previous leader {old} is gone)"),
+            None => String::new(),
+        };
         match &now {
-            Some(pid) => tracing::info!("{who}: Detected a new leader: {pid}"),
-            None => tracing::info!("{who}: No leader detected"),
+            Some(pid) => tracing::info!("{who}: Detected a new leader: {pid}{was}"),
+            None => tracing::info!("{who}: No leader detected{was}"),
         }
         self.leader = Some(now.clone());
         Some(now)
@@ -166,8 +171,12 @@ mod log_tests {
         f.report(&det, LeaderMessage { leader: Some(member.clone()) }, &me);
         f.report(&det, LeaderMessage { leader: Some(member) }, &me);
         f.report(&det, LeaderMessage { leader: None }, &me);
-        cap.line_at("INFO", &["slave(1)@127.0.0.1:5051: Detected a new leader: master@127.0.0.1:5050"]);
-        cap.line_at("INFO", &["slave(1)@127.0.0.1:5051: No leader detected"]);
+        let line = cap.line_at("INFO", &["slave(1)@127.0.0.1:5051: Detected a new leader: master@127.0.0.1:5050"]);
+        assert!(!line.contains("previous"), "{line}");
+        cap.line_at(
+            "INFO",
+            &["slave(1)@127.0.0.1:5051: No leader detected (previous leader master@127.0.0.1:5050 is gone)"],
+        );
         assert_eq!(cap.lines().len(), 2, "one line per change: {:?}", cap.lines());
     }
 }

@@ -18,7 +18,7 @@ use rmesos_tests::procs::{bin, bin_dir, temp_dir, wait_gone, Proc, WAIT};
 /// Short sessions and health checks, so that failover and slave removal
 /// happen within seconds (the defaults are Mesos's 10 s and 5 x 15 s).
 const MASTER_FLAGS: &[&str] =
-    &["--zk_session_timeout=2secs", "--agent_ping_timeout=1secs", "--max_agent_ping_timeouts=2"];
+    &["--zk_session_timeout=4secs", "--agent_ping_timeout=1secs", "--max_agent_ping_timeouts=2"];
 
 /// A master with `--zk`; returns it with its pid and id (from its first lines).
 fn master(zk: &str, name: &str) -> (Proc, String, String) {
@@ -116,16 +116,21 @@ async fn each_checklist_line_in_the_right_process_with_its_upids() {
     // slaves and the framework detect it, re-register, and it says so.
     m1.signal(libc::SIGKILL);
     assert!(wait_gone(m1.pid(), WAIT), "the killed leader is gone");
-    m2.wait_line(&format!("Elected as the leading master! (master {m2_id} at {m2_pid})"));
+    // (A detector may see "no leader" for a moment between the two: the
+    // loss is then on that line, so it is looked for on any line.)
+    m2.wait_line(&format!("Elected as the leading master! (master {m2_id} at {m2_pid}"));
+    assert!(m2.dump().contains(&format!("previous leader {m1_pid} ({m1_id}) is gone")), "{}", m2.dump());
     for (s, pid, host, id) in
         [(&mut *victim, &victim_pid, victim_host, &sid), (&mut *survivor, &survivor_pid, survivor_host, &survivor_sid)]
     {
         s.wait_line(&format!("{pid}: Detected a new leader: {m2_pid}"));
+        assert!(s.dump().contains(&format!("(previous leader {m1_pid} is gone)")), "{}", s.dump());
         let line = s.wait_line(&format!("Re-registered with master {m2_pid}"));
         assert!(line.contains(&format!("slave={pid}")), "{line}");
         m2.wait_line(&format!("Re-registered slave {id} at {pid} ({host}) with cpus:1"));
     }
     rd.wait_line(&format!("{sched}: Detected a new leader: {m2_pid}"));
+    assert!(rd.dump().contains(&format!("(previous leader {m1_pid} is gone)")), "{}", rd.dump());
     let line = rd.wait_line(&format!("Disconnected from master {m1_pid}"));
     assert!(line.contains(&format!("scheduler={sched}")), "{line}");
     let line = rd.wait_line(&format!("Framework reregistered with {fid}"));
@@ -163,7 +168,14 @@ async fn each_checklist_line_in_the_right_process_with_its_upids() {
     let (mut m1, m1_pid, m1_id) = master(&zk, "m1");
     m1.wait_line(&format!("Following leader {m2_pid} ({m2_id}) as a standby (this master: {m1_pid})"));
     assert!(!m1.dump().contains("Elected as the leading master"), "{}", m1.dump());
-    let _ = m1_id;
+
+    // The leader stopped gracefully (SIGTERM): it withdraws, the standby
+    // leads at once and says whose place it takes.
+    m2.signal(libc::SIGTERM);
+    m2.wait_line(&format!("Master {m2_pid} stopping: withdrawing from the election"));
+    m1.wait_line(&format!("Elected as the leading master! (master {m1_id} at {m1_pid}"));
+    assert!(m1.dump().contains(&format!("previous leader {m2_pid} ({m2_id}) is gone")), "{}", m1.dump());
+    assert_eq!(m2.wait_exit().code(), Some(0), "{}", m2.dump());
     drop((m1, m2, sa, sb));
     drop(ens);
     let _ = std::fs::remove_dir_all(&dir);

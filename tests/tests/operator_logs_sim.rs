@@ -243,11 +243,24 @@ async fn leader_lines_elected_following_detected_lost_and_no_leader() {
         zk.disconnect(s);
     }
     sim.kill("127.0.0.1:5051");
-    wait_line(&sim, &cap, &[&format!("Elected as the leading master! (master m2 at {m2})")]).await;
+    wait_line(&sim, &cap, &[&format!("Elected as the leading master! (master m2 at {m2}")]).await;
     wait_line(&sim, &cap, &[&format!("Master m2 at {m2} leads: recovered the registry")]).await;
     m2_sessions.extend(new_sessions(&mut known));
     wait_line(&sim, &cap, &[&format!("{slave}: Detected a new leader: {m2}")]).await;
     wait_line(&sim, &cap, &[&format!("{sched}: Detected a new leader: {m2}")]).await;
+    // Each says the old leader is gone (on that line, or on a "no leader"
+    // line if its detector saw none for a moment).
+    let m2_elected = format!("(master m2 at {m2}; previous leader {m1} (m1) is gone)");
+    let m2_waits = format!("{m2} waits as a standby; previous leader {m1} (m1) is gone");
+    assert!(
+        !cap.matching(&[&m2_elected]).is_empty() || !cap.matching(&[&m2_waits]).is_empty(),
+        "m2 did not log the loss of {m1}:\n{}",
+        cap.lines().join("\n")
+    );
+    for who in [slave, &sched] {
+        let lost = cap.matching(&[&format!("{who}: "), &format!("(previous leader {m1} is gone)")]);
+        assert!(!lost.is_empty(), "{who} did not log the loss of {m1}:\n{}", cap.lines().join("\n"));
+    }
     wait_line(&sim, &cap, &[&format!("Disconnected from master {m1}"), &format!("scheduler={sched}")]).await;
     wait_line(&sim, &cap, &["Re-registered slave ", &format!("at {slave} (slave-host)")]).await;
     wait_line(&sim, &cap, &[&format!("Re-registered with master {m2}"), &format!("slave={slave}")]).await;
