@@ -210,6 +210,11 @@ impl DriverCore {
         }
     }
 
+    /// The framework id for a log line ("none" before registration).
+    fn id_text(&self) -> String {
+        self.framework.id.as_ref().map_or("none".to_string(), FrameworkID::to_string)
+    }
+
     /// The driver process's pid, for its log lines (`scheduler=<pid>`).
     pub fn set_pid(&mut self, pid: &Upid) {
         self.me = pid.to_string();
@@ -280,7 +285,7 @@ impl DriverCore {
         // the slave then resends an update the framework already acted on).
         let mut out = self.after_status_update();
         self.status = DriverStatus::Stopped;
-        tracing::info!(framework_id = ?self.framework.id, failover, "Stopping framework");
+        tracing::info!(scheduler = %self.me, failover, "Stopping framework {}", self.id_text());
         if let (true, true, Some(master), Some(id)) = (was_running, self.connected, &self.master, &self.framework.id) {
             let msg = if failover {
                 Outgoing::Deactivate(DeactivateFrameworkMessage { framework_id: id.clone() })
@@ -301,7 +306,7 @@ impl DriverCore {
         }
         self.status = DriverStatus::Aborted;
         self.unacked = None; // aborted while handling it: not acknowledged
-        tracing::info!(framework_id = ?self.framework.id, "Aborting framework");
+        tracing::info!(scheduler = %self.me, "Aborting framework {}", self.id_text());
         let mut out = Vec::new();
         if let (true, Some(master), Some(id)) = (self.connected, &self.master, &self.framework.id) {
             let msg = DeactivateFrameworkMessage { framework_id: id.clone() };
@@ -406,7 +411,7 @@ impl DriverCore {
         if self.connected {
             self.connected = false;
             let master = self.master.as_ref().map_or("none".to_string(), Upid::to_string);
-            tracing::info!(scheduler = %self.me, framework_id = ?self.framework.id, "Disconnected from master {master}");
+            tracing::info!(scheduler = %self.me, framework_id = %self.id_text(), "Disconnected from master {master}");
             vec![Action::Callback(Callback::Disconnected)]
         } else {
             Vec::new()

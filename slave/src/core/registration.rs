@@ -47,7 +47,7 @@ impl SlaveCore {
         let Some(master) = self.master.clone() else { return };
         match self.info.id.clone() {
             None => {
-                tracing::info!(%master, "Registering with master {master}");
+                tracing::info!(slave = %self.me, "Registering with master {master}");
                 let msg = RegisterSlaveMessage {
                     slave: self.info.clone(),
                     checkpointed_resources: Default::default(),
@@ -56,7 +56,7 @@ impl SlaveCore {
                 self.send(&master, Outgoing::RegisterSlave(msg));
             }
             Some(id) => {
-                tracing::info!(%master, slave_id = %id, "Reregistering with master {master}");
+                tracing::info!(slave = %self.me, slave_id = %id, "Reregistering with master {master}");
                 let msg = self.reregister_message();
                 self.send(&master, Outgoing::ReregisterSlave(msg));
             }

@@ -31,7 +31,7 @@ fn detection_registration_and_disconnection_lines_name_both_pids() {
     // The leader goes away: disconnected, then no master.
     c.detected(None, at(1));
     let line = cap.line_at("INFO", &["Disconnected from master master@127.0.0.1:5050"]);
-    assert!(line.contains(&format!("scheduler={ME}")) && line.contains("m1-0000"), "{line}");
+    assert!(line.contains(&format!("scheduler={ME}")) && line.contains("framework_id=m1-0000"), "{line}");
     let line = cap.line_at("INFO", &["No master detected; detecting again in 1s"]);
     assert!(line.contains(&format!("scheduler={ME}")), "{line}");
 
@@ -59,4 +59,5 @@ fn a_framework_error_is_an_error_line_with_the_message() {
     c.framework_error(&master(), FrameworkErrorMessage { message: "Framework failed over".into() });
     let line = cap.line_at("ERROR", &["Framework error from master: Framework failed over"]);
     assert!(line.contains(&format!("scheduler={ME}")), "{line}");
+    cap.line_at("INFO", &["Aborting framework m1-0000", &format!("scheduler={ME}")]);
 }
