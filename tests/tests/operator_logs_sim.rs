@@ -4,7 +4,11 @@
 //! clock, the in-memory ZooKeeper. All of them log on the test's thread,
 //! into one [`LogCapture`]; each assertion names the process by its Upid in
 //! the line, so "the right line from the right process" is what is checked.
-//! docs/operations.md "What the logs say" lists the same lines.
+//! docs/operations.md "What the logs say" lists the same lines. One test
+//! also follows a kill made while the task's slave is disconnected (cut off
+//! by a partition) to the TASK_KILLED the framework hears once the slave is
+//! back (Mesos's behaviour: the master sends the kill again when the slave
+//! reregisters).
 //!
 //! Time moves only in [`STEP`]s until the awaited line appears (bounded by
 //! [`LIMIT`] of simulated time); no test sleeps.
@@ -278,5 +282,76 @@ async fn leader_lines_elected_following_detected_lost_and_no_leader() {
     wait_line(&sim, &cap, &["Lost leading master; waiting for a new one", &format!("slave={slave}")]).await;
     wait_line(&sim, &cap, &[&format!("{sched}: No leader detected")]).await;
     wait_line(&sim, &cap, &["No master detected", &format!("scheduler={sched}")]).await;
+    drop(driver);
+}
+
+/// Launches task `t1` on the first offer and reports every status.
+struct Reporting {
+    launched: bool,
+    tx: tokio::sync::mpsc::UnboundedSender<TaskStatus>,
+}
+
+impl Scheduler for Reporting {
+    fn resource_offers(&mut self, d: &DriverHandle, offers: Vec<Offer>) {
+        OneTask { launched: self.launched }.resource_offers(d, offers);
+        self.launched = true;
+    }
+    fn status_update(&mut self, _: &DriverHandle, s: TaskStatus) {
+        let _ = self.tx.send(s);
+    }
+}
+
+#[actix_rt::test]
+async fn a_kill_while_the_slave_is_disconnected_is_delivered_when_it_reregisters() {
+    let cap = LogCapture::start();
+    let sim = Rc::new(Sim::new());
+    let opts =
+        MasterOptions { hostname: "master-host".into(), master_id: Some("m1".into()), ..MasterOptions::default() };
+    rmesos_master::spawn(&sim.node("10.0.0.1:5050"), opts).unwrap();
+    let spec = MasterSpec::Standalone { host: "10.0.0.1".into(), port: 5050 };
+    let _dir = Cleanup(start_slave(&sim, "10.0.0.2:5051", spec, None));
+    let slave = "slave(1)@10.0.0.2:5051";
+
+    // A checkpointing framework: its task outlives a slave disconnection.
+    let mut info = FrameworkInfo::new("tester", "kills");
+    info.checkpoint = true;
+    let (tx, mut statuses) = tokio::sync::mpsc::unbounded_channel();
+    let mut driver = SchedulerDriver::new(Reporting { launched: false, tx }, info, "10.0.0.1:5050")
+        .unwrap()
+        .with_node(sim.node("10.0.0.3:5052"))
+        .seed(sim.seed());
+    driver.start().await.unwrap();
+    let running = sim.run_until(statuses.recv()).await.unwrap();
+    assert_eq!(running.state, TaskState::Running, "{running:?}");
+
+    // The slave is cut off until the master sees it disconnect; the kill
+    // made meanwhile waits for it.
+    sim.partition("10.0.0.2:5051", "10.0.0.1:5050");
+    let line = wait_line(&sim, &cap, &["Slave ", &format!("at {slave} (slave-host) disconnected")]).await;
+    let sid = line.split("Slave ").nth(1).unwrap().split(' ').next().unwrap().to_string();
+    driver.handle().kill_task(TaskID::new("t1").unwrap());
+    wait_line(
+        &sim,
+        &cap,
+        &["Cannot kill task t1 of framework ", &format!("because slave {sid} at {slave} is disconnected")],
+    )
+    .await;
+    assert!(statuses.try_recv().is_err(), "no answer while the slave is away");
+
+    // Healed: the slave reregisters, the kill goes out, the task is killed.
+    sim.heal("10.0.0.2:5051", "10.0.0.1:5050");
+    wait_line(&sim, &cap, &[&format!("Re-registered slave {sid} at {slave}")]).await;
+    wait_line(
+        &sim,
+        &cap,
+        &[&format!("Slave {sid} at {slave} has non-terminal task t1 of framework "), "Killing it now!"],
+    )
+    .await;
+    // (An update the partition left unacknowledged may come again first.)
+    let mut killed = sim.run_until(statuses.recv()).await.unwrap();
+    while killed.state == TaskState::Running {
+        killed = sim.run_until(statuses.recv()).await.unwrap();
+    }
+    assert_eq!((killed.task_id.as_str(), killed.state), ("t1", TaskState::Killed), "{killed:?}");
     drop(driver);
 }
