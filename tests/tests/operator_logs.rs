@@ -48,6 +48,15 @@ fn slave(zk: &str, hostname: &str, work_dir: &Path) -> (Proc, String) {
     (p, pid)
 }
 
+/// Removes the test's directory when dropped (also when the test fails).
+struct Cleanup(std::path::PathBuf);
+
+impl Drop for Cleanup {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
 /// The word after `after` in `line`.
 fn word_after<'a>(line: &'a str, after: &str) -> &'a str {
     line.split(after).nth(1).and_then(|s| s.split([' ', ';']).next()).unwrap_or_else(|| panic!("{after}? {line}"))
@@ -61,6 +70,7 @@ async fn each_checklist_line_in_the_right_process_with_its_upids() {
     let ens = Ensemble::start(3).await.expect("ZooKeeper ensemble");
     let zk = ens.url("/rmesos");
     let dir = temp_dir("operator-logs");
+    let _cleanup = Cleanup(dir.clone());
 
     // Elected; the second master follows it as a standby.
     let (mut m1, m1_pid, m1_id) = master(&zk, "m1");
@@ -178,5 +188,4 @@ async fn each_checklist_line_in_the_right_process_with_its_upids() {
     assert_eq!(m2.wait_exit().code(), Some(0), "{}", m2.dump());
     drop((m1, m2, sa, sb));
     drop(ens);
-    let _ = std::fs::remove_dir_all(&dir);
 }
