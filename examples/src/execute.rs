@@ -91,11 +91,21 @@ impl ExecuteScheduler {
 
 impl Scheduler for ExecuteScheduler {
     fn registered(&mut self, _driver: &DriverHandle, id: &FrameworkID, master: &MasterInfo) {
-        println!("{} Registered as framework {id} with master {}", crate::cli::wall_clock(), master.id);
+        let pid = master.pid.as_deref().unwrap_or("?");
+        println!("{} Registered as framework {id} with master {} at {pid}", crate::cli::wall_clock(), master.id);
+    }
+
+    fn reregistered(&mut self, _driver: &DriverHandle, master: &MasterInfo) {
+        let pid = master.pid.as_deref().unwrap_or("?");
+        println!("{} Reregistered with master {} at {pid}", crate::cli::wall_clock(), master.id);
     }
 
     fn disconnected(&mut self, _driver: &DriverHandle) {
-        println!("{} Disconnected from the master; waiting for it", crate::cli::wall_clock());
+        println!("{} Disconnected from the master; no offers until a master is detected", crate::cli::wall_clock());
+    }
+
+    fn slave_lost(&mut self, _driver: &DriverHandle, slave_id: &rmesos::SlaveID) {
+        println!("{} Slave {slave_id} lost", crate::cli::wall_clock());
     }
 
     fn resource_offers(&mut self, driver: &DriverHandle, offers: Vec<Offer>) {

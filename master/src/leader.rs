@@ -227,7 +227,7 @@ impl MasterProcess {
             return;
         }
         if self.ha.role == Role::Standby {
-            tracing::info!("Lost candidacy as a standby ({}); contending again", msg.reason);
+            tracing::info!("Lost candidacy as a standby ({}); {} contends again", msg.reason, self.me.pid());
             let data = self.core.info().to_json().into_bytes();
             self.me.send(&from, ContendMessage { data });
             return;
@@ -257,20 +257,31 @@ impl MasterProcess {
             None => "none".to_string(),
         };
         let text = describe(&leader);
+        // The leader this master saw before, if another: its loss is part of
+        // the line (SEED 2: standbys log the loss of the leader).
+        let was = match &self.ha.leader {
+            Some(old) if leader.as_ref().is_none_or(|l| l.id != old.id) => {
+                format!("; previous leader {} is gone", describe(&self.ha.leader))
+            }
+            _ => String::new(),
+        };
         self.ha.leader = leader;
         if self.ha.stopping {
             return;
         }
         match (self.ha.role, me_leads) {
             (Role::Standby, true) => {
-                tracing::info!("Elected as the leading master! (master {} at {})", self.core.info().id, self.me.pid());
+                let (id, me) = (&self.core.info().id, self.me.pid());
+                tracing::info!("Elected as the leading master! (master {id} at {me}{was})");
                 self.ha.role = Role::Recovering;
                 self.recover(ctx);
             }
             (Role::Standby, false) if text == "none" => {
-                tracing::info!("No leading master detected; {} waits as a standby", self.me.pid())
+                tracing::info!("No leading master detected; {} waits as a standby{was}", self.me.pid())
             }
-            (Role::Standby, false) => tracing::info!("Following leader {text} as a standby"),
+            (Role::Standby, false) => {
+                tracing::info!("Following leader {text} as a standby (this master: {}{was})", self.me.pid())
+            }
             (_, false) => self.lose_leadership(&format!("the detected leader is now {text}"), ctx),
             (_, true) => {}
         }
@@ -311,7 +322,11 @@ impl MasterProcess {
             return;
         }
         self.ha.role = Role::Standby;
-        tracing::error!("Lost leadership ({why})... committing suicide!");
+        tracing::error!(
+            "Lost leadership ({why})... committing suicide! (master {} at {})",
+            self.core.info().id,
+            self.me.pid()
+        );
         if self.opts.exit_on_lost_leadership {
             std::process::exit(1);
         }

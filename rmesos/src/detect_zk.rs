@@ -7,8 +7,8 @@
 //! [`LeaderDetector`] (its own ZooKeeper session) subscribed to its own
 //! process, installs a handler for [`LeaderMessage`], and feeds each report
 //! to a [`LeaderFollower`], which turns it into "the leading master is now
-//! X / none" and logs one INFO line per change ("Detected new leader
-//! master@..." or "No leader detected"). The detector reports `None` when
+//! X / none" and logs one INFO line per change ("<pid>: Detected a
+//! new leader: master@..." or "<pid>: No leader detected"). The detector reports `None` when
 //! its session expires: a process that cannot see ZooKeeper cannot vouch for
 //! a leader.
 
@@ -114,9 +114,14 @@ impl LeaderFollower {
         if self.leader.as_ref() == Some(&now) {
             return None;
         }
+        // The previous leader, if any: its loss is part of the line.
+        let was = match self.leader.as_ref().and_then(|l| l.as_ref()) {
+            Some(old) => format!(" (previous leader {old} is gone)"),
+            None => String::new(),
+        };
         match &now {
-            Some(pid) => tracing::info!("{who}: Detected new leader {pid}"),
-            None => tracing::info!("{who}: No leader detected"),
+            Some(pid) => tracing::info!("{who}: Detected a new leader: {pid}{was}"),
+            None => tracing::info!("{who}: No leader detected{was}"),
         }
         self.leader = Some(now.clone());
         Some(now)
@@ -146,5 +151,32 @@ mod tests {
         let junk = Member { seq: 3, data: b"not json".to_vec() };
         assert_eq!(f.report(&det, leader(&junk), &me), None, "junk counts as no leader: unchanged");
         assert_eq!(f.leader(), None);
+    }
+}
+
+#[cfg(test)]
+mod log_tests {
+    use libprocess::testkit::LogCapture;
+
+    use super::*;
+
+    #[test]
+    fn each_leader_change_is_one_info_line_naming_the_follower_and_the_leader() {
+        let cap = LogCapture::start();
+        let det: Upid = "detector@127.0.0.1:1".parse().unwrap();
+        let me: Upid = "slave(1)@127.0.0.1:5051".parse().unwrap();
+        let leader: Upid = "master@127.0.0.1:5050".parse().unwrap();
+        let member = Member { seq: 4, data: MasterInfo::new("id", &leader, None, None).to_json().into_bytes() };
+        let mut f = LeaderFollower::new(det.clone());
+        f.report(&det, LeaderMessage { leader: Some(member.clone()) }, &me);
+        f.report(&det, LeaderMessage { leader: Some(member) }, &me);
+        f.report(&det, LeaderMessage { leader: None }, &me);
+        let line = cap.line_at("INFO", &["slave(1)@127.0.0.1:5051: Detected a new leader: master@127.0.0.1:5050"]);
+        assert!(!line.contains("previous"), "{line}");
+        cap.line_at(
+            "INFO",
+            &["slave(1)@127.0.0.1:5051: No leader detected (previous leader master@127.0.0.1:5050 is gone)"],
+        );
+        assert_eq!(cap.lines().len(), 2, "one line per change: {:?}", cap.lines());
     }
 }

@@ -84,6 +84,7 @@ fn main() {
             flags.state_dir.display()
         );
         if core.is_done() {
+            println!("{} {}", wall_clock(), core.report());
             println!("{}", core.summary());
             return;
         }

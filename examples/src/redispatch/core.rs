@@ -24,6 +24,9 @@ pub const MAX_TASKS: usize = 100_000;
 /// Longest command line accepted from the task list.
 pub const MAX_COMMAND_LEN: usize = 64 * 1024;
 
+/// Most re-dispatched tasks named in the closing [`Redispatch::report`].
+pub const MAX_REPORTED_TASKS: usize = 10;
+
 /// Where a task is in its life, as stored.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Phase {
@@ -176,6 +179,29 @@ impl Redispatch {
         format!("finished {} of {}, re-dispatched {}", self.finished(), self.total(), self.redispatched())
     }
 
+    /// The closing report, printed before the summary: launches in all, and
+    /// the tasks that needed more than one (at most [`MAX_REPORTED_TASKS`]
+    /// named).
+    pub fn report(&self) -> String {
+        let launches: u64 = self.tasks.values().map(|r| u64::from(r.attempts)).sum();
+        let again: Vec<&TaskRecord> = self.tasks.values().filter(|r| r.redispatches > 0).collect();
+        let mut line = format!(
+            "Done: {} of {} tasks finished after {launches} launches; {} task(s) re-dispatched",
+            self.finished(),
+            self.total(),
+            again.len()
+        );
+        if !again.is_empty() {
+            let named: Vec<String> =
+                again.iter().take(MAX_REPORTED_TASKS).map(|r| format!("{} ({} attempts)", r.key, r.attempts)).collect();
+            line.push_str(&format!(": {}", named.join(", ")));
+            if again.len() > MAX_REPORTED_TASKS {
+                line.push_str(&format!(" and {} more", again.len() - MAX_REPORTED_TASKS));
+            }
+        }
+        line
+    }
+
     /// The framework registered as `id`, having `previous` stored. Under a
     /// new id the old framework's tasks are gone with it: launched tasks go
     /// back to pending (re-dispatched). Returns the keys to persist.
@@ -265,15 +291,22 @@ impl Redispatch {
         }
         r.last_state = Some(status.state);
         let mut line = format!("{} (attempt {}) {}", r.key, r.attempts, status.state);
-        if let Some(m) = status.message.as_deref().filter(|m| !m.is_empty()) {
-            line.push_str(&format!(": {m}"));
+        if let Some(sid) = status.slave_id.as_ref().or(r.slave_id.as_ref()) {
+            line.push_str(&format!(" on slave {sid}"));
+        }
+        let message = status.message.as_deref().filter(|m| !m.is_empty());
+        match (status.reason, message) {
+            (Some(reason), Some(m)) => line.push_str(&format!(" ({reason}: {m})")),
+            (Some(reason), None) => line.push_str(&format!(" ({reason})")),
+            (None, Some(m)) => line.push_str(&format!(" ({m})")),
+            (None, None) => {}
         }
         let mut redispatched = false;
         match status.state {
             TaskState::Finished => r.phase = Phase::Finished,
             s if needs_redispatch(s) => {
                 to_pending(r);
-                line.push_str(" -> re-dispatching");
+                line.push_str(&format!("; re-dispatching (attempt {})", r.attempts + 1));
                 redispatched = true;
             }
             _ => {}

@@ -70,6 +70,7 @@ impl RedispatchScheduler {
 
     fn finish_if_done(&mut self, driver: &DriverHandle) {
         if self.core.is_done() {
+            println!("{} {}", wall_clock(), self.core.report());
             println!("{}", self.core.summary());
             self.set(Outcome::Done);
             driver.stop(false);
@@ -87,7 +88,7 @@ impl RedispatchScheduler {
 
 impl Scheduler for RedispatchScheduler {
     fn registered(&mut self, driver: &DriverHandle, id: &FrameworkID, master: &MasterInfo) {
-        println!("{} Registered as framework {id} with master {}", wall_clock(), master.id);
+        println!("{} Registered as framework {id} with master {}", wall_clock(), describe(master));
         let changed = self.core.registered(id, self.framework_id.as_ref());
         if !changed.is_empty() {
             println!("{} {} tasks of a previous framework will be re-dispatched", wall_clock(), changed.len());
@@ -109,12 +110,12 @@ impl Scheduler for RedispatchScheduler {
     }
 
     fn reregistered(&mut self, driver: &DriverHandle, master: &MasterInfo) {
-        println!("{} Reregistered with master {}", wall_clock(), master.id);
+        println!("{} Reregistered with master {}", wall_clock(), describe(master));
         self.reconcile(driver);
     }
 
     fn disconnected(&mut self, _driver: &DriverHandle) {
-        println!("{} Disconnected from the master; waiting for it", wall_clock());
+        println!("{} Disconnected from the master; no offers until a master is detected", wall_clock());
     }
 
     fn resource_offers(&mut self, driver: &DriverHandle, offers: Vec<Offer>) {
@@ -159,4 +160,9 @@ impl Scheduler for RedispatchScheduler {
         eprintln!("{} Framework error: {message}", wall_clock());
         self.set(Outcome::FrameworkError(message.to_string()));
     }
+}
+
+/// `<id> at <pid>` of a master.
+fn describe(master: &MasterInfo) -> String {
+    format!("{} at {}", master.id, master.pid.as_deref().unwrap_or("?"))
 }

@@ -194,3 +194,51 @@ fn restart_resumes_from_the_store() {
     store.save_framework_id(None).unwrap();
     assert!(!dir.0.join("framework_id").exists());
 }
+
+#[test]
+fn progress_lines_say_where_a_task_was_lost_why_and_which_attempt_comes_next() {
+    let mut t = table(2);
+    t.place(&[offer("o1", "S0", "cpus:2;mem:64")]);
+    let running = t.update(&status("task-0001.1", TaskState::Running)).progress.unwrap();
+    assert_eq!(running, "task-0001 (attempt 1) TASK_RUNNING on slave S0 [finished 0 of 2, re-dispatched 0]");
+    let lost = status("task-0001.1", TaskState::Lost)
+        .with_slave_id(SlaveID::new("S0").unwrap())
+        .with_reason(rmesos::Reason::SlaveRemoved)
+        .with_message("Slave S0 (a) removed: health check timed out");
+    assert_eq!(
+        t.update(&lost).progress.unwrap(),
+        "task-0001 (attempt 1) TASK_LOST on slave S0 (REASON_SLAVE_REMOVED: Slave S0 (a) removed: health check \
+         timed out); re-dispatching (attempt 2) [finished 0 of 2, re-dispatched 1]"
+    );
+    // The next attempt runs elsewhere and fails with a message only.
+    t.place(&[offer("o2", "S1", "cpus:1;mem:32")]);
+    let failed = status("task-0001.2", TaskState::Failed).with_message("Command exited with status 3");
+    assert_eq!(
+        t.update(&failed).progress.unwrap(),
+        "task-0001 (attempt 2) TASK_FAILED on slave S1 (Command exited with status 3); re-dispatching (attempt 3) \
+         [finished 0 of 2, re-dispatched 2]"
+    );
+    t.place(&[offer("o3", "S1", "cpus:2;mem:64")]);
+    t.update(&status("task-0001.3", TaskState::Finished));
+    t.update(&status("task-0002.1", TaskState::Finished));
+    assert!(t.is_done());
+    assert_eq!(
+        t.report(),
+        "Done: 2 of 2 tasks finished after 4 launches; 1 task(s) re-dispatched: task-0001 (3 attempts)"
+    );
+    assert_eq!(t.summary(), "finished 2 of 2, re-dispatched 2");
+}
+
+#[test]
+fn the_report_names_at_most_a_bounded_number_of_tasks() {
+    let n = MAX_REPORTED_TASKS + 2;
+    let mut t = table(n);
+    t.place(&[offer("o1", "S0", &format!("cpus:{n};mem:{}", 32 * n))]);
+    for i in 1..=n {
+        t.update(&status(&format!("task-{i:04}.1"), TaskState::Lost));
+    }
+    let report = t.report();
+    assert!(report.contains(&format!("; {n} task(s) re-dispatched: task-0001 (1 attempts)")), "{report}");
+    assert!(report.ends_with(" and 2 more"), "{report}");
+    assert!(!report.contains(&format!("task-{n:04}")), "{report}");
+}

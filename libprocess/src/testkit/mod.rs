@@ -10,11 +10,14 @@
 //! - Filters ([`future_message`], [`drop_message`], [`drop_messages`],
 //!   [`expect_no_message`]): expect, drop or forbid messages as a node
 //!   delivers them, on any transport (simulated or TCP) and for local sends.
+//! - [`LogCapture`]: the log lines of the current thread, as the binaries
+//!   print them, for tests that lock in what an operator reads.
 //!
 //! The guide for framework authors is `docs/testing.md` (its example is
 //! compiled and run as a doctest of this module, so it cannot rot).
 
 pub mod filter;
+pub mod logs;
 pub mod sim;
 pub(crate) mod trace;
 
@@ -25,6 +28,7 @@ pub use filter::{
     any, drop_message, drop_message_where, drop_messages, expect_no_message, future_message, future_message_where,
     DropGuard, MessageFuture, NoMessageGuard, Pattern,
 };
+pub use logs::LogCapture;
 pub use sim::{matching, seed_from_env, RuleId, RunError, Sim, SimAddr, SimBuilder, DEFAULT_RUN_LIMIT};
 pub use trace::MAX_TRACE_LINES;
 

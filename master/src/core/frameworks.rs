@@ -97,7 +97,7 @@ impl MasterCore {
         if !self.frameworks.contains_key(&id) {
             // Unknown id: the master restarted and no slave reported this
             // framework yet. Admit it under its id, as Mesos does.
-            tracing::info!("Reregistered framework {id} ({}) at {from} (unknown to this master; admitted)", info.name);
+            tracing::info!("Re-registered framework {id} ({}) at {from} (unknown to this master; admitted)", info.name);
             let mut fw = Framework::new(id.clone(), info, Some(from.clone()), wall);
             fw.reregistered_time = Some(wall);
             self.frameworks.insert(id.clone(), fw);
@@ -115,7 +115,8 @@ impl MasterCore {
         let failed_over = matches!(&old_pid, Some(old) if old != from);
         if failed_over && !msg.failover {
             // Another scheduler holds this framework; only a failover may take it.
-            tracing::warn!("Refusing reregistration of framework {id} from {from}: it is held by {old_pid:?}");
+            let held = old_pid.as_ref().map_or("none".to_string(), Upid::to_string);
+            tracing::warn!("Refusing reregistration of framework {id} from {from}: it is held by {held}");
             let m = FrameworkErrorMessage { message: "Framework failed over".into() };
             self.send(from, Outgoing::FrameworkError(m));
             return self.take();
@@ -165,11 +166,12 @@ impl MasterCore {
         self.allocator.activate_framework(&id);
         if failed_over {
             // Mesos answers a failover with FrameworkRegisteredMessage.
-            tracing::info!("Framework {id} ({name}) failed over to {from} (was {old_pid:?})");
+            let was = old_pid.as_ref().map_or("none".to_string(), Upid::to_string);
+            tracing::info!("Framework {id} ({name}) failed over to {from} (was {was})");
             let m = FrameworkRegisteredMessage { framework_id: id, master_info };
             self.send(from, Outgoing::FrameworkRegistered(m));
         } else {
-            tracing::info!("Reregistered framework {id} ({name}) at {from}");
+            tracing::info!("Re-registered framework {id} ({name}) at {from}");
             let m = FrameworkReregisteredMessage { framework_id: id, master_info };
             self.send(from, Outgoing::FrameworkReregistered(m));
         }
@@ -222,10 +224,10 @@ impl MasterCore {
         }
         let fw = self.frameworks.get_mut(id).expect("present");
         let (epoch, after) = (fw.failover_epoch, fw.info.failover_timeout());
+        let pid = fw.pid.as_ref().map_or("none".to_string(), Upid::to_string);
         tracing::info!(
-            "Framework {id} ({}) at {:?} disconnected; removing it in {after:?} unless it reregisters",
-            fw.info.name,
-            fw.pid
+            "Framework {id} ({}) at {pid} disconnected; removing it in {after:?} unless it reregisters",
+            fw.info.name
         );
         self.deactivate(id, false, now);
         self.out.push(Action::FailoverTimer { framework_id: id.clone(), epoch, after });

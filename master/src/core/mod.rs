@@ -131,14 +131,21 @@ pub enum Action {
     },
 }
 
-/// Why a slave is removed.
+/// Why a slave is removed; each says so in the log line "Removing slave
+/// <id> at <pid> (<hostname>): <reason>" and in its tasks' TASK_LOST message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Removal {
-    /// Missed `max_agent_ping_timeouts` pings: it may come back
-    /// (TASK_UNREACHABLE for partition-aware frameworks, else TASK_LOST).
+    /// Missed `max_agent_ping_timeouts` pings ("health check timed out", as
+    /// Mesos): it may come back (TASK_UNREACHABLE for partition-aware
+    /// frameworks, else TASK_LOST).
     Unreachable,
+    /// Disconnected and did not reregister within
+    /// `--agent_reregister_timeout`: removed as unreachable.
+    ReregisterTimeout,
     /// It said it is going away for good (UnregisterSlaveMessage).
     Unregistered,
+    /// Another slave (a restart with a new id) registered at its pid.
+    Replaced,
 }
 
 /// The master's state machine; see the module doc.

@@ -60,8 +60,8 @@ impl MasterCore {
         let mut pids: Vec<Upid> = self.frameworks.values().filter_map(|f| f.connected_pid().cloned()).collect();
         pids.sort();
         for (id, info) in &missing {
-            tracing::warn!(
-                "Slave {id} ({}) did not reregister within {:?} after master failover; removing it",
+            tracing::info!(
+                "Removing slave {id} ({}): did not reregister within {:?} after master failover",
                 info.hostname,
                 self.cfg.agent_reregister_timeout
             );

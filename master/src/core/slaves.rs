@@ -80,8 +80,7 @@ impl MasterCore {
         }
         // Another slave at this pid (a restarted slave that got a new id)?
         if let Some(other) = self.slaves_by_pid.get(from).filter(|o| **o != id).cloned() {
-            tracing::info!("Slave {other} at {from} is replaced by slave {id} at the same pid; removing {other}");
-            self.remove_slave(&other, Removal::Unregistered, now);
+            self.remove_slave(&other, Removal::Replaced, now);
         }
         let wall = self.wall(now);
         self.recovered_slave_returned(&id);
@@ -110,12 +109,12 @@ impl MasterCore {
                 self.out.push(Action::Unlink(old_pid));
             }
             self.allocator.activate_slave(&id);
-            tracing::info!("Reregistered slave {id} at {from} ({}) with {}", msg.slave.hostname, msg.slave.resources);
+            tracing::info!("Re-registered slave {id} at {from} ({}) with {}", msg.slave.hostname, msg.slave.resources);
         } else {
             let mut info = msg.slave.clone();
             info.id = Some(id.clone());
             tracing::info!(
-                "Reregistered slave {id} at {from} ({}) with {} ({}; {} tasks reported)",
+                "Re-registered slave {id} at {from} ({}) with {} ({}; {} tasks reported)",
                 info.hostname,
                 info.resources,
                 if was_unreachable { "back from unreachable" } else { "unknown to this master; admitted" },
@@ -136,10 +135,24 @@ impl MasterCore {
             // As Mesos: a known slave cannot bring tasks the master does not
             // know (their framework was told they were lost, e.g. when the
             // slave disconnected): they are killed there, never adopted.
+            let killed = &self.slaves[&id].killed_tasks;
             for task in msg.tasks.iter().filter(|t| !t.state.is_terminal()) {
                 let knows =
                     self.frameworks.get(&task.framework_id).is_some_and(|f| f.tasks.contains_key(&task.task_id));
-                if !knows {
+                if knows && killed.contains(&(task.framework_id.clone(), task.task_id.clone())) {
+                    // A kill sent while the slave was disconnected (or lost
+                    // on the way): see `kill_task`.
+                    tracing::warn!(
+                        "Slave {id} at {from} has non-terminal task {} of framework {} that is supposed to be \
+                         killed. Killing it now!",
+                        task.task_id,
+                        task.framework_id
+                    );
+                    kills.push(KillTaskMessage {
+                        framework_id: task.framework_id.clone(),
+                        task_id: task.task_id.clone(),
+                    });
+                } else if !knows {
                     tracing::warn!(
                         "Slave {id} has task {} of framework {} unknown to the master; killing it",
                         task.task_id,
@@ -312,7 +325,6 @@ impl MasterCore {
     pub fn unregister_slave(&mut self, from: &Upid, msg: UnregisterSlaveMessage, now: Time) -> Vec<Action> {
         match self.slaves.get(&msg.slave_id) {
             Some(sl) if sl.pid == *from => {
-                tracing::info!("Slave {} at {from} unregistered", msg.slave_id);
                 self.remove_slave(&msg.slave_id, Removal::Unregistered, now);
             }
             _ => {
@@ -356,7 +368,8 @@ impl MasterCore {
         remove.sort();
         for id in remove {
             tracing::warn!(
-                "Slave {id} missed {max} pings of {:?}: removing it as unreachable",
+                "Slave {id} at {} did not answer {max} consecutive pings (one every {:?})",
+                self.slaves[&id].pid,
                 self.cfg.agent_ping_timeout
             );
             self.remove_slave(&id, Removal::Unreachable, now);
@@ -374,7 +387,12 @@ impl MasterCore {
         sl.active = false;
         sl.disconnect_epoch += 1;
         let epoch = sl.disconnect_epoch;
-        tracing::info!("Slave {id} at {} ({}) disconnected; waiting for it to reregister", sl.pid, sl.info.hostname);
+        tracing::info!(
+            "Slave {id} at {} ({}) disconnected; waiting {:?} for it to reregister",
+            sl.pid,
+            sl.info.hostname,
+            self.cfg.agent_reregister_timeout
+        );
         let after = self.cfg.agent_reregister_timeout;
         self.out.push(Action::ReregisterTimer { slave_id: id.clone(), epoch, after });
         let offers: Vec<_> = sl.offers.iter().cloned().collect();
@@ -391,8 +409,7 @@ impl MasterCore {
     /// is removed as unreachable, as Mesos does.
     pub fn reregister_timeout(&mut self, id: &SlaveID, epoch: u64, now: Time) -> Vec<Action> {
         if self.slaves.get(id).is_some_and(|s| !s.connected && s.disconnect_epoch == epoch) {
-            tracing::warn!("Slave {id} did not reregister within {:?}; removing it", self.cfg.agent_reregister_timeout);
-            self.remove_slave(id, Removal::Unreachable, now);
+            self.remove_slave(id, Removal::ReregisterTimeout, now);
         }
         self.take()
     }
@@ -405,10 +422,17 @@ impl MasterCore {
         for o in offers {
             self.remove_offer(&o, true, None, now);
         }
-        let (message, unreachable) = match why {
-            Removal::Unreachable => (format!("Slave {id} ({hostname}) removed: health check timed out"), true),
-            Removal::Unregistered => (format!("Slave {id} ({hostname}) removed: unregistered"), false),
+        let reason = match why {
+            Removal::Unreachable => "health check timed out".to_string(),
+            Removal::ReregisterTimeout => {
+                format!("did not reregister within {:?} of disconnecting", self.cfg.agent_reregister_timeout)
+            }
+            Removal::Unregistered => "unregistered".to_string(),
+            Removal::Replaced => "replaced by a new slave at the same pid".to_string(),
         };
+        tracing::info!("Removing slave {id} at {pid} ({hostname}): {reason}");
+        let message = format!("Slave {id} ({hostname}) removed: {reason}");
+        let unreachable = matches!(why, Removal::Unreachable | Removal::ReregisterTimeout);
         let state = move |fw: &Framework| {
             if unreachable && fw.info.is_partition_aware() {
                 TaskState::Unreachable
@@ -427,7 +451,6 @@ impl MasterCore {
             self.unreachable.insert(id.clone());
         }
         self.counters.slave_removals += 1;
-        tracing::info!("Removed slave {id} at {pid} ({hostname}): {message}");
         let mut pids: Vec<Upid> = self.frameworks.values().filter_map(|f| f.connected_pid().cloned()).collect();
         pids.sort();
         for p in pids {
@@ -466,7 +489,7 @@ impl MasterCore {
                 }
                 if !task.state.is_terminal() {
                     self.release(&fid, sid, &task.resources, now);
-                    tracing::info!("Task {tid} of framework {fid} on slave {sid} is {new_state}: {message}");
+                    tracing::info!("Task {tid} of framework {fid} on slave {sid} is {new_state} ({reason}: {message})");
                     task.state = new_state;
                     let status = TaskStatus::new(tid.clone(), new_state)
                         .with_source(rmesos::Source::Master)

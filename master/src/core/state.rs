@@ -118,6 +118,11 @@ pub struct Slave {
     /// Bumped at each disconnection (a reregistration timer of an older
     /// disconnection is void).
     pub disconnect_epoch: u64,
+    /// Tasks a framework asked to kill, until they end here: a kill that
+    /// could not be sent (the slave was disconnected) or was lost is sent
+    /// again when the slave reregisters still running them (Mesos's
+    /// `killedTasks`).
+    pub killed_tasks: HashSet<(FrameworkID, TaskID)>,
 }
 
 impl Slave {
@@ -139,11 +144,13 @@ impl Slave {
             awaiting_pong: false,
             pings_missed: 0,
             disconnect_epoch: 0,
+            killed_tasks: HashSet::new(),
         }
     }
 
     /// Removes a task id from this slave's index.
     pub(crate) fn forget_task(&mut self, fid: &FrameworkID, tid: &TaskID) {
+        self.killed_tasks.remove(&(fid.clone(), tid.clone()));
         if let Some(set) = self.tasks.get_mut(fid) {
             set.remove(tid);
             if set.is_empty() {

@@ -238,7 +238,8 @@ impl MasterCore {
             let latest = update.latest_state.unwrap_or(state);
             let was_terminal = task.state.is_terminal();
             if task.state != latest {
-                tracing::info!("Task {tid} of framework {fid} on slave {sid} is {latest}");
+                let why = describe_status(&update.status);
+                tracing::info!("Task {tid} of framework {fid} on slave {sid} at {from} is {latest}{why}");
             }
             task.state = latest;
             task.status_update_state = Some(state);
@@ -305,6 +306,17 @@ impl MasterCore {
     /// KillTaskMessage from a scheduler: to the task's slave, or a
     /// reconciliation answer (TASK_LOST / TASK_UNKNOWN) for a task the master
     /// does not know.
+    ///
+    /// A kill for a task on a *disconnected* slave is not dropped, as
+    /// Mesos's `Master::kill` does it: the master remembers every kill in
+    /// the slave's `killed_tasks` (also when it sends it: the message may be
+    /// lost on a connection that is breaking), logs a warning, and when the
+    /// slave reregisters still reporting the task as running, sends the kill
+    /// again (see `reregister_slave`). If the slave never comes back, it is
+    /// removed and the task reported TASK_LOST, which answers the kill. The
+    /// scheduler needs no retry of its own; it hears the task's end either
+    /// way. (A master failover forgets pending kills, as Mesos's does: the
+    /// framework's reconciliation then shows the task still running.)
     pub fn kill_task(&mut self, from: &Upid, msg: KillTaskMessage, now: Time) -> Vec<Action> {
         if !self.framework_from(from, &msg.framework_id, "KillTaskMessage") {
             return self.take();
@@ -317,13 +329,23 @@ impl MasterCore {
             return self.take();
         };
         let sid = task.slave_id.clone();
-        match self.slaves.get(&sid).filter(|s| s.connected) {
-            Some(sl) => {
-                tracing::info!("Telling slave {sid} at {} to kill task {} of framework {fid}", sl.pid, msg.task_id);
-                let pid = sl.pid.clone();
-                self.send(&pid, Outgoing::KillTask(msg));
-            }
-            None => tracing::warn!("Cannot kill task {} of framework {fid}: slave {sid} is disconnected", msg.task_id),
+        let Some(sl) = self.slaves.get_mut(&sid) else {
+            // Cannot happen: a task's slave is known until the task ends.
+            tracing::error!("Cannot kill task {} of framework {fid}: its slave {sid} is unknown", msg.task_id);
+            return self.take();
+        };
+        sl.killed_tasks.insert((fid.clone(), msg.task_id.clone()));
+        if sl.connected {
+            tracing::info!("Telling slave {sid} at {} to kill task {} of framework {fid}", sl.pid, msg.task_id);
+            let pid = sl.pid.clone();
+            self.send(&pid, Outgoing::KillTask(msg));
+        } else {
+            tracing::warn!(
+                "Cannot kill task {} of framework {fid} because slave {sid} at {} is disconnected. \
+                 Kill will be retried if the slave reregisters",
+                msg.task_id,
+                sl.pid
+            );
         }
         self.take()
     }
@@ -480,5 +502,16 @@ impl MasterCore {
             self.allocator.suppress(&msg.framework_id);
         }
         self.take()
+    }
+}
+
+/// ` (REASON_...: message)` of a status, or nothing: the why of a log line.
+fn describe_status(status: &rmesos::TaskStatus) -> String {
+    let message = status.message.as_deref().filter(|m| !m.is_empty());
+    match (status.reason, message) {
+        (Some(r), Some(m)) => format!(" ({r}: {m})"),
+        (Some(r), None) => format!(" ({r})"),
+        (None, Some(m)) => format!(" ({m})"),
+        (None, None) => String::new(),
     }
 }

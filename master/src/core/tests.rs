@@ -11,6 +11,8 @@ use uuid::Uuid;
 
 use super::*;
 
+mod logs;
+
 const MASTER: &str = "m";
 
 fn pid(s: &str) -> Upid {

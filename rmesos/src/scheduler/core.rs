@@ -183,6 +183,8 @@ pub struct DriverCore {
     /// implicitly when it returns (or before a `stop` made inside it).
     unacked: Option<TaskStatus>,
     rng: ChaCha8Rng,
+    /// The driver's own pid, shown in its log lines ("?" until known).
+    me: String,
 }
 
 impl DriverCore {
@@ -204,7 +206,18 @@ impl DriverCore {
             saved_slave_pids: HashMap::new(),
             unacked: None,
             rng: ChaCha8Rng::seed_from_u64(seed),
+            me: "?".to_string(),
         }
+    }
+
+    /// The framework id for a log line ("none" before registration).
+    fn id_text(&self) -> String {
+        self.framework.id.as_ref().map_or("none".to_string(), FrameworkID::to_string)
+    }
+
+    /// The driver process's pid, for its log lines (`scheduler=<pid>`).
+    pub fn set_pid(&mut self, pid: &Upid) {
+        self.me = pid.to_string();
     }
 
     /// Overrides [`REGISTRATION_BACKOFF_FACTOR`] (Mesos's
@@ -272,7 +285,7 @@ impl DriverCore {
         // the slave then resends an update the framework already acted on).
         let mut out = self.after_status_update();
         self.status = DriverStatus::Stopped;
-        tracing::info!(framework_id = ?self.framework.id, failover, "Stopping framework");
+        tracing::info!(scheduler = %self.me, failover, "Stopping framework {}", self.id_text());
         if let (true, true, Some(master), Some(id)) = (was_running, self.connected, &self.master, &self.framework.id) {
             let msg = if failover {
                 Outgoing::Deactivate(DeactivateFrameworkMessage { framework_id: id.clone() })
@@ -293,7 +306,7 @@ impl DriverCore {
         }
         self.status = DriverStatus::Aborted;
         self.unacked = None; // aborted while handling it: not acknowledged
-        tracing::info!(framework_id = ?self.framework.id, "Aborting framework");
+        tracing::info!(scheduler = %self.me, "Aborting framework {}", self.id_text());
         let mut out = Vec::new();
         if let (true, Some(master), Some(id)) = (self.connected, &self.master, &self.framework.id) {
             let msg = DeactivateFrameworkMessage { framework_id: id.clone() };
@@ -320,13 +333,13 @@ impl DriverCore {
         self.generation += 1;
         match master {
             Some(pid) => {
-                tracing::info!(master = %pid, "New master detected at {pid}");
+                tracing::info!(scheduler = %self.me, "New master detected at {pid}");
                 self.master = Some(pid.clone());
                 out.push(Action::Link(pid));
                 out.extend(self.register(self.backoff_factor));
             }
             None => {
-                tracing::info!("No master detected; detecting again in {MIN_REDETECT_INTERVAL:?}");
+                tracing::info!(scheduler = %self.me, "No master detected; detecting again in {MIN_REDETECT_INTERVAL:?}");
                 out.push(Action::Detect { after: MIN_REDETECT_INTERVAL });
             }
         }
@@ -350,7 +363,7 @@ impl DriverCore {
         if !self.is_running() || self.master.as_ref() != Some(pid) {
             return Vec::new();
         }
-        tracing::info!(master = %pid, "Master {pid} exited; detecting the master again");
+        tracing::info!(scheduler = %self.me, "Master {pid} exited; detecting the master again");
         let mut out = self.disconnect();
         self.master = None;
         self.generation += 1;
@@ -397,7 +410,8 @@ impl DriverCore {
         self.saved_offers.clear();
         if self.connected {
             self.connected = false;
-            tracing::info!(master = ?self.master, "Disconnected from master");
+            let master = self.master.as_ref().map_or("none".to_string(), Upid::to_string);
+            tracing::info!(scheduler = %self.me, framework_id = %self.id_text(), "Disconnected from master {master}");
             vec![Action::Callback(Callback::Disconnected)]
         } else {
             Vec::new()
@@ -444,7 +458,7 @@ impl DriverCore {
         if !self.is_master(from, "framework registered message") || self.connected {
             return Vec::new();
         }
-        tracing::info!(framework_id = %msg.framework_id, master = %from, "Framework registered with {}", msg.framework_id);
+        tracing::info!(scheduler = %self.me, master = %from, "Framework registered with {}", msg.framework_id);
         self.framework.id = Some(msg.framework_id.clone());
         let mut out = self.on_connected();
         out.insert(0, Action::Callback(Callback::Registered(msg.framework_id, msg.master_info)));
@@ -459,7 +473,7 @@ impl DriverCore {
             tracing::warn!(framework_id = %msg.framework_id, "Ignoring reregistration under another framework id");
             return Vec::new();
         }
-        tracing::info!(framework_id = %msg.framework_id, master = %from, "Framework reregistered with {}", msg.framework_id);
+        tracing::info!(scheduler = %self.me, master = %from, "Framework reregistered with {}", msg.framework_id);
         let mut out = self.on_connected();
         out.insert(0, Action::Callback(Callback::Reregistered(msg.master_info)));
         out
@@ -548,7 +562,7 @@ impl DriverCore {
         if !self.is_master(from, "framework error") {
             return Vec::new();
         }
-        tracing::error!(master = %from, "Framework error from master: {}", msg.message);
+        tracing::error!(scheduler = %self.me, master = %from, "Framework error from master: {}", msg.message);
         let mut out = self.abort();
         let finished = out.pop();
         out.push(Action::Callback(Callback::Error(msg.message)));

@@ -323,8 +323,12 @@ impl SchedulerDriver {
         let detector = follower.as_ref().map(|f| f.detector().clone());
         let spawned = node
             .spawn(&id, move |me| SchedulerProcess {
+                core: {
+                    let mut core = core;
+                    core.set_pid(me.pid());
+                    core
+                },
                 me,
-                core,
                 scheduler,
                 handle,
                 commands: Rc::new(RefCell::new(commands)),

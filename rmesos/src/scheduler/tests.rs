@@ -12,6 +12,8 @@ use crate::messages::*;
 use crate::resources::Resources;
 use crate::task::{Reason, TaskState, TaskStatus};
 
+mod logs;
+
 fn pid(s: &str) -> Upid {
     s.parse().unwrap()
 }

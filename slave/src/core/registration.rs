@@ -25,7 +25,7 @@ impl SlaveCore {
         self.registration_timer += 1;
         self.ping_timer += 1;
         let Some(master) = master else {
-            tracing::warn!("Lost the master; waiting for a new one to be detected");
+            tracing::info!(slave = %self.me, "Lost leading master; waiting for a new one to be detected");
             return self.take();
         };
         tracing::info!(slave = %self.me, %master, "New master detected at {master}");
@@ -59,10 +59,10 @@ impl SlaveCore {
         match self.info.id.clone() {
             None => {
                 if let Some(old) = self.unregister_first.clone() {
-                    tracing::info!(%master, slave_id = %old, "Unregistering the old slave {old} (--recover=cleanup)");
+                    tracing::info!(slave = %self.me, "Unregistering the old slave {old} (--recover=cleanup)");
                     self.send(&master, Outgoing::UnregisterSlave(UnregisterSlaveMessage { slave_id: old }));
                 }
-                tracing::info!(%master, "Registering with master {master}");
+                tracing::info!(slave = %self.me, "Registering with master {master}");
                 let msg = RegisterSlaveMessage {
                     slave: self.info.clone(),
                     checkpointed_resources: Default::default(),
@@ -71,7 +71,7 @@ impl SlaveCore {
                 self.send(&master, Outgoing::RegisterSlave(msg));
             }
             Some(id) => {
-                tracing::info!(%master, slave_id = %id, "Reregistering with master {master}");
+                tracing::info!(slave = %self.me, slave_id = %id, "Reregistering with master {master}");
                 let msg = self.reregister_message();
                 self.send(&master, Outgoing::ReregisterSlave(msg));
             }
@@ -165,7 +165,7 @@ impl SlaveCore {
             tracing::debug!("Ignoring duplicate SlaveReregisteredMessage");
             return self.take();
         }
-        tracing::info!(slave = %self.me, master = %from, "Reregistered with master {from}");
+        tracing::info!(slave = %self.me, master = %from, slave_id = %msg.slave_id, "Re-registered with master {from}");
         self.connected(msg.connection, now);
         self.reconcile(msg.reconciliations, now);
         self.take()
