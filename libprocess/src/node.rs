@@ -42,7 +42,7 @@ use crate::pid::{validate_id, PidError, Upid};
 use crate::process::{prepare, Mailbox, Me, Process, Spawned, Undeliverable, WireBatch};
 use crate::testkit::filter::Filters;
 use crate::transport::{tcp::TcpTransport, Transport};
-use crate::wire::{encode_frame, WireEnvelope};
+use crate::wire::{encode_frame, FrameView, WireEnvelope};
 
 /// Control message: the sender links to the receiver.
 #[derive(Serialize, Deserialize)]
@@ -503,7 +503,7 @@ impl WeakNode {
     pub(crate) fn frame(&self, peer: SocketAddr, env: WireEnvelope) {
         if let Some(node) = self.upgrade() {
             let mut cache = FrameCache::default();
-            node.receive(peer, env, &mut cache);
+            node.receive(peer, env.view(), &mut cache);
             node.end_read(&mut cache);
         }
     }
@@ -574,7 +574,7 @@ impl Node {
     /// `cache` is the connection's, reused across its frames.
     /// Call [`Node::end_read`] after the frames of one read: messages are
     /// queued to their process by then.
-    pub(crate) fn receive(&self, peer: SocketAddr, env: WireEnvelope, cache: &mut FrameCache) {
+    pub(crate) fn receive(&self, peer: SocketAddr, env: FrameView<'_>, cache: &mut FrameCache) {
         let inner = &self.inner;
         cache.received += 1;
         // The same envelope as the last frame, which went into the open
@@ -582,8 +582,8 @@ impl Node {
         // unless the generation did).
         let generation = REGISTRY_GENERATION.load(Ordering::Acquire);
         if env.repeats_previous() && cache.again == Some(generation) && !inner.filters.is_active() {
-            if let (Some(from), Some((entry, Some(batch)))) = (&cache.from, &mut cache.batch) {
-                entry.mailbox.add_wire_again(batch, from, env.into_body());
+            if let Some((entry, Some(batch))) = &mut cache.batch {
+                entry.mailbox.add_wire_again(batch, &env);
                 return;
             }
         }
@@ -645,9 +645,9 @@ impl Node {
                 }
                 let (for_entry, batch) = cache.batch.get_or_insert_with(|| (entry.clone(), None));
                 debug_assert!(Arc::ptr_eq(for_entry, entry));
-                match entry.mailbox.add_wire(batch, from, env) {
+                match entry.mailbox.add_wire(batch, from, &env) {
                     Ok(()) => cache.again = Some(generation),
-                    Err(env) => {
+                    Err(()) => {
                         Metrics::inc(&inner.metrics.dropped_unknown_message);
                         tracing::debug!(%from, to = env.to_id(), name = env.name(), "dropped message with no handler");
                     }

@@ -46,7 +46,7 @@ use crate::message::{Body, DecodeError, Message};
 use crate::node::{Node, WeakNode};
 use crate::pid::Upid;
 use crate::queue;
-use crate::wire::WireEnvelope;
+use crate::wire::FrameView;
 
 /// An actix actor that the node can address by Upid.
 pub trait Process: Actor<Context = Context<Self>> {
@@ -89,28 +89,59 @@ pub(crate) enum Queued<A: Process> {
     Wire(Box<Batch<A>>, WorkGuard),
 }
 
-/// Remote messages for one process, still encoded: each body is its
-/// frame's bytes (shared with the connection's read buffer) until the actor
-/// decodes it. The handlers of the batch are listed once (a batch mostly
-/// carries one or two message names).
+/// Remote messages for one process, still encoded: each body is a range
+/// of a chunk of frames (a read's, shared with the connection's read
+/// buffer) until the actor decodes it. Chunks, senders and handlers are
+/// listed once each (a batch mostly has one of each) and every message
+/// names them by index: no reference count is taken per message, and a
+/// message takes 20 bytes of the batch.
 pub(crate) struct Batch<A: Process> {
     handlers: Vec<(&'static str, WireHandler<A>)>,
+    senders: Vec<Upid>,
+    chunks: Vec<Bytes>,
     msgs: Vec<WireMsg>,
 }
 
+/// One message of a batch: indexes into its lists, the body's range in
+/// its chunk. (u32 holds any offset: a read never exceeds the read buffer,
+/// a few frames of at most `MAX_FRAME_SIZE`.)
+#[derive(Clone, Copy)]
 struct WireMsg {
-    from: Upid,
-    /// Index into `Batch::handlers`.
-    handler: usize,
-    body: Bytes,
+    handler: u32,
+    sender: u32,
+    chunk: u32,
+    start: u32,
+    stop: u32,
 }
 
 /// A batch being handed to the actor, with its work guard (dropped, and
 /// the work done, once its last message has run).
 struct Running<A: Process> {
     handlers: Vec<(&'static str, WireHandler<A>)>,
+    senders: Vec<Upid>,
+    chunks: Vec<Bytes>,
     msgs: std::vec::IntoIter<WireMsg>,
     _guard: WorkGuard,
+}
+
+impl<A: Process> Batch<A> {
+    /// Index of `env`'s chunk in `chunks`, added if new. Distinct live
+    /// chunks never share memory (each is cut from a read buffer, and the
+    /// batch holds it), so an equal start and length is the same chunk.
+    fn chunk(&mut self, env: &FrameView<'_>) -> u32 {
+        let c = env.chunk();
+        match self.chunks.last() {
+            Some(last) if last.as_ptr() == c.as_ptr() && last.len() == c.len() => {}
+            _ => self.chunks.push(c.clone()),
+        }
+        (self.chunks.len() - 1) as u32
+    }
+
+    fn push(&mut self, handler: u32, sender: u32, env: &FrameView<'_>) {
+        let chunk = self.chunk(env);
+        let (start, stop) = env.body_range();
+        self.msgs.push(WireMsg { handler, sender, chunk, start: start as u32, stop: stop as u32 });
+    }
 }
 
 /// One item of the actor's stream: a job, or "run messages of the current
@@ -196,18 +227,19 @@ pub(crate) trait Mailbox: Send + Sync {
     /// Adds a remote message, still encoded, to `batch` (None: starts one;
     /// a batch is only ever filled by the mailbox that started it); the body
     /// is decoded on the actor.
-    /// Err (with the frame back, for the log line): no handler for its name.
-    fn add_wire(&self, batch: &mut Option<WireBatch>, from: &Upid, env: WireEnvelope) -> Result<(), WireEnvelope>;
-    /// As `add_wire`, for a message with the same name as the last one
-    /// added to `batch` (which must have one).
-    fn add_wire_again(&self, batch: &mut WireBatch, from: &Upid, body: Bytes);
+    /// Err: no handler for its name.
+    fn add_wire(&self, batch: &mut Option<WireBatch>, from: &Upid, env: &FrameView<'_>) -> Result<(), ()>;
+    /// As `add_wire`, for a message with the same sender and name as the
+    /// last one added to `batch` (which must have one).
+    fn add_wire_again(&self, batch: &mut WireBatch, env: &FrameView<'_>);
     /// Queues a batch made by `add_wire` as one item; Err(messages dropped)
     /// if the process has stopped.
     fn push_wire(&self, batch: WireBatch, guard: WorkGuard) -> Result<(), usize>;
 }
 
-/// Wire messages a batch starts with room for (about one read's worth).
-const WIRE_BATCH_CAPACITY: usize = 64;
+/// Wire messages a batch starts with room for (a 16 KiB read holds ~130
+/// frames of 64-byte bodies).
+const WIRE_BATCH_CAPACITY: usize = 256;
 
 struct TypedMailbox<A: Process> {
     tx: queue::Sender<Queued<A>>,
@@ -243,30 +275,39 @@ impl<A: Process> Mailbox for TypedMailbox<A> {
         self.push(job)
     }
 
-    fn add_wire(&self, batch: &mut Option<WireBatch>, from: &Upid, env: WireEnvelope) -> Result<(), WireEnvelope> {
+    fn add_wire(&self, batch: &mut Option<WireBatch>, from: &Upid, env: &FrameView<'_>) -> Result<(), ()> {
         let name = env.name();
         let batch = batch.get_or_insert_with(|| {
-            Box::new(Batch::<A> { handlers: Vec::new(), msgs: Vec::with_capacity(WIRE_BATCH_CAPACITY) })
+            Box::new(Batch::<A> {
+                handlers: Vec::new(),
+                senders: Vec::new(),
+                chunks: Vec::new(),
+                msgs: Vec::with_capacity(WIRE_BATCH_CAPACITY),
+            })
         });
         let batch = batch.downcast_mut::<Batch<A>>().expect("the node fills a batch only through its mailbox");
         // Most often the same name as the last message: no hash lookup.
         let handler = match batch.handlers.iter().rposition(|(n, _)| *n == name) {
             Some(i) => i,
             None => {
-                let Some(&i) = self.handlers.index.get(name) else { return Err(env) };
+                let Some(&i) = self.handlers.index.get(name) else { return Err(()) };
                 let (name, _, h) = &self.handlers.entries[i];
                 batch.handlers.push((*name, h.clone()));
                 batch.handlers.len() - 1
             }
         };
-        batch.msgs.push(WireMsg { from: from.clone(), handler, body: env.into_body() });
+        if batch.senders.last() != Some(from) {
+            batch.senders.push(from.clone());
+        }
+        let sender = batch.senders.len() - 1;
+        batch.push(handler as u32, sender as u32, env);
         Ok(())
     }
 
-    fn add_wire_again(&self, batch: &mut WireBatch, from: &Upid, body: Bytes) {
+    fn add_wire_again(&self, batch: &mut WireBatch, env: &FrameView<'_>) {
         let batch = batch.downcast_mut::<Batch<A>>().expect("the node fills a batch only through its mailbox");
-        let handler = batch.msgs.last().expect("a message was added before").handler;
-        batch.msgs.push(WireMsg { from: from.clone(), handler, body });
+        let last = *batch.msgs.last().expect("a message was added before");
+        batch.push(last.handler, last.sender, env);
     }
 
     fn push_wire(&self, batch: WireBatch, guard: WorkGuard) -> Result<(), usize> {
@@ -335,8 +376,8 @@ pub(crate) fn prepare<A: Process>(
         match std::task::ready!(rx.poll_recv(cx)) {
             Some(Queued::Job(job)) => return Poll::Ready(Some(Step::Job(job))),
             Some(Queued::Wire(batch, guard)) => {
-                let Batch { handlers, msgs } = *batch;
-                *feed.borrow_mut() = Some(Running { handlers, msgs: msgs.into_iter(), _guard: guard });
+                let Batch { handlers, senders, chunks, msgs } = *batch;
+                *feed.borrow_mut() = Some(Running { handlers, senders, chunks, msgs: msgs.into_iter(), _guard: guard });
             }
             None => return Poll::Ready(None),
         }
@@ -347,8 +388,10 @@ pub(crate) fn prepare<A: Process>(
             // Out of the cell while handlers run; the rest goes back.
             let Some(mut running) = current.borrow_mut().take() else { return };
             for m in running.msgs.by_ref() {
-                let (name, handler) = &running.handlers[m.handler];
-                if let Err((from, e)) = handler(act, m.from, &m.body, ctx) {
+                let (name, handler) = &running.handlers[m.handler as usize];
+                let from = running.senders[m.sender as usize].clone();
+                let body = &running.chunks[m.chunk as usize][m.start as usize..m.stop as usize];
+                if let Err((from, e)) = handler(act, from, body, ctx) {
                     node.malformed(&from, &pid, name, &e);
                 }
                 if ctx.waiting() || ctx.state() != actix::ActorState::Running {

@@ -16,7 +16,7 @@
 
 use std::net::SocketAddr;
 
-use bytes::{Buf, BufMut, Bytes, BytesMut};
+use bytes::{BufMut, Bytes, BytesMut};
 use serde::{Deserialize, Serialize};
 use tokio::io::{AsyncRead, AsyncReadExt};
 use tokio_util::codec::LengthDelimitedCodec;
@@ -154,8 +154,10 @@ fn finish_frame(buf: &mut BytesMut, start: usize) -> Result<(), WireError> {
 const READ_CHUNK: usize = 16 * 1024;
 
 /// Splits a byte stream into frames: read into [`FrameReader::buffer`], then
-/// [`FrameReader::drain`]. Frames are cut from the read buffer (a reference
-/// count each, no copy) and the buffer is reused once they are dropped.
+/// [`FrameReader::drain`]. The complete frames of a read are cut from the
+/// read buffer as one chunk (one reference count for them all, no copy) and
+/// handed over as views into it; the buffer is reused once the chunk is
+/// dropped.
 pub struct FrameReader {
     buf: BytesMut,
     /// The envelope (from, to, name) of the last frame, as bytes, and its
@@ -194,42 +196,68 @@ impl FrameReader {
     /// Hands every complete frame in the buffer to `each`, in order. An
     /// oversized or malformed frame is an error (the connection must close);
     /// the frames before it were handed over.
-    pub fn drain(&mut self, mut each: impl FnMut(WireEnvelope)) -> Result<(), WireError> {
-        let mut need = 0;
-        while self.buf.len() >= 4 {
-            let len = u32::from_be_bytes(self.buf[..4].try_into().expect("4 bytes")) as usize;
+    pub fn drain(&mut self, mut each: impl FnMut(FrameView<'_>)) -> Result<(), WireError> {
+        // The complete frames first (lengths only), to cut them as one chunk.
+        let (mut end, mut need, mut too_large) = (0, 0, None);
+        while self.buf.len() - end >= 4 {
+            let len = u32::from_be_bytes(self.buf[end..end + 4].try_into().expect("4 bytes")) as usize;
             if len > MAX_FRAME_SIZE {
-                return Err(WireError::FrameTooLarge(len));
+                too_large = Some(WireError::FrameTooLarge(len));
+                break;
             }
-            if self.buf.len() - 4 < len {
+            if self.buf.len() - end - 4 < len {
                 need = 4 + len;
                 break;
             }
-            self.buf.advance(4);
-            let frame = self.buf.split_to(len).freeze();
-            let env = if !self.last.is_empty() && frame.starts_with(&self.last) {
-                // The same strings as the last frame's: already checked.
-                WireEnvelope { frame, spans: self.last_spans, repeat: true }
-            } else {
-                let env = WireEnvelope::decode(frame)?;
-                self.last.clear();
-                self.last.extend_from_slice(&env.frame[..env.spans.body]);
-                self.last_spans = env.spans;
-                env
-            };
-            each(env);
+            end += 4 + len;
         }
-        // Once the frames handed over are dropped (a receiver decodes them
-        // at once) the buffer is ours alone again and is reused in place.
+        if end > 0 {
+            let chunk = self.buf.split_to(end).freeze();
+            let mut at = 0;
+            while at < end {
+                let len = u32::from_be_bytes(chunk[at..at + 4].try_into().expect("4 bytes")) as usize;
+                let (start, stop) = (at + 4, at + 4 + len);
+                at = stop;
+                let frame = &chunk[start..stop];
+                let (spans, repeat) = if !self.last.is_empty() && frame.starts_with(&self.last) {
+                    // The same strings as the last frame's: already checked.
+                    (self.last_spans, true)
+                } else {
+                    let spans = Spans::parse(frame)?;
+                    self.last.clear();
+                    self.last.extend_from_slice(&frame[..spans.body]);
+                    self.last_spans = spans;
+                    (spans, false)
+                };
+                each(FrameView { chunk: &chunk, start, stop, spans, repeat });
+            }
+        }
+        if let Some(e) = too_large {
+            return Err(e);
+        }
+        // Once the chunks handed over are dropped (a receiver decodes them
+        // soon) the buffer is ours alone again and is reused in place.
         self.buf.reserve(need.max(READ_CHUNK));
         Ok(())
     }
 }
 
-/// One decoded frame; its strings and body are views into the frame's bytes.
+/// One decoded frame, owned (the simulated transport carries these).
 #[derive(Debug, Clone)]
 pub struct WireEnvelope {
     frame: Bytes,
+    spans: Spans,
+}
+
+/// One frame as a receiver sees it: a view into the chunk of frames it
+/// arrived in (a whole read's, for TCP), so that no reference count is
+/// taken per frame; a receiver keeping the body clones the chunk once.
+#[derive(Debug, Clone, Copy)]
+pub struct FrameView<'a> {
+    chunk: &'a Bytes,
+    /// The frame's payload (after its length prefix) within `chunk`.
+    start: usize,
+    stop: usize,
     spans: Spans,
     /// Its from, to and name are byte for byte those of the frame before it
     /// on the same connection (set by `FrameReader`).
@@ -261,10 +289,10 @@ fn read_str(buf: &[u8]) -> Result<(&str, &[u8]), String> {
     Ok((s, tail))
 }
 
-impl WireEnvelope {
+impl Spans {
     /// Parses a frame's payload (the length prefix already removed).
-    pub fn decode(frame: Bytes) -> Result<WireEnvelope, WireError> {
-        let mut rest: &[u8] = &frame;
+    fn parse(frame: &[u8]) -> Result<Spans, WireError> {
+        let mut rest: &[u8] = frame;
         let mut spans = [(0usize, 0usize); 3];
         for (i, (what, max)) in
             [("from", MAX_ID_LEN), ("to", MAX_ID_LEN), ("name", MAX_MESSAGE_NAME_LEN)].iter().enumerate()
@@ -281,29 +309,66 @@ impl WireEnvelope {
             rest = tail;
         }
         let body = frame.len() - rest.len();
-        Ok(WireEnvelope { frame, spans: Spans { from: spans[0], to: spans[1], name: spans[2], body }, repeat: false })
+        Ok(Spans { from: spans[0], to: spans[1], name: spans[2], body })
     }
+}
 
-    fn str_at(&self, (a, b): (usize, usize)) -> &str {
-        debug_assert!(std::str::from_utf8(&self.frame[a..b]).is_ok());
-        // SAFETY: `decode` made this span from a `&str` that `read_str`
-        // checked as UTF-8 (or `FrameReader` reused the spans of a frame
-        // whose leading bytes, through the body's start, are identical),
-        // and `frame` is immutable.
-        // Checking again on every access cost ~5% of the receive path.
-        unsafe { std::str::from_utf8_unchecked(&self.frame[a..b]) }
+/// A span of `frame` that `Spans::parse` checked as UTF-8.
+fn str_at(frame: &[u8], (a, b): (usize, usize)) -> &str {
+    debug_assert!(std::str::from_utf8(&frame[a..b]).is_ok());
+    // SAFETY: `Spans::parse` made this span from a `&str` that `read_str`
+    // checked as UTF-8 (or `FrameReader` reused the spans of a frame whose
+    // leading bytes, through the body's start, are identical), and frames
+    // are immutable (`Bytes`). Checking again on every access cost ~5% of
+    // the receive path.
+    unsafe { std::str::from_utf8_unchecked(&frame[a..b]) }
+}
+
+impl WireEnvelope {
+    /// Parses a frame's payload (the length prefix already removed).
+    pub fn decode(frame: Bytes) -> Result<WireEnvelope, WireError> {
+        let spans = Spans::parse(&frame)?;
+        Ok(WireEnvelope { frame, spans })
     }
 
     pub fn from_id(&self) -> &str {
-        self.str_at(self.spans.from)
+        str_at(&self.frame, self.spans.from)
     }
 
     pub fn to_id(&self) -> &str {
-        self.str_at(self.spans.to)
+        str_at(&self.frame, self.spans.to)
     }
 
     pub fn name(&self) -> &str {
-        self.str_at(self.spans.name)
+        str_at(&self.frame, self.spans.name)
+    }
+
+    /// The encoded message body (shares the frame's memory).
+    pub fn body(&self) -> Bytes {
+        self.frame.slice(self.spans.body..)
+    }
+
+    /// This frame as a receiver reads it.
+    pub fn view(&self) -> FrameView<'_> {
+        FrameView { chunk: &self.frame, start: 0, stop: self.frame.len(), spans: self.spans, repeat: false }
+    }
+}
+
+impl<'a> FrameView<'a> {
+    fn frame(&self) -> &'a [u8] {
+        &self.chunk[self.start..self.stop]
+    }
+
+    pub fn from_id(&self) -> &'a str {
+        str_at(self.frame(), self.spans.from)
+    }
+
+    pub fn to_id(&self) -> &'a str {
+        str_at(self.frame(), self.spans.to)
+    }
+
+    pub fn name(&self) -> &'a str {
+        str_at(self.frame(), self.spans.name)
     }
 
     /// Same from, to and name as the previous frame of its connection.
@@ -312,27 +377,25 @@ impl WireEnvelope {
     }
 
     /// The encoded message body, borrowed.
-    pub fn body_slice(&self) -> &[u8] {
-        &self.frame[self.spans.body..]
+    pub fn body_slice(&self) -> &'a [u8] {
+        &self.frame()[self.spans.body..]
     }
 
-    /// The encoded message body (shares the frame's memory).
-    pub fn body(&self) -> Bytes {
-        self.frame.slice(self.spans.body..)
+    /// The chunk the frame is in (clone it to keep the body).
+    pub(crate) fn chunk(&self) -> &'a Bytes {
+        self.chunk
     }
 
-    /// The encoded message body, keeping the frame's reference (no count
-    /// taken and dropped, unlike `body`).
-    pub fn into_body(self) -> Bytes {
-        let mut frame = self.frame;
-        frame.advance(self.spans.body);
-        frame
+    /// Where the body is in `chunk()`.
+    pub(crate) fn body_range(&self) -> (usize, usize) {
+        (self.start + self.spans.body, self.stop)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use bytes::Buf;
     use serde::{Deserialize, Serialize};
 
     #[derive(Debug, PartialEq, Serialize, Deserialize)]
@@ -386,7 +449,7 @@ mod tests {
         // Feed the stream in odd-sized pieces: frames straddle reads.
         for piece in stream.chunks(37) {
             r.buffer().extend_from_slice(piece);
-            r.drain(|env| got.push(rmp_serde::from_slice::<Ping>(&env.body()).unwrap().seq)).unwrap();
+            r.drain(|env| got.push(rmp_serde::from_slice::<Ping>(env.body_slice()).unwrap().seq)).unwrap();
         }
         assert_eq!(got, (0..50).collect::<Vec<_>>());
         assert_eq!(r.pending(), 0);
