@@ -32,6 +32,7 @@ use bytes::BytesMut;
 use serde::{Deserialize, Serialize};
 use tokio::sync::oneshot;
 
+use crate::batch::WireBatch;
 use crate::clock::Clock;
 use crate::config::{Config, ConfigError};
 use crate::fasthash::FastMap;
@@ -39,7 +40,7 @@ use crate::message::DecodeError;
 use crate::message::{Body, Message};
 use crate::metrics::Metrics;
 use crate::pid::{validate_id, PidError, Upid};
-use crate::process::{prepare, Mailbox, Me, Process, Spawned, Undeliverable, WireBatch};
+use crate::process::{prepare, Mailbox, Me, Process, Spawned, Undeliverable};
 use crate::testkit::filter::Filters;
 use crate::transport::{tcp::TcpTransport, Transport};
 use crate::wire::{encode_frame, FrameView, WireEnvelope};
@@ -574,19 +575,25 @@ impl Node {
     /// `cache` is the connection's, reused across its frames.
     /// Call [`Node::end_read`] after the frames of one read: messages are
     /// queued to their process by then.
+    #[inline]
     pub(crate) fn receive(&self, peer: SocketAddr, env: FrameView<'_>, cache: &mut FrameCache) {
-        let inner = &self.inner;
         cache.received += 1;
         // The same envelope as the last frame, which went into the open
         // batch: nothing to look up again (the registry cannot have changed
         // unless the generation did).
         let generation = REGISTRY_GENERATION.load(Ordering::Acquire);
-        if env.repeats_previous() && cache.again == Some(generation) && !inner.filters.is_active() {
-            if let Some((entry, Some(batch))) = &mut cache.batch {
-                entry.mailbox.add_wire_again(batch, &env);
+        if env.repeats_previous() && cache.again == Some(generation) && !self.inner.filters.is_active() {
+            if let Some((_, Some(batch))) = &mut cache.batch {
+                batch.push_again(&env);
                 return;
             }
         }
+        self.receive_new(peer, env, cache, generation)
+    }
+
+    /// `receive` of a frame that does not simply repeat the last one.
+    fn receive_new(&self, peer: SocketAddr, env: FrameView<'_>, cache: &mut FrameCache, generation: u64) {
+        let inner = &self.inner;
         cache.again = None;
         let from = match cache.from.take().filter(|p| p.id() == env.from_id() && p.addr() == peer) {
             Some(p) => p,
@@ -664,7 +671,7 @@ impl Node {
     }
 
     /// Queues the messages batched for one process as one item.
-    fn queue_batch(&self, batch: &mut Option<(Arc<Entry>, Option<WireBatch>)>) {
+    fn queue_batch(&self, batch: &mut Option<(Arc<Entry>, Option<Box<WireBatch>>)>) {
         let Some((entry, Some(msgs))) = batch.take() else { return };
         if let Err(n) = entry.mailbox.push_wire(msgs, self.inner.clock.work()) {
             Metrics::add(&self.inner.metrics.dropped_unknown_process, n as u64);
@@ -683,7 +690,7 @@ pub(crate) struct FrameCache {
     to: Option<CachedEntry>,
     /// Remote messages for one process not yet queued (see `end_read`):
     /// a read's messages for a process go to its queue as one item.
-    batch: Option<(Arc<Entry>, Option<WireBatch>)>,
+    batch: Option<(Arc<Entry>, Option<Box<WireBatch>>)>,
     /// Frames received since the last `end_read`.
     received: u64,
     /// Set (to the registry generation) when the last frame went into the

@@ -25,7 +25,6 @@
 //! let spawned = node.spawn("pinger", |me| Pinger { me })?;
 //! ```
 
-use std::any::Any;
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::rc::Rc;
@@ -36,9 +35,9 @@ use std::time::Duration;
 
 use actix::fut::{ActorFutureExt, ActorStreamExt};
 use actix::{Actor, ActorContext, Addr, AsyncContext, Context, SpawnHandle};
-use bytes::Bytes;
 use tokio::sync::oneshot;
 
+use crate::batch::{Cursor, WireBatch};
 use crate::clock::{Clock, WorkGuard};
 use crate::fasthash::FastMap;
 use crate::http::{Request, Response};
@@ -86,62 +85,14 @@ pub struct Handlers<A: Process> {
 /// from one read of a connection (queued under one lock).
 pub(crate) enum Queued<A: Process> {
     Job(Job<A>),
-    Wire(Box<Batch<A>>, WorkGuard),
-}
-
-/// Remote messages for one process, still encoded: each body is a range
-/// of a chunk of frames (a read's, shared with the connection's read
-/// buffer) until the actor decodes it. Chunks, senders and handlers are
-/// listed once each (a batch mostly has one of each) and every message
-/// names them by index: no reference count is taken per message, and a
-/// message takes 20 bytes of the batch.
-pub(crate) struct Batch<A: Process> {
-    handlers: Vec<(&'static str, WireHandler<A>)>,
-    senders: Vec<Upid>,
-    chunks: Vec<Bytes>,
-    msgs: Vec<WireMsg>,
-}
-
-/// One message of a batch: indexes into its lists, the body's range in
-/// its chunk. (u32 holds any offset: a read never exceeds the read buffer,
-/// a few frames of at most `MAX_FRAME_SIZE`.)
-#[derive(Clone, Copy)]
-struct WireMsg {
-    handler: u32,
-    sender: u32,
-    chunk: u32,
-    start: u32,
-    stop: u32,
+    Wire(Box<WireBatch>, WorkGuard),
 }
 
 /// A batch being handed to the actor, with its work guard (dropped, and
 /// the work done, once its last message has run).
-struct Running<A: Process> {
-    handlers: Vec<(&'static str, WireHandler<A>)>,
-    senders: Vec<Upid>,
-    chunks: Vec<Bytes>,
-    msgs: std::vec::IntoIter<WireMsg>,
+struct Running {
+    msgs: Cursor,
     _guard: WorkGuard,
-}
-
-impl<A: Process> Batch<A> {
-    /// Index of `env`'s chunk in `chunks`, added if new. Distinct live
-    /// chunks never share memory (each is cut from a read buffer, and the
-    /// batch holds it), so an equal start and length is the same chunk.
-    fn chunk(&mut self, env: &FrameView<'_>) -> u32 {
-        let c = env.chunk();
-        match self.chunks.last() {
-            Some(last) if last.as_ptr() == c.as_ptr() && last.len() == c.len() => {}
-            _ => self.chunks.push(c.clone()),
-        }
-        (self.chunks.len() - 1) as u32
-    }
-
-    fn push(&mut self, handler: u32, sender: u32, env: &FrameView<'_>) {
-        let chunk = self.chunk(env);
-        let (start, stop) = env.body_range();
-        self.msgs.push(WireMsg { handler, sender, chunk, start: start as u32, stop: stop as u32 });
-    }
 }
 
 /// One item of the actor's stream: a job, or "run messages of the current
@@ -152,9 +103,6 @@ enum Step<A: Process> {
     Job(Job<A>),
     Wire,
 }
-
-/// A batch of wire messages being built by the node for one mailbox.
-pub(crate) type WireBatch = Box<dyn Any + Send>;
 
 impl<A: Process> Handlers<A> {
     fn new() -> Self {
@@ -228,18 +176,13 @@ pub(crate) trait Mailbox: Send + Sync {
     /// a batch is only ever filled by the mailbox that started it); the body
     /// is decoded on the actor.
     /// Err: no handler for its name.
-    fn add_wire(&self, batch: &mut Option<WireBatch>, from: &Upid, env: &FrameView<'_>) -> Result<(), ()>;
-    /// As `add_wire`, for a message with the same sender and name as the
-    /// last one added to `batch` (which must have one).
-    fn add_wire_again(&self, batch: &mut WireBatch, env: &FrameView<'_>);
+    /// A message repeating the last one's sender and name is added with
+    /// `WireBatch::push_again` directly.
+    fn add_wire(&self, batch: &mut Option<Box<WireBatch>>, from: &Upid, env: &FrameView<'_>) -> Result<(), ()>;
     /// Queues a batch made by `add_wire` as one item; Err(messages dropped)
     /// if the process has stopped.
-    fn push_wire(&self, batch: WireBatch, guard: WorkGuard) -> Result<(), usize>;
+    fn push_wire(&self, batch: Box<WireBatch>, guard: WorkGuard) -> Result<(), usize>;
 }
-
-/// Wire messages a batch starts with room for (a 16 KiB read holds ~130
-/// frames of 64-byte bodies).
-const WIRE_BATCH_CAPACITY: usize = 256;
 
 struct TypedMailbox<A: Process> {
     tx: queue::Sender<Queued<A>>,
@@ -275,45 +218,21 @@ impl<A: Process> Mailbox for TypedMailbox<A> {
         self.push(job)
     }
 
-    fn add_wire(&self, batch: &mut Option<WireBatch>, from: &Upid, env: &FrameView<'_>) -> Result<(), ()> {
+    fn add_wire(&self, batch: &mut Option<Box<WireBatch>>, from: &Upid, env: &FrameView<'_>) -> Result<(), ()> {
         let name = env.name();
-        let batch = batch.get_or_insert_with(|| {
-            Box::new(Batch::<A> {
-                handlers: Vec::new(),
-                senders: Vec::new(),
-                chunks: Vec::new(),
-                msgs: Vec::with_capacity(WIRE_BATCH_CAPACITY),
-            })
-        });
-        let batch = batch.downcast_mut::<Batch<A>>().expect("the node fills a batch only through its mailbox");
+        let batch = batch.get_or_insert_with(|| Box::new(WireBatch::new()));
         // Most often the same name as the last message: no hash lookup.
-        let handler = match batch.handlers.iter().rposition(|(n, _)| *n == name) {
-            Some(i) => i,
-            None => {
-                let Some(&i) = self.handlers.index.get(name) else { return Err(()) };
-                let (name, _, h) = &self.handlers.entries[i];
-                batch.handlers.push((*name, h.clone()));
-                batch.handlers.len() - 1
-            }
+        let handler = match batch.last_handler() {
+            Some(i) if self.handlers.entries[i].0 == name => i,
+            _ => *self.handlers.index.get(name).ok_or(())?,
         };
-        if batch.senders.last() != Some(from) {
-            batch.senders.push(from.clone());
-        }
-        let sender = batch.senders.len() - 1;
-        batch.push(handler as u32, sender as u32, env);
+        batch.push(handler, from, env);
         Ok(())
     }
 
-    fn add_wire_again(&self, batch: &mut WireBatch, env: &FrameView<'_>) {
-        let batch = batch.downcast_mut::<Batch<A>>().expect("the node fills a batch only through its mailbox");
-        let last = *batch.msgs.last().expect("a message was added before");
-        batch.push(last.handler, last.sender, env);
-    }
-
-    fn push_wire(&self, batch: WireBatch, guard: WorkGuard) -> Result<(), usize> {
-        let batch = batch.downcast::<Batch<A>>().expect("the node fills a batch only through its mailbox");
+    fn push_wire(&self, batch: Box<WireBatch>, guard: WorkGuard) -> Result<(), usize> {
         self.tx.send(Queued::Wire(batch, guard)).map_err(|q| match q {
-            Queued::Wire(batch, _) => batch.msgs.len(),
+            Queued::Wire(batch, _) => batch.len(),
             Queued::Job(_) => 1,
         })
     }
@@ -363,12 +282,14 @@ pub(crate) fn prepare<A: Process>(
     let (tx, mut rx) = queue::channel::<Queued<A>>();
     let mut handlers = Handlers::new();
     A::install(&mut handlers);
-    let current: Rc<RefCell<Option<Running<A>>>> = Rc::default();
+    let current: Rc<RefCell<Option<Running>>> = Rc::default();
+    // The handlers remote messages run with, by the index batches name them by.
+    let wire: Vec<(&'static str, WireHandler<A>)> = handlers.entries.iter().map(|(n, _, w)| (*n, w.clone())).collect();
     let feed = current.clone();
     let steps = futures::stream::poll_fn(move |cx| loop {
         {
             let mut cur = feed.borrow_mut();
-            if cur.as_ref().is_some_and(|r| r.msgs.len() > 0) {
+            if cur.as_ref().is_some_and(|r| r.msgs.has_more()) {
                 return Poll::Ready(Some(Step::Wire));
             }
             *cur = None;
@@ -376,8 +297,7 @@ pub(crate) fn prepare<A: Process>(
         match std::task::ready!(rx.poll_recv(cx)) {
             Some(Queued::Job(job)) => return Poll::Ready(Some(Step::Job(job))),
             Some(Queued::Wire(batch, guard)) => {
-                let Batch { handlers, senders, chunks, msgs } = *batch;
-                *feed.borrow_mut() = Some(Running { handlers, senders, chunks, msgs: msgs.into_iter(), _guard: guard });
+                *feed.borrow_mut() = Some(Running { msgs: batch.into_cursor(), _guard: guard });
             }
             None => return Poll::Ready(None),
         }
@@ -387,11 +307,9 @@ pub(crate) fn prepare<A: Process>(
         Step::Wire => {
             // Out of the cell while handlers run; the rest goes back.
             let Some(mut running) = current.borrow_mut().take() else { return };
-            for m in running.msgs.by_ref() {
-                let (name, handler) = &running.handlers[m.handler as usize];
-                let from = running.senders[m.sender as usize].clone();
-                let body = &running.chunks[m.chunk as usize][m.start as usize..m.stop as usize];
-                if let Err((from, e)) = handler(act, from, body, ctx) {
+            while let Some(m) = running.msgs.next_msg() {
+                let (name, handler) = &wire[m.handler];
+                if let Err((from, e)) = handler(act, m.from.clone(), m.body, ctx) {
                     node.malformed(&from, &pid, name, &e);
                 }
                 if ctx.waiting() || ctx.state() != actix::ActorState::Running {

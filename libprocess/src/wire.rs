@@ -386,9 +386,14 @@ impl<'a> FrameView<'a> {
         self.chunk
     }
 
-    /// Where the body is in `chunk()`.
-    pub(crate) fn body_range(&self) -> (usize, usize) {
-        (self.start + self.spans.body, self.stop)
+    /// Where the frame's payload (after its length prefix) is in `chunk()`.
+    pub(crate) fn payload_range(&self) -> (usize, usize) {
+        (self.start, self.stop)
+    }
+
+    /// Where the body starts in the payload.
+    pub(crate) fn body_offset(&self) -> usize {
+        self.spans.body
     }
 }
 
