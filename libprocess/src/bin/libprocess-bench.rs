@@ -401,6 +401,16 @@ fn main() {
         unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGTERM) };
     }
     let _ = child.wait();
+    // Profiling aid: CPU time of each process, to divide by the totals
+    // above (stable under load where the rates are not).
+    let cpu_ms = |who| {
+        // SAFETY: getrusage fills the struct it is given.
+        let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
+        unsafe { libc::getrusage(who, &mut ru) };
+        let ms = |t: libc::timeval| t.tv_sec as f64 * 1e3 + t.tv_usec as f64 / 1e3;
+        ms(ru.ru_utime) + ms(ru.ru_stime)
+    };
+    eprintln!("cpu_ms bench {:.0} peer {:.0}", cpu_ms(libc::RUSAGE_SELF), cpu_ms(libc::RUSAGE_CHILDREN));
 
     let get = |n: &str| figures.iter().find(|(k, _)| *k == n).map(|(_, v)| *v as f64);
     for (name, value) in &figures {
