@@ -43,7 +43,7 @@ use crate::pid::{validate_id, PidError, Upid};
 use crate::process::{prepare, Mailbox, Me, Process, Spawned, Undeliverable};
 use crate::testkit::filter::Filters;
 use crate::transport::{tcp::TcpTransport, Transport};
-use crate::wire::{encode_frame, FrameView, WireEnvelope};
+use crate::wire::{encode_frame_cached, FrameView, WireEnvelope};
 
 /// Control message: the sender links to the receiver.
 #[derive(Serialize, Deserialize)]
@@ -288,7 +288,7 @@ impl Node {
             Metrics::inc(&inner.metrics.messages_sent_local);
             inner.deliver(from, to.id(), M::NAME, Body::Local(&mut Some(msg)));
         } else {
-            let mut encode = |buf: &mut BytesMut| encode_frame(buf, from.id(), to.id(), &msg);
+            let mut encode = |buf: &mut BytesMut| encode_frame_cached(buf, from.id_arc(), to.id_arc(), &msg);
             match inner.transport.send(to.addr(), &mut encode) {
                 Ok(()) => Metrics::inc(&inner.metrics.messages_sent_remote),
                 Err(e) => tracing::debug!(%from, %to, name = M::NAME, error = %e, "message dropped"),
