@@ -136,8 +136,9 @@ impl Cursor {
         self.cur.is_some_and(|r| self.next == 0 || self.next < r.end) || self.runs.len() > 0
     }
 
-    /// The next message.
-    #[inline]
+    /// The next message. (Always inlined: called once per message from
+    /// the actor's loop in another module, where it was not.)
+    #[inline(always)]
     pub(crate) fn next_msg(&mut self) -> Option<Msg<'_>> {
         loop {
             if let Some(r) = &self.cur {
