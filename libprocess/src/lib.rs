@@ -8,6 +8,7 @@
 //! Time comes from a [`Clock`], real or paused, so that tests control it.
 //! Operator HTTP is served on the same port. Knows nothing of Mesos.
 
+mod batch;
 pub mod clock;
 pub mod config;
 mod fasthash;

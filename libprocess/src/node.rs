@@ -32,6 +32,7 @@ use bytes::BytesMut;
 use serde::{Deserialize, Serialize};
 use tokio::sync::oneshot;
 
+use crate::batch::WireBatch;
 use crate::clock::Clock;
 use crate::config::{Config, ConfigError};
 use crate::fasthash::FastMap;
@@ -39,10 +40,10 @@ use crate::message::DecodeError;
 use crate::message::{Body, Message};
 use crate::metrics::Metrics;
 use crate::pid::{validate_id, PidError, Upid};
-use crate::process::{prepare, Mailbox, Me, Process, Spawned, Undeliverable, WireBatch};
+use crate::process::{prepare, Mailbox, Me, Process, Spawned, Undeliverable};
 use crate::testkit::filter::Filters;
 use crate::transport::{tcp::TcpTransport, Transport};
-use crate::wire::{encode_frame, WireEnvelope};
+use crate::wire::{encode_frame_cached, FrameView, WireEnvelope};
 
 /// Control message: the sender links to the receiver.
 #[derive(Serialize, Deserialize)]
@@ -287,7 +288,7 @@ impl Node {
             Metrics::inc(&inner.metrics.messages_sent_local);
             inner.deliver(from, to.id(), M::NAME, Body::Local(&mut Some(msg)));
         } else {
-            let mut encode = |buf: &mut BytesMut| encode_frame(buf, from.id(), to.id(), &msg);
+            let mut encode = |buf: &mut BytesMut| encode_frame_cached(buf, from.id_arc(), to.id_arc(), &msg);
             match inner.transport.send(to.addr(), &mut encode) {
                 Ok(()) => Metrics::inc(&inner.metrics.messages_sent_remote),
                 Err(e) => tracing::debug!(%from, %to, name = M::NAME, error = %e, "message dropped"),
@@ -503,7 +504,7 @@ impl WeakNode {
     pub(crate) fn frame(&self, peer: SocketAddr, env: WireEnvelope) {
         if let Some(node) = self.upgrade() {
             let mut cache = FrameCache::default();
-            node.receive(peer, env, &mut cache);
+            node.receive(peer, env.view(), &mut cache);
             node.end_read(&mut cache);
         }
     }
@@ -574,19 +575,25 @@ impl Node {
     /// `cache` is the connection's, reused across its frames.
     /// Call [`Node::end_read`] after the frames of one read: messages are
     /// queued to their process by then.
-    pub(crate) fn receive(&self, peer: SocketAddr, env: WireEnvelope, cache: &mut FrameCache) {
-        let inner = &self.inner;
+    #[inline]
+    pub(crate) fn receive(&self, peer: SocketAddr, env: FrameView<'_>, cache: &mut FrameCache) {
         cache.received += 1;
         // The same envelope as the last frame, which went into the open
         // batch: nothing to look up again (the registry cannot have changed
         // unless the generation did).
         let generation = REGISTRY_GENERATION.load(Ordering::Acquire);
-        if env.repeats_previous() && cache.again == Some(generation) && !inner.filters.is_active() {
-            if let (Some(from), Some((entry, Some(batch)))) = (&cache.from, &mut cache.batch) {
-                entry.mailbox.add_wire_again(batch, from, env.into_body());
+        if env.repeats_previous() && cache.again == Some(generation) && !self.inner.filters.is_active() {
+            if let Some((_, Some(batch))) = &mut cache.batch {
+                batch.push_again(&env);
                 return;
             }
         }
+        self.receive_new(peer, env, cache, generation)
+    }
+
+    /// `receive` of a frame that does not simply repeat the last one.
+    fn receive_new(&self, peer: SocketAddr, env: FrameView<'_>, cache: &mut FrameCache, generation: u64) {
+        let inner = &self.inner;
         cache.again = None;
         let from = match cache.from.take().filter(|p| p.id() == env.from_id() && p.addr() == peer) {
             Some(p) => p,
@@ -645,9 +652,9 @@ impl Node {
                 }
                 let (for_entry, batch) = cache.batch.get_or_insert_with(|| (entry.clone(), None));
                 debug_assert!(Arc::ptr_eq(for_entry, entry));
-                match entry.mailbox.add_wire(batch, from, env) {
+                match entry.mailbox.add_wire(batch, from, &env) {
                     Ok(()) => cache.again = Some(generation),
-                    Err(env) => {
+                    Err(()) => {
                         Metrics::inc(&inner.metrics.dropped_unknown_message);
                         tracing::debug!(%from, to = env.to_id(), name = env.name(), "dropped message with no handler");
                     }
@@ -664,7 +671,7 @@ impl Node {
     }
 
     /// Queues the messages batched for one process as one item.
-    fn queue_batch(&self, batch: &mut Option<(Arc<Entry>, Option<WireBatch>)>) {
+    fn queue_batch(&self, batch: &mut Option<(Arc<Entry>, Option<Box<WireBatch>>)>) {
         let Some((entry, Some(msgs))) = batch.take() else { return };
         if let Err(n) = entry.mailbox.push_wire(msgs, self.inner.clock.work()) {
             Metrics::add(&self.inner.metrics.dropped_unknown_process, n as u64);
@@ -683,7 +690,7 @@ pub(crate) struct FrameCache {
     to: Option<CachedEntry>,
     /// Remote messages for one process not yet queued (see `end_read`):
     /// a read's messages for a process go to its queue as one item.
-    batch: Option<(Arc<Entry>, Option<WireBatch>)>,
+    batch: Option<(Arc<Entry>, Option<Box<WireBatch>>)>,
     /// Frames received since the last `end_read`.
     received: u64,
     /// Set (to the registry generation) when the last frame went into the

@@ -25,7 +25,6 @@
 //! let spawned = node.spawn("pinger", |me| Pinger { me })?;
 //! ```
 
-use std::any::Any;
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::rc::Rc;
@@ -36,9 +35,9 @@ use std::time::Duration;
 
 use actix::fut::{ActorFutureExt, ActorStreamExt};
 use actix::{Actor, ActorContext, Addr, AsyncContext, Context, SpawnHandle};
-use bytes::Bytes;
 use tokio::sync::oneshot;
 
+use crate::batch::{Cursor, WireBatch};
 use crate::clock::{Clock, WorkGuard};
 use crate::fasthash::FastMap;
 use crate::http::{Request, Response};
@@ -46,7 +45,7 @@ use crate::message::{Body, DecodeError, Message};
 use crate::node::{Node, WeakNode};
 use crate::pid::Upid;
 use crate::queue;
-use crate::wire::WireEnvelope;
+use crate::wire::FrameView;
 
 /// An actix actor that the node can address by Upid.
 pub trait Process: Actor<Context = Context<Self>> {
@@ -86,30 +85,13 @@ pub struct Handlers<A: Process> {
 /// from one read of a connection (queued under one lock).
 pub(crate) enum Queued<A: Process> {
     Job(Job<A>),
-    Wire(Box<Batch<A>>, WorkGuard),
-}
-
-/// Remote messages for one process, still encoded: each body is its
-/// frame's bytes (shared with the connection's read buffer) until the actor
-/// decodes it. The handlers of the batch are listed once (a batch mostly
-/// carries one or two message names).
-pub(crate) struct Batch<A: Process> {
-    handlers: Vec<(&'static str, WireHandler<A>)>,
-    msgs: Vec<WireMsg>,
-}
-
-struct WireMsg {
-    from: Upid,
-    /// Index into `Batch::handlers`.
-    handler: usize,
-    body: Bytes,
+    Wire(Box<WireBatch>, WorkGuard),
 }
 
 /// A batch being handed to the actor, with its work guard (dropped, and
 /// the work done, once its last message has run).
-struct Running<A: Process> {
-    handlers: Vec<(&'static str, WireHandler<A>)>,
-    msgs: std::vec::IntoIter<WireMsg>,
+struct Running {
+    msgs: Cursor,
     _guard: WorkGuard,
 }
 
@@ -121,9 +103,6 @@ enum Step<A: Process> {
     Job(Job<A>),
     Wire,
 }
-
-/// A batch of wire messages being built by the node for one mailbox.
-pub(crate) type WireBatch = Box<dyn Any + Send>;
 
 impl<A: Process> Handlers<A> {
     fn new() -> Self {
@@ -196,18 +175,14 @@ pub(crate) trait Mailbox: Send + Sync {
     /// Adds a remote message, still encoded, to `batch` (None: starts one;
     /// a batch is only ever filled by the mailbox that started it); the body
     /// is decoded on the actor.
-    /// Err (with the frame back, for the log line): no handler for its name.
-    fn add_wire(&self, batch: &mut Option<WireBatch>, from: &Upid, env: WireEnvelope) -> Result<(), WireEnvelope>;
-    /// As `add_wire`, for a message with the same name as the last one
-    /// added to `batch` (which must have one).
-    fn add_wire_again(&self, batch: &mut WireBatch, from: &Upid, body: Bytes);
+    /// Err: no handler for its name.
+    /// A message repeating the last one's sender and name is added with
+    /// `WireBatch::push_again` directly.
+    fn add_wire(&self, batch: &mut Option<Box<WireBatch>>, from: &Upid, env: &FrameView<'_>) -> Result<(), ()>;
     /// Queues a batch made by `add_wire` as one item; Err(messages dropped)
     /// if the process has stopped.
-    fn push_wire(&self, batch: WireBatch, guard: WorkGuard) -> Result<(), usize>;
+    fn push_wire(&self, batch: Box<WireBatch>, guard: WorkGuard) -> Result<(), usize>;
 }
-
-/// Wire messages a batch starts with room for (about one read's worth).
-const WIRE_BATCH_CAPACITY: usize = 64;
 
 struct TypedMailbox<A: Process> {
     tx: queue::Sender<Queued<A>>,
@@ -243,36 +218,21 @@ impl<A: Process> Mailbox for TypedMailbox<A> {
         self.push(job)
     }
 
-    fn add_wire(&self, batch: &mut Option<WireBatch>, from: &Upid, env: WireEnvelope) -> Result<(), WireEnvelope> {
+    fn add_wire(&self, batch: &mut Option<Box<WireBatch>>, from: &Upid, env: &FrameView<'_>) -> Result<(), ()> {
         let name = env.name();
-        let batch = batch.get_or_insert_with(|| {
-            Box::new(Batch::<A> { handlers: Vec::new(), msgs: Vec::with_capacity(WIRE_BATCH_CAPACITY) })
-        });
-        let batch = batch.downcast_mut::<Batch<A>>().expect("the node fills a batch only through its mailbox");
+        let batch = batch.get_or_insert_with(|| Box::new(WireBatch::new()));
         // Most often the same name as the last message: no hash lookup.
-        let handler = match batch.handlers.iter().rposition(|(n, _)| *n == name) {
-            Some(i) => i,
-            None => {
-                let Some(&i) = self.handlers.index.get(name) else { return Err(env) };
-                let (name, _, h) = &self.handlers.entries[i];
-                batch.handlers.push((*name, h.clone()));
-                batch.handlers.len() - 1
-            }
+        let handler = match batch.last_handler() {
+            Some(i) if self.handlers.entries[i].0 == name => i,
+            _ => *self.handlers.index.get(name).ok_or(())?,
         };
-        batch.msgs.push(WireMsg { from: from.clone(), handler, body: env.into_body() });
+        batch.push(handler, from, env);
         Ok(())
     }
 
-    fn add_wire_again(&self, batch: &mut WireBatch, from: &Upid, body: Bytes) {
-        let batch = batch.downcast_mut::<Batch<A>>().expect("the node fills a batch only through its mailbox");
-        let handler = batch.msgs.last().expect("a message was added before").handler;
-        batch.msgs.push(WireMsg { from: from.clone(), handler, body });
-    }
-
-    fn push_wire(&self, batch: WireBatch, guard: WorkGuard) -> Result<(), usize> {
-        let batch = batch.downcast::<Batch<A>>().expect("the node fills a batch only through its mailbox");
+    fn push_wire(&self, batch: Box<WireBatch>, guard: WorkGuard) -> Result<(), usize> {
         self.tx.send(Queued::Wire(batch, guard)).map_err(|q| match q {
-            Queued::Wire(batch, _) => batch.msgs.len(),
+            Queued::Wire(batch, _) => batch.len(),
             Queued::Job(_) => 1,
         })
     }
@@ -322,12 +282,14 @@ pub(crate) fn prepare<A: Process>(
     let (tx, mut rx) = queue::channel::<Queued<A>>();
     let mut handlers = Handlers::new();
     A::install(&mut handlers);
-    let current: Rc<RefCell<Option<Running<A>>>> = Rc::default();
+    let current: Rc<RefCell<Option<Running>>> = Rc::default();
+    // The handlers remote messages run with, by the index batches name them by.
+    let wire: Vec<(&'static str, WireHandler<A>)> = handlers.entries.iter().map(|(n, _, w)| (*n, w.clone())).collect();
     let feed = current.clone();
     let steps = futures::stream::poll_fn(move |cx| loop {
         {
             let mut cur = feed.borrow_mut();
-            if cur.as_ref().is_some_and(|r| r.msgs.len() > 0) {
+            if cur.as_ref().is_some_and(|r| r.msgs.has_more()) {
                 return Poll::Ready(Some(Step::Wire));
             }
             *cur = None;
@@ -335,8 +297,7 @@ pub(crate) fn prepare<A: Process>(
         match std::task::ready!(rx.poll_recv(cx)) {
             Some(Queued::Job(job)) => return Poll::Ready(Some(Step::Job(job))),
             Some(Queued::Wire(batch, guard)) => {
-                let Batch { handlers, msgs } = *batch;
-                *feed.borrow_mut() = Some(Running { handlers, msgs: msgs.into_iter(), _guard: guard });
+                *feed.borrow_mut() = Some(Running { msgs: batch.into_cursor(), _guard: guard });
             }
             None => return Poll::Ready(None),
         }
@@ -346,9 +307,9 @@ pub(crate) fn prepare<A: Process>(
         Step::Wire => {
             // Out of the cell while handlers run; the rest goes back.
             let Some(mut running) = current.borrow_mut().take() else { return };
-            for m in running.msgs.by_ref() {
-                let (name, handler) = &running.handlers[m.handler];
-                if let Err((from, e)) = handler(act, m.from, &m.body, ctx) {
+            while let Some(m) = running.msgs.next_msg() {
+                let (name, handler) = &wire[m.handler];
+                if let Err((from, e)) = handler(act, m.from.clone(), m.body, ctx) {
                     node.malformed(&from, &pid, name, &e);
                 }
                 if ctx.waiting() || ctx.state() != actix::ActorState::Running {

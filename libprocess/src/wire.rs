@@ -14,9 +14,11 @@
 //!
 //! Every length is checked against `limits` before anything is allocated.
 
+use std::cell::RefCell;
 use std::net::SocketAddr;
+use std::sync::Arc;
 
-use bytes::{Buf, BufMut, Bytes, BytesMut};
+use bytes::{BufMut, Bytes, BytesMut};
 use serde::{Deserialize, Serialize};
 use tokio::io::{AsyncRead, AsyncReadExt};
 use tokio_util::codec::LengthDelimitedCodec;
@@ -101,13 +103,62 @@ pub fn encode_frame<M: Message>(buf: &mut BytesMut, from_id: &str, to_id: &str, 
     let start = buf.len();
     let r = (|| {
         begin_frame(buf, from_id, to_id, M::NAME);
-        encode_into(msg, &mut (&mut *buf).writer())?;
+        encode_into(msg, &mut BytesWriter(buf))?;
         finish_frame(buf, start)
     })();
     if r.is_err() {
         buf.truncate(start);
     }
     r
+}
+
+/// As [`encode_frame`], for the node's sends: the envelope of this
+/// thread's last frame is kept encoded and reused when from, to and name are
+/// the same (the same `Arc`s, which the cache holds so that their memory is
+/// not reused, and the same static name): one copy instead of three strings.
+pub(crate) fn encode_frame_cached<M: Message>(
+    buf: &mut BytesMut,
+    from_id: &Arc<str>,
+    to_id: &Arc<str>,
+    msg: &M,
+) -> Result<(), WireError> {
+    let start = buf.len();
+    LAST_ENVELOPE.with(|slot| {
+        let Ok(mut slot) = slot.try_borrow_mut() else {
+            return begin_frame(buf, from_id, to_id, M::NAME);
+        };
+        let hit = slot.as_ref().is_some_and(|e| {
+            Arc::ptr_eq(&e.from, from_id) && Arc::ptr_eq(&e.to, to_id) && std::ptr::eq(e.name, M::NAME)
+        });
+        if !hit {
+            let mut bytes = BytesMut::new();
+            for s in [&**from_id, &**to_id, M::NAME] {
+                put_str(&mut bytes, s);
+            }
+            *slot = Some(Envelope { from: from_id.clone(), to: to_id.clone(), name: M::NAME, bytes: bytes.to_vec() });
+        }
+        let bytes = &slot.as_ref().expect("filled above").bytes;
+        buf.reserve(4 + bytes.len() + BODY_RESERVE);
+        buf.put_u32(0); // patched by finish_frame
+        buf.extend_from_slice(bytes);
+    });
+    let r = encode_into(msg, &mut BytesWriter(buf)).map_err(WireError::from).and_then(|()| finish_frame(buf, start));
+    if r.is_err() {
+        buf.truncate(start);
+    }
+    r
+}
+
+/// A frame's envelope, encoded (see `encode_frame_cached`).
+struct Envelope {
+    from: Arc<str>,
+    to: Arc<str>,
+    name: &'static str,
+    bytes: Vec<u8>,
+}
+
+thread_local! {
+    static LAST_ENVELOPE: RefCell<Option<Envelope>> = const { RefCell::new(None) };
 }
 
 /// Appends one frame whose body is already encoded (tests, tools and the
@@ -129,12 +180,63 @@ pub fn encode_raw_frame(
     r
 }
 
+/// Bytes reserved for a body before encoding it (a small message's fit).
+const BODY_RESERVE: usize = 128;
+
 fn begin_frame(buf: &mut BytesMut, from_id: &str, to_id: &str, name: &str) {
+    buf.reserve(4 + 3 * 5 + from_id.len() + to_id.len() + name.len() + BODY_RESERVE);
     buf.put_u32(0); // patched by finish_frame
-    let mut w = (&mut *buf).writer();
     for s in [from_id, to_id, name] {
-        // Writing into memory cannot fail.
-        let _ = rmp::encode::write_str(&mut w, s);
+        put_str(buf, s);
+    }
+}
+
+/// A msgpack string, as `rmp::encode::write_str` writes it (the shortest
+/// header), written straight into the buffer: through `io::Write` it cost
+/// ~110 instructions per string.
+#[inline]
+fn put_str(buf: &mut BytesMut, s: &str) {
+    let n = s.len();
+    if n < 32 {
+        buf.put_u8(0xa0 | n as u8);
+    } else if n < 1 << 8 {
+        buf.put_u8(0xd9);
+        buf.put_u8(n as u8);
+    } else if n < 1 << 16 {
+        buf.put_u8(0xda);
+        buf.put_u16(n as u16);
+    } else {
+        buf.put_u8(0xdb);
+        buf.put_u32(n as u32);
+    }
+    buf.extend_from_slice(s.as_bytes());
+}
+
+/// `io::Write` into a `BytesMut` for rmp-serde, with `write_all` as one
+/// append (`bytes::buf::Writer` goes through the default `write_all` loop
+/// on each of rmp's small writes).
+struct BytesWriter<'a>(&'a mut BytesMut);
+
+impl std::io::Write for BytesWriter<'_> {
+    #[inline]
+    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+        self.0.extend_from_slice(b);
+        Ok(b.len())
+    }
+
+    #[inline]
+    fn write_all(&mut self, b: &[u8]) -> std::io::Result<()> {
+        // rmp writes each marker alone: no copy call for one byte.
+        match b {
+            [one] => self.0.put_u8(*one),
+            _ => self.0.extend_from_slice(b),
+        }
+        Ok(())
+    }
+
+    #[inline]
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
     }
 }
 
@@ -154,8 +256,10 @@ fn finish_frame(buf: &mut BytesMut, start: usize) -> Result<(), WireError> {
 const READ_CHUNK: usize = 16 * 1024;
 
 /// Splits a byte stream into frames: read into [`FrameReader::buffer`], then
-/// [`FrameReader::drain`]. Frames are cut from the read buffer (a reference
-/// count each, no copy) and the buffer is reused once they are dropped.
+/// [`FrameReader::drain`]. The complete frames of a read are cut from the
+/// read buffer as one chunk (one reference count for them all, no copy) and
+/// handed over as views into it; the buffer is reused once the chunk is
+/// dropped.
 pub struct FrameReader {
     buf: BytesMut,
     /// The envelope (from, to, name) of the last frame, as bytes, and its
@@ -194,42 +298,68 @@ impl FrameReader {
     /// Hands every complete frame in the buffer to `each`, in order. An
     /// oversized or malformed frame is an error (the connection must close);
     /// the frames before it were handed over.
-    pub fn drain(&mut self, mut each: impl FnMut(WireEnvelope)) -> Result<(), WireError> {
-        let mut need = 0;
-        while self.buf.len() >= 4 {
-            let len = u32::from_be_bytes(self.buf[..4].try_into().expect("4 bytes")) as usize;
+    pub fn drain(&mut self, mut each: impl FnMut(FrameView<'_>)) -> Result<(), WireError> {
+        // The complete frames first (lengths only), to cut them as one chunk.
+        let (mut end, mut need, mut too_large) = (0, 0, None);
+        while self.buf.len() - end >= 4 {
+            let len = u32::from_be_bytes(self.buf[end..end + 4].try_into().expect("4 bytes")) as usize;
             if len > MAX_FRAME_SIZE {
-                return Err(WireError::FrameTooLarge(len));
+                too_large = Some(WireError::FrameTooLarge(len));
+                break;
             }
-            if self.buf.len() - 4 < len {
+            if self.buf.len() - end - 4 < len {
                 need = 4 + len;
                 break;
             }
-            self.buf.advance(4);
-            let frame = self.buf.split_to(len).freeze();
-            let env = if !self.last.is_empty() && frame.starts_with(&self.last) {
-                // The same strings as the last frame's: already checked.
-                WireEnvelope { frame, spans: self.last_spans, repeat: true }
-            } else {
-                let env = WireEnvelope::decode(frame)?;
-                self.last.clear();
-                self.last.extend_from_slice(&env.frame[..env.spans.body]);
-                self.last_spans = env.spans;
-                env
-            };
-            each(env);
+            end += 4 + len;
         }
-        // Once the frames handed over are dropped (a receiver decodes them
-        // at once) the buffer is ours alone again and is reused in place.
+        if end > 0 {
+            let chunk = self.buf.split_to(end).freeze();
+            let mut at = 0;
+            while at < end {
+                let len = u32::from_be_bytes(chunk[at..at + 4].try_into().expect("4 bytes")) as usize;
+                let (start, stop) = (at + 4, at + 4 + len);
+                at = stop;
+                let frame = &chunk[start..stop];
+                let (spans, repeat) = if !self.last.is_empty() && frame.starts_with(&self.last) {
+                    // The same strings as the last frame's: already checked.
+                    (self.last_spans, true)
+                } else {
+                    let spans = Spans::parse(frame)?;
+                    self.last.clear();
+                    self.last.extend_from_slice(&frame[..spans.body]);
+                    self.last_spans = spans;
+                    (spans, false)
+                };
+                each(FrameView { chunk: &chunk, start, stop, spans, repeat });
+            }
+        }
+        if let Some(e) = too_large {
+            return Err(e);
+        }
+        // Once the chunks handed over are dropped (a receiver decodes them
+        // soon) the buffer is ours alone again and is reused in place.
         self.buf.reserve(need.max(READ_CHUNK));
         Ok(())
     }
 }
 
-/// One decoded frame; its strings and body are views into the frame's bytes.
+/// One decoded frame, owned (the simulated transport carries these).
 #[derive(Debug, Clone)]
 pub struct WireEnvelope {
     frame: Bytes,
+    spans: Spans,
+}
+
+/// One frame as a receiver sees it: a view into the chunk of frames it
+/// arrived in (a whole read's, for TCP), so that no reference count is
+/// taken per frame; a receiver keeping the body clones the chunk once.
+#[derive(Debug, Clone, Copy)]
+pub struct FrameView<'a> {
+    chunk: &'a Bytes,
+    /// The frame's payload (after its length prefix) within `chunk`.
+    start: usize,
+    stop: usize,
     spans: Spans,
     /// Its from, to and name are byte for byte those of the frame before it
     /// on the same connection (set by `FrameReader`).
@@ -261,10 +391,10 @@ fn read_str(buf: &[u8]) -> Result<(&str, &[u8]), String> {
     Ok((s, tail))
 }
 
-impl WireEnvelope {
+impl Spans {
     /// Parses a frame's payload (the length prefix already removed).
-    pub fn decode(frame: Bytes) -> Result<WireEnvelope, WireError> {
-        let mut rest: &[u8] = &frame;
+    fn parse(frame: &[u8]) -> Result<Spans, WireError> {
+        let mut rest: &[u8] = frame;
         let mut spans = [(0usize, 0usize); 3];
         for (i, (what, max)) in
             [("from", MAX_ID_LEN), ("to", MAX_ID_LEN), ("name", MAX_MESSAGE_NAME_LEN)].iter().enumerate()
@@ -281,29 +411,66 @@ impl WireEnvelope {
             rest = tail;
         }
         let body = frame.len() - rest.len();
-        Ok(WireEnvelope { frame, spans: Spans { from: spans[0], to: spans[1], name: spans[2], body }, repeat: false })
+        Ok(Spans { from: spans[0], to: spans[1], name: spans[2], body })
     }
+}
 
-    fn str_at(&self, (a, b): (usize, usize)) -> &str {
-        debug_assert!(std::str::from_utf8(&self.frame[a..b]).is_ok());
-        // SAFETY: `decode` made this span from a `&str` that `read_str`
-        // checked as UTF-8 (or `FrameReader` reused the spans of a frame
-        // whose leading bytes, through the body's start, are identical),
-        // and `frame` is immutable.
-        // Checking again on every access cost ~5% of the receive path.
-        unsafe { std::str::from_utf8_unchecked(&self.frame[a..b]) }
+/// A span of `frame` that `Spans::parse` checked as UTF-8.
+fn str_at(frame: &[u8], (a, b): (usize, usize)) -> &str {
+    debug_assert!(std::str::from_utf8(&frame[a..b]).is_ok());
+    // SAFETY: `Spans::parse` made this span from a `&str` that `read_str`
+    // checked as UTF-8 (or `FrameReader` reused the spans of a frame whose
+    // leading bytes, through the body's start, are identical), and frames
+    // are immutable (`Bytes`). Checking again on every access cost ~5% of
+    // the receive path.
+    unsafe { std::str::from_utf8_unchecked(&frame[a..b]) }
+}
+
+impl WireEnvelope {
+    /// Parses a frame's payload (the length prefix already removed).
+    pub fn decode(frame: Bytes) -> Result<WireEnvelope, WireError> {
+        let spans = Spans::parse(&frame)?;
+        Ok(WireEnvelope { frame, spans })
     }
 
     pub fn from_id(&self) -> &str {
-        self.str_at(self.spans.from)
+        str_at(&self.frame, self.spans.from)
     }
 
     pub fn to_id(&self) -> &str {
-        self.str_at(self.spans.to)
+        str_at(&self.frame, self.spans.to)
     }
 
     pub fn name(&self) -> &str {
-        self.str_at(self.spans.name)
+        str_at(&self.frame, self.spans.name)
+    }
+
+    /// The encoded message body (shares the frame's memory).
+    pub fn body(&self) -> Bytes {
+        self.frame.slice(self.spans.body..)
+    }
+
+    /// This frame as a receiver reads it.
+    pub fn view(&self) -> FrameView<'_> {
+        FrameView { chunk: &self.frame, start: 0, stop: self.frame.len(), spans: self.spans, repeat: false }
+    }
+}
+
+impl<'a> FrameView<'a> {
+    fn frame(&self) -> &'a [u8] {
+        &self.chunk[self.start..self.stop]
+    }
+
+    pub fn from_id(&self) -> &'a str {
+        str_at(self.frame(), self.spans.from)
+    }
+
+    pub fn to_id(&self) -> &'a str {
+        str_at(self.frame(), self.spans.to)
+    }
+
+    pub fn name(&self) -> &'a str {
+        str_at(self.frame(), self.spans.name)
     }
 
     /// Same from, to and name as the previous frame of its connection.
@@ -312,27 +479,30 @@ impl WireEnvelope {
     }
 
     /// The encoded message body, borrowed.
-    pub fn body_slice(&self) -> &[u8] {
-        &self.frame[self.spans.body..]
+    pub fn body_slice(&self) -> &'a [u8] {
+        &self.frame()[self.spans.body..]
     }
 
-    /// The encoded message body (shares the frame's memory).
-    pub fn body(&self) -> Bytes {
-        self.frame.slice(self.spans.body..)
+    /// The chunk the frame is in (clone it to keep the body).
+    pub(crate) fn chunk(&self) -> &'a Bytes {
+        self.chunk
     }
 
-    /// The encoded message body, keeping the frame's reference (no count
-    /// taken and dropped, unlike `body`).
-    pub fn into_body(self) -> Bytes {
-        let mut frame = self.frame;
-        frame.advance(self.spans.body);
-        frame
+    /// Where the frame's payload (after its length prefix) is in `chunk()`.
+    pub(crate) fn payload_range(&self) -> (usize, usize) {
+        (self.start, self.stop)
+    }
+
+    /// Where the body starts in the payload.
+    pub(crate) fn body_offset(&self) -> usize {
+        self.spans.body
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use bytes::Buf;
     use serde::{Deserialize, Serialize};
 
     #[derive(Debug, PartialEq, Serialize, Deserialize)]
@@ -353,6 +523,32 @@ mod tests {
         assert_eq!((env.from_id(), env.to_id(), env.name()), ("a", "b(1)", "test.Ping"));
         let back: Ping = rmp_serde::from_slice(&env.body()).unwrap();
         assert_eq!(back, msg);
+    }
+
+    #[test]
+    fn cached_envelopes_encode_as_uncached_ones() {
+        let (a, b): (Arc<str>, Arc<str>) = ("a".into(), "b(1)".into());
+        let other: Arc<str> = "a".into(); // equal text, another Arc: a miss, same bytes
+        let mut cached = BytesMut::new();
+        let mut plain = BytesMut::new();
+        for (from, seq) in [(&a, 1), (&a, 2), (&other, 3), (&b, 4), (&a, 5)] {
+            let msg = Ping { seq, text: "x".repeat(seq as usize) };
+            encode_frame_cached(&mut cached, from, &b, &msg).unwrap();
+            encode_frame(&mut plain, from, &b, &msg).unwrap();
+        }
+        assert_eq!(cached, plain);
+    }
+
+    #[test]
+    fn strings_are_written_as_rmp_writes_them() {
+        for n in [0, 1, 31, 32, 255, 256, 65535, 65536] {
+            let s = "x".repeat(n);
+            let mut ours = BytesMut::new();
+            put_str(&mut ours, &s);
+            let mut theirs = Vec::new();
+            rmp::encode::write_str(&mut theirs, &s).unwrap();
+            assert_eq!(&ours[..], &theirs[..], "length {n}");
+        }
     }
 
     #[test]
@@ -386,7 +582,7 @@ mod tests {
         // Feed the stream in odd-sized pieces: frames straddle reads.
         for piece in stream.chunks(37) {
             r.buffer().extend_from_slice(piece);
-            r.drain(|env| got.push(rmp_serde::from_slice::<Ping>(&env.body()).unwrap().seq)).unwrap();
+            r.drain(|env| got.push(rmp_serde::from_slice::<Ping>(env.body_slice()).unwrap().seq)).unwrap();
         }
         assert_eq!(got, (0..50).collect::<Vec<_>>());
         assert_eq!(r.pending(), 0);

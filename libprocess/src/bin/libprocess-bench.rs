@@ -336,11 +336,23 @@ fn main() {
     // whose names contain it.
     let only = std::env::var("LIBPROCESS_BENCH_ONLY").ok();
     let want = move |name: &str| only.as_deref().is_none_or(|o| name.contains(o));
-    let mut child = Command::new(std::env::current_exe().expect("own path"))
-        .arg("--peer")
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("start the peer process");
+    // Profiling aid: `LIBPROCESS_BENCH_PEER_WRAP="valgrind --tool=callgrind"`
+    // runs the peer under that command (it is then ended with SIGTERM, so
+    // that the tool writes its results), and the totals each load handled
+    // are printed on stderr, to divide a count of instructions by.
+    let wrap: Vec<String> = std::env::var("LIBPROCESS_BENCH_PEER_WRAP")
+        .map(|w| w.split_whitespace().map(String::from).collect())
+        .unwrap_or_default();
+    let own = std::env::current_exe().expect("own path");
+    let mut command = match wrap.split_first() {
+        Some((tool, args)) => {
+            let mut c = Command::new(tool);
+            c.args(args).arg(&own);
+            c
+        }
+        None => Command::new(&own),
+    };
+    let mut child = command.arg("--peer").stdout(Stdio::piped()).spawn().expect("start the peer process");
     let mut ready = String::new();
     BufReader::new(child.stdout.take().expect("stdout")).read_line(&mut ready).expect("peer says READY");
     let mut words = ready.split_whitespace().skip(1);
@@ -371,6 +383,9 @@ fn main() {
                 f[i].1 = f[i].1.max(load.rate(&clock).await);
             }
         }
+        for (name, load) in &loads {
+            eprintln!("total {name} {}", load.count.get());
+        }
         for (name, value) in node.metrics().snapshot() {
             if (name == "dropped_queue_full" || name == "dropped_peer_unreachable") && value > 0 {
                 eprintln!("warning: {name} = {value}: the figures above are not clean");
@@ -379,8 +394,23 @@ fn main() {
         node.shutdown();
         f
     });
-    let _ = child.kill();
+    if wrap.is_empty() {
+        let _ = child.kill();
+    } else {
+        // SAFETY: kill(2) on our own child's pid, which has not been waited for.
+        unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGTERM) };
+    }
     let _ = child.wait();
+    // Profiling aid: CPU time of each process, to divide by the totals
+    // above (stable under load where the rates are not).
+    let cpu_ms = |who| {
+        // SAFETY: getrusage fills the struct it is given.
+        let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
+        unsafe { libc::getrusage(who, &mut ru) };
+        let ms = |t: libc::timeval| t.tv_sec as f64 * 1e3 + t.tv_usec as f64 / 1e3;
+        ms(ru.ru_utime) + ms(ru.ru_stime)
+    };
+    eprintln!("cpu_ms bench {:.0} peer {:.0}", cpu_ms(libc::RUSAGE_SELF), cpu_ms(libc::RUSAGE_CHILDREN));
 
     let get = |n: &str| figures.iter().find(|(k, _)| *k == n).map(|(_, v)| *v as f64);
     for (name, value) in &figures {

@@ -19,8 +19,9 @@
 //! magic: handshake, then frames until EOF; any bad frame closes the
 //! connection with a log line and a counter. Anything else is HTTP.
 
+use std::cell::RefCell;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use bytes::BytesMut;
@@ -49,6 +50,22 @@ pub struct TcpTransport {
     is_shut_down: AtomicBool,
     me: std::sync::Weak<TcpTransport>,
     runtime: tokio::runtime::Handle,
+    /// Unique per transport (see `LAST_PEER`).
+    id: u64,
+}
+
+/// Numbers transports for `LAST_PEER` (an address in memory can be reused
+/// by a later transport; an id is not).
+static NEXT_TRANSPORT_ID: AtomicU64 = AtomicU64::new(0);
+
+thread_local! {
+    /// The peer of this thread's last send: (transport id, address, peer).
+    /// An actor mostly sends to the same node many times in a row; a hit
+    /// skips the peer table's lock, hash and reference count. The entry is
+    /// checked live (`Peer::closed`) on each use, so a peer given up on is
+    /// replaced at the next send. It holds one `Peer` (its queue emptied
+    /// once given up on) per thread at most.
+    static LAST_PEER: RefCell<Option<(u64, SocketAddr, Arc<Peer>)>> = const { RefCell::new(None) };
 }
 
 struct Peer {
@@ -85,6 +102,7 @@ impl TcpTransport {
             is_shut_down: AtomicBool::new(false),
             me: me.clone(),
             runtime: tokio::runtime::Handle::current(),
+            id: NEXT_TRANSPORT_ID.fetch_add(1, Ordering::Relaxed),
         })
     }
 
@@ -349,6 +367,39 @@ impl TcpTransport {
     }
 }
 
+impl TcpTransport {
+    /// Appends a frame to `p`'s queue. None: the peer was given up on (a
+    /// new entry must be made).
+    #[inline]
+    fn enqueue(
+        &self,
+        p: &Peer,
+        encode: &mut dyn FnMut(&mut BytesMut) -> Result<(), WireError>,
+    ) -> Option<Result<(), SendError>> {
+        let mut q = lock(&p.queue);
+        if q.closed {
+            return None;
+        }
+        if q.frames >= MAX_QUEUED_MESSAGES_PER_PEER || q.buf.len() >= MAX_QUEUED_BYTES_PER_PEER {
+            drop(q);
+            self.count(|m| &m.dropped_queue_full);
+            tracing::warn!(peer = %p.addr, "dropping message: queue for peer is full");
+            return Some(Err(SendError::QueueFull(p.addr)));
+        }
+        if let Err(e) = encode(&mut q.buf) {
+            return Some(Err(e.into()));
+        }
+        q.frames += 1;
+        q.enqueued += 1;
+        let first = q.frames == 1;
+        drop(q);
+        if first {
+            p.wake.notify_one();
+        }
+        Some(Ok(()))
+    }
+}
+
 /// Socket errors that mean the connection is gone (counted nowhere: they
 /// say nothing about what the peer sent).
 fn is_connection_loss(e: &std::io::Error) -> bool {
@@ -365,28 +416,30 @@ impl Transport for TcpTransport {
         if self.is_shut_down.load(Ordering::Acquire) {
             return Err(SendError::Shutdown);
         }
+        // This thread's last peer, if it is this one (no lock, hash or count).
+        let cached = LAST_PEER.with(|slot| {
+            let slot = slot.try_borrow().ok()?;
+            let (id, addr, p) = slot.as_ref()?;
+            if *id != self.id || *addr != peer {
+                return None;
+            }
+            self.enqueue(p, encode)
+        });
+        if let Some(r) = cached {
+            return r;
+        }
         // At most two tries: the first peer entry may close under us.
         for _ in 0..2 {
             let p = self.peer(peer).ok_or(SendError::Shutdown)?;
-            let mut q = lock(&p.queue);
-            if q.closed {
-                continue;
+            let r = self.enqueue(&p, encode);
+            LAST_PEER.with(|slot| {
+                if let Ok(mut slot) = slot.try_borrow_mut() {
+                    *slot = Some((self.id, peer, p));
+                }
+            });
+            if let Some(r) = r {
+                return r;
             }
-            if q.frames >= MAX_QUEUED_MESSAGES_PER_PEER || q.buf.len() >= MAX_QUEUED_BYTES_PER_PEER {
-                drop(q);
-                self.count(|m| &m.dropped_queue_full);
-                tracing::warn!(%peer, "dropping message: queue for peer is full");
-                return Err(SendError::QueueFull(peer));
-            }
-            encode(&mut q.buf)?;
-            q.frames += 1;
-            q.enqueued += 1;
-            let first = q.frames == 1;
-            drop(q);
-            if first {
-                p.wake.notify_one();
-            }
-            return Ok(());
         }
         Err(SendError::Shutdown)
     }
