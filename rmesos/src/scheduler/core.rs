@@ -175,6 +175,10 @@ pub struct DriverCore {
     /// Bumped per detection so stale registration timers are ignored.
     generation: u64,
     last_detection: Option<Time>,
+    /// The master whose link broke last, until another is detected: the
+    /// detector may keep naming it (its ZooKeeper session outlives it), and
+    /// each retry is then logged at debug, not as a new master.
+    exited_master: Option<Upid>,
     /// offer -> (slave, slave pid), for the current master's outstanding offers.
     saved_offers: HashMap<OfferID, (SlaveID, Upid)>,
     /// slaves where this framework launched tasks -> their pids.
@@ -202,6 +206,7 @@ impl DriverCore {
             suppressed: false,
             generation: 0,
             last_detection: None,
+            exited_master: None,
             saved_offers: HashMap::new(),
             saved_slave_pids: HashMap::new(),
             unacked: None,
@@ -333,7 +338,12 @@ impl DriverCore {
         self.generation += 1;
         match master {
             Some(pid) => {
-                tracing::info!(scheduler = %self.me, "New master detected at {pid}");
+                if self.exited_master.as_ref() == Some(&pid) {
+                    tracing::debug!(scheduler = %self.me, "Master {pid} exited but is still the detected one; retrying");
+                } else {
+                    self.exited_master = None;
+                    tracing::info!(scheduler = %self.me, "New master detected at {pid}");
+                }
                 self.master = Some(pid.clone());
                 out.push(Action::Link(pid));
                 out.extend(self.register(self.backoff_factor));
@@ -363,7 +373,12 @@ impl DriverCore {
         if !self.is_running() || self.master.as_ref() != Some(pid) {
             return Vec::new();
         }
-        tracing::info!(scheduler = %self.me, "Master {pid} exited; detecting the master again");
+        if self.exited_master.as_ref() == Some(pid) {
+            tracing::debug!(scheduler = %self.me, "Master {pid} still unreachable; detecting the master again");
+        } else {
+            tracing::info!(scheduler = %self.me, "Master {pid} exited; detecting the master again");
+        }
+        self.exited_master = Some(pid.clone());
         let mut out = self.disconnect();
         self.master = None;
         self.generation += 1;
@@ -444,6 +459,7 @@ impl DriverCore {
 
     fn on_connected(&mut self) -> Vec<Action> {
         self.connected = true;
+        self.exited_master = None;
         self.failover = false;
         match (self.suppressed, &self.master, &self.framework.id) {
             // The master forgets suppression with the framework: say it again.

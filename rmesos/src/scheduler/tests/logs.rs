@@ -61,3 +61,24 @@ fn a_framework_error_is_an_error_line_with_the_message() {
     assert!(line.contains(&format!("scheduler={ME}")), "{line}");
     cap.line_at("INFO", &["Aborting framework m1-0000", &format!("scheduler={ME}")]);
 }
+
+#[test]
+fn a_dead_master_still_named_by_the_detector_is_one_info_line_not_one_per_retry() {
+    let cap = LogCapture::start();
+    let mut c = named();
+    c.start();
+    c.detected(Some(master()), at(0));
+    c.framework_registered(&master(), FrameworkRegisteredMessage { framework_id: fid(), master_info: info(&master()) });
+    // Its ZooKeeper session outlives it: the detector names it again after
+    // each link failure, until the session expires.
+    for i in 1..5 {
+        c.exited(&master(), at(i));
+        c.detected(Some(master()), at(i));
+    }
+    assert_eq!(cap.matching(&["exited; detecting the master again"]).len(), 1, "{:?}", cap.lines());
+    assert_eq!(cap.matching(&["New master detected"]).len(), 1, "{:?}", cap.lines());
+    // Then a new leader is one INFO line again.
+    let second = pid("master@127.0.0.2:5050");
+    c.detected(Some(second), at(6));
+    cap.line_at("INFO", &["New master detected at master@127.0.0.2:5050"]);
+}
