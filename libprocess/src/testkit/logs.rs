@@ -7,6 +7,13 @@
 //! called on the test's thread, or a whole simulation (one thread: see
 //! [`super::Sim`]), logs into it; the test then asserts on whole lines.
 //! Dropping the capture restores the previous subscriber.
+//!
+//! `tracing` caches each callsite's interest process-wide, computed the first
+//! time the line runs, against the running thread's subscriber. A test
+//! thread without one would cache "never" and blind a capture on another
+//! thread (a rare flake of parallel tests). So the first capture also
+//! installs a global default that is interested in everything and writes
+//! nothing (a bare registry), unless the binary already has a global one.
 
 use std::io::Write;
 use std::sync::{Arc, Mutex};
@@ -55,6 +62,11 @@ impl LogCapture {
 
     /// Captures `level` and above.
     pub fn with_level(level: tracing::Level) -> LogCapture {
+        static GLOBAL: std::sync::Once = std::sync::Once::new();
+        GLOBAL.call_once(|| {
+            // Err: the binary installed its own, which serves as well.
+            let _ = tracing::subscriber::set_global_default(tracing_subscriber::registry());
+        });
         let buf = Buffer::default();
         let subscriber = tracing_subscriber::fmt()
             .with_writer(buf.clone())
