@@ -297,7 +297,12 @@ impl Cluster {
             let mut ids = vec![];
             let mut standby_leaders = vec![];
             for i in 0..3 {
-                match self.peek(i).await {
+                let peeked = self.peek(i).await;
+                // The published role (read without a message) agrees.
+                if let (Some(p), Some(m)) = (&peeked, &self.masters[i]) {
+                    assert_eq!(m.role(), p.0, "master {i}'s published role");
+                }
+                match peeked {
                     Some((Role::Leading, _, _)) => leaders.push(i),
                     Some((Role::Standby, known, _)) => standby_leaders.push(known),
                     Some((Role::Recovering, _, _)) | None => {}
@@ -475,6 +480,7 @@ async fn leader_whose_session_expires_stops_at_once_and_another_leads() {
     c.zk.expire(owner);
     c.sim.settle().await;
     assert!(c.peek(first).await.is_none(), "the old leader stopped acting at once");
+    assert_eq!(c.masters[first].as_ref().unwrap().role(), Role::Standby, "its published role too");
     c.masters[first] = None;
     let second = c.one_leader().await;
     assert_ne!(second, first);
