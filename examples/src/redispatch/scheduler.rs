@@ -37,12 +37,30 @@ pub struct RedispatchScheduler {
     store: Box<dyn TaskStore>,
     framework_id: Option<FrameworkID>,
     outcome: Arc<Mutex<Outcome>>,
+    /// Progress lines go to the debug log instead of stdout.
+    quiet: bool,
 }
 
 impl RedispatchScheduler {
     /// `framework_id` is the stored one (the driver fails over to it).
     pub fn new(core: Redispatch, store: Box<dyn TaskStore>, framework_id: Option<FrameworkID>) -> RedispatchScheduler {
-        RedispatchScheduler { core, store, framework_id, outcome: Arc::new(Mutex::new(Outcome::Running)) }
+        RedispatchScheduler { core, store, framework_id, outcome: Arc::new(Mutex::new(Outcome::Running)), quiet: false }
+    }
+
+    /// Progress lines (one per state change) go to the debug log rather
+    /// than stdout: for a simulation running thousands of tasks.
+    pub fn quiet(mut self) -> RedispatchScheduler {
+        self.quiet = true;
+        self
+    }
+
+    /// Prints a progress line (timestamped) or, when quiet, logs it.
+    fn say(&self, line: std::fmt::Arguments<'_>) {
+        if self.quiet {
+            tracing::debug!("{line}");
+        } else {
+            println!("{} {line}", wall_clock());
+        }
     }
 
     pub fn outcome(&self) -> Arc<Mutex<Outcome>> {
@@ -70,7 +88,10 @@ impl RedispatchScheduler {
 
     fn finish_if_done(&mut self, driver: &DriverHandle) {
         if self.core.is_done() {
-            println!("{}", self.core.summary());
+            match self.quiet {
+                true => tracing::debug!("{}", self.core.summary()),
+                false => println!("{}", self.core.summary()),
+            }
             self.set(Outcome::Done);
             driver.stop(false);
         }
@@ -79,7 +100,7 @@ impl RedispatchScheduler {
     fn reconcile(&self, driver: &DriverHandle) {
         let statuses = self.core.reconcile_statuses();
         if !statuses.is_empty() {
-            println!("{} Reconciling {} launched tasks", wall_clock(), statuses.len());
+            self.say(format_args!("Reconciling {} launched tasks", statuses.len()));
             driver.reconcile_tasks(statuses);
         }
     }
@@ -87,10 +108,10 @@ impl RedispatchScheduler {
 
 impl Scheduler for RedispatchScheduler {
     fn registered(&mut self, driver: &DriverHandle, id: &FrameworkID, master: &MasterInfo) {
-        println!("{} Registered as framework {id} with master {}", wall_clock(), master.id);
+        self.say(format_args!("Registered as framework {id} with master {}", master.id));
         let changed = self.core.registered(id, self.framework_id.as_ref());
         if !changed.is_empty() {
-            println!("{} {} tasks of a previous framework will be re-dispatched", wall_clock(), changed.len());
+            self.say(format_args!("{} tasks of a previous framework will be re-dispatched", changed.len()));
         }
         if !self.save(driver, &changed) {
             return;
@@ -109,12 +130,12 @@ impl Scheduler for RedispatchScheduler {
     }
 
     fn reregistered(&mut self, driver: &DriverHandle, master: &MasterInfo) {
-        println!("{} Reregistered with master {}", wall_clock(), master.id);
+        self.say(format_args!("Reregistered with master {}", master.id));
         self.reconcile(driver);
     }
 
     fn disconnected(&mut self, _driver: &DriverHandle) {
-        println!("{} Disconnected from the master; waiting for it", wall_clock());
+        self.say(format_args!("Disconnected from the master; waiting for it"));
     }
 
     fn resource_offers(&mut self, driver: &DriverHandle, offers: Vec<Offer>) {
@@ -125,7 +146,7 @@ impl Scheduler for RedispatchScheduler {
         for (offer_id, tasks) in placement.launch {
             let host = offers.iter().find(|o| o.id == offer_id).map_or("?", |o| o.hostname.as_str());
             for t in &tasks {
-                println!("{} Launching {} on {host}", wall_clock(), t.task_id);
+                self.say(format_args!("Launching {} on {host}", t.task_id));
             }
             driver.launch_tasks(vec![offer_id], tasks, Filters::default());
         }
@@ -143,7 +164,7 @@ impl Scheduler for RedispatchScheduler {
             }
         }
         if let Some(line) = outcome.progress {
-            println!("{} {line}", wall_clock());
+            self.say(format_args!("{line}"));
         }
         if outcome.redispatched {
             driver.revive_offers();
@@ -152,7 +173,7 @@ impl Scheduler for RedispatchScheduler {
     }
 
     fn slave_lost(&mut self, _driver: &DriverHandle, slave_id: &SlaveID) {
-        println!("{} Slave {slave_id} lost; its tasks will be re-dispatched as their updates arrive", wall_clock());
+        self.say(format_args!("Slave {slave_id} lost; its tasks will be re-dispatched as their updates arrive"));
     }
 
     fn error(&mut self, _driver: &DriverHandle, message: &str) {
