@@ -848,6 +848,32 @@ fn disconnected_slave_that_reregisters_has_its_lost_tasks_killed_and_is_offered_
 }
 
 #[test]
+fn a_late_update_of_a_task_the_master_declared_lost_is_acknowledged_not_forwarded() {
+    // Found by the chaos simulation: the task finished on the slave just
+    // before its connection broke; the master told the framework TASK_LOST
+    // (the framework re-ran it elsewhere); the slave came back and retried
+    // TASK_FINISHED. Forwarded, the framework would see the task end twice.
+    let mut w = world();
+    let o = w.offer(at(0));
+    w.launch(vec![o.id], vec![w.task("t", "cpus:1;mem:256")]);
+    let acts = w.m.exited(&w.slave.clone(), at(1));
+    let lost = updates(&acts, &w.sched);
+    assert_eq!(lost.iter().map(|u| u.status.state).collect::<Vec<_>>(), vec![TaskState::Lost]);
+    let finished = Task::new(&w.task("t", "cpus:1;mem:256"), w.fid.clone(), TaskState::Finished);
+    w.m.reregister_slave(&w.slave.clone(), rereg_msg(&w, vec![finished]), at(5));
+    let acts = w.slave_update("t", TaskState::Finished, 7);
+    assert!(updates(&acts, &w.sched).is_empty(), "forwarded: {acts:?}");
+    let acks = sent(&acts, &w.slave, |m| match m {
+        Outgoing::StatusUpdateAcknowledgement(a) => Some((a.task_id.clone(), a.uuid)),
+        _ => None,
+    });
+    assert_eq!(acks, vec![(TaskID::new("t").unwrap(), Uuid::from_u128(7))], "the slave stops retrying");
+    // An update for a task the master never knew is still forwarded (as Mesos).
+    let acts = w.slave_update("other", TaskState::Finished, 8);
+    assert_eq!(updates(&acts, &w.sched).len(), 1);
+}
+
+#[test]
 fn disconnected_slave_that_never_reregisters_is_removed_at_the_reregister_timeout() {
     let mut w = world();
     let acts = w.m.exited(&w.slave.clone(), at(1));
