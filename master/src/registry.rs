@@ -89,6 +89,11 @@ impl Registry {
                 let (connect, dir, shared) = (backend.connect(url, *timeout), dir.clone(), session.clone());
                 async move {
                     let s = connect.await?;
+                    // The registry learns of a lost session from its
+                    // operations' errors, not from session events: unread,
+                    // they would pile up (and in a simulation hold its
+                    // clock's work counter, so it never settles).
+                    drop(s.events());
                     *shared.lock().unwrap_or_else(|e| e.into_inner()) = Some(s.clone());
                     s.ensure_path(&dir).await?;
                     let (mut children, _watch) = s.get_children_watch(&dir).await?;

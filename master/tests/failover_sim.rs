@@ -485,3 +485,30 @@ async fn leader_whose_session_expires_stops_at_once_and_another_leads() {
     let second = c.one_leader().await;
     assert_ne!(second, first);
 }
+
+#[actix_rt::test]
+async fn leader_cut_off_from_zookeeper_stops_leading_once_its_session_times_out() {
+    let mut c = Cluster::new();
+    for i in 0..3 {
+        c.start_master(i).await;
+    }
+    let first = c.one_leader().await;
+    let cut_at = c.sim.now();
+    // Its links to ZooKeeper break; the process lives on (a partition).
+    for s in c.sessions[first].clone() {
+        c.zk.disconnect(s);
+    }
+    // Found by the chaos simulation: the registry's session never read its
+    // events, and the unread Disconnected held the clock: nothing settled.
+    let settled = tokio::time::timeout(Duration::from_secs(10), c.sim.settle()).await;
+    assert!(settled.is_ok(), "the simulation settles with a cut-off leader");
+    // It leads until its session times out (its detector cannot tell), then ends.
+    c.sim.advance(SESSION_TIMEOUT - Duration::from_millis(100)).await;
+    assert_eq!(c.peek(first).await.map(|p| p.0), Some(Role::Leading));
+    c.sim.advance(Duration::from_millis(200)).await;
+    assert!(c.peek(first).await.is_none(), "the cut-off leader ended itself");
+    c.masters[first] = None;
+    let second = c.one_leader().await;
+    assert_ne!(second, first);
+    assert!(c.sim.now() - cut_at >= SESSION_TIMEOUT);
+}
