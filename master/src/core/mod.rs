@@ -338,7 +338,7 @@ impl MasterCore {
     /// Runs one allocation cycle and sends the offers (one message per framework).
     pub fn allocate(&mut self, now: Time) -> Vec<Action> {
         let allocations = self.allocator.allocate(now);
-        let mut batches: HashMap<FrameworkID, ResourceOffersMessage> = HashMap::new();
+        let mut batches: BTreeMap<FrameworkID, ResourceOffersMessage> = BTreeMap::new();
         for al in allocations {
             let (Some(fw), Some(sl)) = (self.frameworks.get_mut(&al.framework_id), self.slaves.get_mut(&al.slave_id))
             else {

@@ -172,10 +172,14 @@ impl MasterCore {
         let mut reconciliations = Vec::new();
         if known {
             let sl = &self.slaves[&id];
-            for (fid, tids) in &sl.tasks {
+            let mut by_framework: Vec<_> = sl.tasks.iter().collect();
+            by_framework.sort_by(|a, b| a.0.cmp(b.0));
+            for (fid, tids) in by_framework {
                 let Some(fw) = self.frameworks.get(fid) else { continue };
+                let mut tids: Vec<&rmesos::TaskID> = tids.iter().collect();
+                tids.sort();
                 let statuses: Vec<TaskStatus> = tids
-                    .iter()
+                    .into_iter()
                     .filter(|t| !reported.contains(&(fid.clone(), (*t).clone())))
                     .filter_map(|t| fw.tasks.get(t))
                     .map(|t| {
@@ -338,7 +342,11 @@ impl MasterCore {
         let max = self.cfg.max_agent_ping_timeouts.max(1);
         let mut remove = Vec::new();
         let mut pings = Vec::new();
-        for sl in self.slaves.values_mut() {
+        // In id order: a simulation replays only if no HashMap order decides
+        // what is sent.
+        let mut slaves: Vec<&mut Slave> = self.slaves.values_mut().collect();
+        slaves.sort_by(|a, b| a.id.cmp(&b.id));
+        for sl in slaves {
             if sl.awaiting_pong {
                 sl.pings_missed += 1;
                 if sl.pings_missed >= max {
@@ -377,7 +385,8 @@ impl MasterCore {
         tracing::info!("Slave {id} at {} ({}) disconnected; waiting for it to reregister", sl.pid, sl.info.hostname);
         let after = self.cfg.agent_reregister_timeout;
         self.out.push(Action::ReregisterTimer { slave_id: id.clone(), epoch, after });
-        let offers: Vec<_> = sl.offers.iter().cloned().collect();
+        let mut offers: Vec<_> = sl.offers.iter().cloned().collect();
+        offers.sort();
         self.allocator.deactivate_slave(id);
         for o in offers {
             self.remove_offer(&o, true, None, now);
@@ -401,7 +410,8 @@ impl MasterCore {
     pub(crate) fn remove_slave(&mut self, id: &SlaveID, why: Removal, now: Time) {
         let Some(sl) = self.slaves.get(id) else { return };
         let (pid, hostname) = (sl.pid.clone(), sl.info.hostname.clone());
-        let offers: Vec<_> = sl.offers.iter().cloned().collect();
+        let mut offers: Vec<_> = sl.offers.iter().cloned().collect();
+        offers.sort();
         for o in offers {
             self.remove_offer(&o, true, None, now);
         }
@@ -457,8 +467,9 @@ impl MasterCore {
                 continue;
             }
             let new_state = state(fw);
-            let tids: Vec<_> =
+            let mut tids: Vec<_> =
                 self.slaves[sid].tasks.get(&fid).map(|s| s.iter().cloned().collect()).unwrap_or_default();
+            tids.sort();
             for tid in tids {
                 let Some(mut task) = self.frameworks.get_mut(&fid).and_then(|f| f.tasks.remove(&tid)) else { continue };
                 if let Some(sl) = self.slaves.get_mut(sid) {
