@@ -172,8 +172,17 @@ impl Scheduler for RedispatchScheduler {
         self.finish_if_done(driver);
     }
 
-    fn slave_lost(&mut self, _driver: &DriverHandle, slave_id: &SlaveID) {
-        self.say(format_args!("Slave {slave_id} lost; its tasks will be re-dispatched as their updates arrive"));
+    fn slave_lost(&mut self, driver: &DriverHandle, slave_id: &SlaveID) {
+        // Their TASK_LOST comes from the master that knew them; after a
+        // master failover the slave may be removed without any: ask.
+        let statuses = self.core.reconcile_statuses_on(slave_id);
+        self.say(format_args!(
+            "Slave {slave_id} lost; reconciling its {} launched tasks (re-dispatched once reported lost)",
+            statuses.len()
+        ));
+        if !statuses.is_empty() {
+            driver.reconcile_tasks(statuses);
+        }
     }
 
     fn error(&mut self, _driver: &DriverHandle, message: &str) {

@@ -194,3 +194,15 @@ fn restart_resumes_from_the_store() {
     store.save_framework_id(None).unwrap();
     assert!(!dir.0.join("framework_id").exists());
 }
+
+#[test]
+fn a_lost_slave_s_launched_tasks_are_listed_for_reconciliation() {
+    let mut t = table(3);
+    t.place(&[offer("o1", "S0", "cpus:1;mem:32"), offer("o2", "S1", "cpus:2;mem:64")]);
+    t.update(&status("task-0002.1", TaskState::Running));
+    let on_s1 = t.reconcile_statuses_on(&SlaveID::new("S1").unwrap());
+    let ids: Vec<&str> = on_s1.iter().map(|s| s.task_id.as_str()).collect();
+    assert_eq!(ids, vec!["task-0002.1", "task-0003.1"]);
+    assert_eq!(on_s1[0].state, TaskState::Running);
+    assert!(t.reconcile_statuses_on(&SlaveID::new("S9").unwrap()).is_empty());
+}
