@@ -14,7 +14,9 @@
 //!   the servers do after a long pause of the client).
 //!
 //! Faults overlap (a crash during a partition...); a fault whose target is
-//! already down or cut off is drawn again for another target.
+//! already down or cut off is drawn again for another target. Faults stop
+//! after the run's chaos time (what is down or cut comes back): the
+//! workload must then finish, the liveness half of the check.
 
 use std::fmt;
 use std::time::Duration;
@@ -103,18 +105,22 @@ struct Cut {
 pub struct Injector {
     rng: ChaCha8Rng,
     next: Time,
+    /// No new fault from then on (what is down or cut still comes back).
+    stop: Time,
     cuts: Vec<Cut>,
     pub counts: Counts,
 }
 
 impl Injector {
-    pub fn new(rng: ChaCha8Rng, start: Time) -> Injector {
-        Injector { rng, next: start + WARMUP, cuts: Vec::new(), counts: Counts::default() }
+    /// Faults from `start` + [`WARMUP`] until `start` + `chaos`.
+    pub fn new(rng: ChaCha8Rng, start: Time, chaos: Duration) -> Injector {
+        Injector { rng, next: start + WARMUP, stop: start + chaos, cuts: Vec::new(), counts: Counts::default() }
     }
 
     /// The next instant the injector acts (a fault or a heal).
-    pub fn next_due(&self) -> Time {
-        self.cuts.iter().map(|c| c.until).fold(self.next, Time::min)
+    pub fn next_due(&self) -> Option<Time> {
+        let next = Some(self.next).filter(|n| *n < self.stop);
+        self.cuts.iter().map(|c| c.until).chain(next).min()
     }
 
     fn draw(&mut self, lo: Duration, hi: Duration) -> Duration {
@@ -129,7 +135,7 @@ impl Injector {
         for cut in due {
             self.heal(c, &cut);
         }
-        if now < self.next {
+        if now < self.next || now >= self.stop {
             return;
         }
         self.next = now + self.draw(INTERVAL.0, INTERVAL.1);

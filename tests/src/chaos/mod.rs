@@ -3,8 +3,9 @@
 //! five real slaves run in-process executors, and the real redispatch
 //! framework, driven by the real scheduler driver, runs a workload of N
 //! tasks, while a seeded injector crashes and restarts masters and slaves,
-//! kills executors, partitions nodes and expires ZooKeeper sessions. After
-//! every step the invariants are checked:
+//! kills executors, partitions nodes and expires ZooKeeper sessions for the
+//! run's chaos time (then everything comes back and the workload must
+//! finish). After every step the invariants are checked:
 //!
 //! - (a) at most one master acts as leader;
 //! - (b) resources are never over-committed on a slave;
@@ -27,7 +28,7 @@ pub mod invariants;
 pub mod run;
 pub mod zk;
 
-pub use run::{run, Config, Failure, Report, DEFAULT_LIMIT};
+pub use run::{run, Config, Failure, Report, DEFAULT_CHAOS_TIME, DEFAULT_LIMIT};
 
 /// Runs one seed in an actix system of its own.
 pub fn run_blocking(cfg: &Config) -> Result<Report, Failure> {

@@ -17,8 +17,14 @@ use super::cluster::Cluster;
 use super::faults::{Counts, Injector};
 use super::invariants::{check_end, Checker};
 
-/// Simulated time a run may take before it fails as stuck: 3 hours.
-pub const DEFAULT_LIMIT: Duration = Duration::from_secs(3 * 3600);
+/// Simulated time during which faults are injected: 10 minutes (the
+/// workload of 500 tasks takes ~7 under faults). Then they stop, and the
+/// workload must finish within [`DEFAULT_LIMIT`].
+pub const DEFAULT_CHAOS_TIME: Duration = Duration::from_secs(600);
+/// Simulated time a run may take after the faults stopped before it fails
+/// as stuck: 1 hour (a new leader waits `--agent_reregister_timeout`, 10
+/// minutes, for slaves that do not come back).
+pub const DEFAULT_LIMIT: Duration = Duration::from_secs(3600);
 /// Steps in a row at one instant before the run fails as spinning.
 const MAX_STEPS_PER_INSTANT: u32 = 100_000;
 /// Runs of the framework (it is rerun after a framework error) before the
@@ -33,7 +39,10 @@ pub struct Config {
     pub seed: u64,
     /// Tasks in the redispatch workload.
     pub tasks: usize,
-    /// Simulated time after which an unfinished run fails.
+    /// Simulated time during which faults are injected.
+    pub chaos_time: Duration,
+    /// Simulated time after the faults stopped until which an unfinished
+    /// run fails.
     pub limit: Duration,
     /// Write the run's trace (its last `MAX_TRACE_LINES` lines) here at
     /// the end, whatever the outcome: to compare two runs, or read one.
@@ -42,7 +51,7 @@ pub struct Config {
 
 impl Config {
     pub fn new(seed: u64, tasks: usize) -> Config {
-        Config { seed, tasks, limit: DEFAULT_LIMIT, trace_out: None }
+        Config { seed, tasks, chaos_time: DEFAULT_CHAOS_TIME, limit: DEFAULT_LIMIT, trace_out: None }
     }
 }
 
@@ -157,7 +166,7 @@ async fn run_on(sim: &Rc<Sim>, cfg: &Config) -> Result<Report, Failure> {
     }
     c.start_scheduler(cfg.tasks).await;
     let start = sim.now();
-    let mut injector = Injector::new(faults, start);
+    let mut injector = Injector::new(faults, start, cfg.chaos_time);
     let mut checker = Checker::default();
     let (mut restarts, mut same_instant) = (0, 0u32);
     let fail = |what: String, checker: &Checker, injector: &Injector| Failure {
@@ -188,7 +197,7 @@ async fn run_on(sim: &Rc<Sim>, cfg: &Config) -> Result<Report, Failure> {
             Outcome::Running | Outcome::FrameworkError(_) => {}
             other => return Err(fail(format!("(c) the framework ended: {other:?}"), &checker, &injector)),
         }
-        if now.saturating_since(start) > cfg.limit {
+        if now.saturating_since(start) > cfg.chaos_time + cfg.limit {
             let store = c.store.records();
             let left: Vec<String> = store
                 .iter()
@@ -197,14 +206,14 @@ async fn run_on(sim: &Rc<Sim>, cfg: &Config) -> Result<Report, Failure> {
                 .collect();
             let shown = left.iter().take(5).cloned().collect::<Vec<_>>().join("; ");
             let what = format!(
-                "(c) {} of {} tasks not finished after {:?} (simulated): {shown}",
+                "(c) {} of {} tasks not finished {:?} (simulated) after the faults stopped: {shown}",
                 left.len(),
                 cfg.tasks,
                 cfg.limit
             );
             return Err(fail(what, &checker, &injector));
         }
-        let next = [sim.clock().next_timer(), Some(injector.next_due()), c.next_restart()].into_iter().flatten().min();
+        let next = [sim.clock().next_timer(), injector.next_due(), c.next_restart()].into_iter().flatten().min();
         let Some(next) = next else {
             return Err(fail("nothing left to run and the workload is not done".into(), &checker, &injector));
         };
