@@ -336,13 +336,19 @@ impl MasterProcess {
 
     /// Reads the registry, then leads.
     fn recover(&mut self, ctx: &mut Context<Self>) {
-        let fut = self.registry.recover().into_actor(self).map(|res, act: &mut MasterProcess, ctx| {
+        let (slaves, losses) = (self.registry.recover(), self.registry.losses());
+        let read = async move {
+            let slaves = slaves.await?;
+            Ok::<_, libprocess::zookeeper::ZkError>((slaves, losses.await?))
+        };
+        let fut = read.into_actor(self).map(|res, act: &mut MasterProcess, ctx| {
             if act.ha.role != Role::Recovering {
                 return;
             }
             match res {
-                Ok(slaves) => {
+                Ok((slaves, losses)) => {
                     act.registry.recovered(&slaves);
+                    act.core.recover_losses(losses);
                     let acts = act.core.recover(slaves);
                     act.perform(acts, ctx);
                     if act.core.recovered_slaves().next().is_some() {

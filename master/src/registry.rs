@@ -11,6 +11,14 @@
 //! the `registry` child of the group znode (only `json.info_<seq>` children
 //! are members).
 //!
+//! Losses: when a slave's connection breaks, the master reports the tasks
+//! there of frameworks that do not checkpoint TASK_LOST (as Mesos). It first
+//! writes `<zk path>/lost/<slave id>/<framework id>`, so that a master
+//! elected later, to which the slave reregisters with those tasks (perhaps
+//! finished meanwhile), kills them rather than adopting them (a task
+//! reported lost must not be reported finished later: its framework re-ran
+//! it). The marker is cleared once the slave has reregistered.
+//!
 //! Standalone masters keep the registry in process ([`Registry::in_process`]):
 //! there is no other master to hand it to, but the master runs the same code
 //! paths (admissions recorded before `SlaveRegisteredMessage` is sent).
@@ -20,14 +28,14 @@
 //! Errors: a failed write means the leader cannot keep its promises; the
 //! master treats it as lost leadership.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use futures::future::BoxFuture;
 use futures::FutureExt;
 use libprocess::zookeeper::{Backend, CreateMode, Session, ZkError, ZkUrl};
-use rmesos::{SlaveID, SlaveInfo};
+use rmesos::{FrameworkID, SlaveID, SlaveInfo};
 
 /// Most registry entries read at recovery (far above any cluster rmesos
 /// targets; a larger registry is refused rather than read unbounded).
@@ -35,6 +43,11 @@ pub const MAX_REGISTRY_ENTRIES: usize = 100_000;
 
 /// The name of the registry znode under the master's ZooKeeper path.
 pub const REGISTRY_ZNODE: &str = "registry";
+/// The name of the znode of declared losses under the master's ZooKeeper path.
+pub const LOST_ZNODE: &str = "lost";
+
+/// Losses declared at slave disconnections: slave -> frameworks.
+pub type Losses = BTreeMap<SlaveID, BTreeSet<FrameworkID>>;
 
 /// Where the registry lives.
 enum Store {
@@ -52,6 +65,8 @@ pub struct Registry {
     /// Ids written (or read) so far: an admission of one of these is not
     /// written again.
     admitted: HashSet<SlaveID>,
+    /// Losses, when the store is in process.
+    losses: Losses,
 }
 
 /// A registry operation in flight.
@@ -60,14 +75,14 @@ pub type RegistryFuture<T> = BoxFuture<'static, Result<T, ZkError>>;
 impl Registry {
     /// A registry kept in this process.
     pub fn in_process() -> Registry {
-        Registry { store: Store::InProcess(BTreeMap::new()), admitted: HashSet::new() }
+        Registry { store: Store::InProcess(BTreeMap::new()), admitted: HashSet::new(), losses: Losses::new() }
     }
 
     /// A registry in ZooKeeper under `<url.path>/registry`.
     pub fn zookeeper(backend: Arc<dyn Backend>, url: ZkUrl, timeout: Duration) -> Registry {
         let dir = format!("{}/{REGISTRY_ZNODE}", url.path);
         let store = Store::ZooKeeper { backend, url, dir, timeout, session: Arc::default() };
-        Registry { store, admitted: HashSet::new() }
+        Registry { store, admitted: HashSet::new(), losses: Losses::new() }
     }
 
     /// Whether `id` is recorded as admitted.
@@ -177,6 +192,88 @@ impl Registry {
     }
 }
 
+impl Registry {
+    fn lost_dir(&self) -> Option<(String, Shared)> {
+        match &self.store {
+            Store::InProcess(_) => None,
+            Store::ZooKeeper { url, session, .. } => Some((format!("{}/{LOST_ZNODE}", url.path), session.clone())),
+        }
+    }
+
+    /// Reads the declared losses (after [`Registry::recover`] opened the session).
+    pub fn losses(&self) -> RegistryFuture<Losses> {
+        let Some((dir, session)) = self.lost_dir() else {
+            return futures::future::ready(Ok(self.losses.clone())).boxed();
+        };
+        async move {
+            let s = session.lock().unwrap_or_else(|e| e.into_inner()).clone().ok_or(ZkError::SessionExpired)?;
+            s.ensure_path(&dir).await?;
+            let (mut slaves, _watch) = s.get_children_watch(&dir).await?;
+            slaves.sort();
+            slaves.truncate(MAX_REGISTRY_ENTRIES);
+            let mut out = Losses::new();
+            for sid in slaves {
+                let Ok(id) = SlaveID::new(sid.as_str()) else { continue };
+                let (fids, _watch) = match s.get_children_watch(&format!("{dir}/{sid}")).await {
+                    Err(ZkError::NoNode) => continue,
+                    other => other?,
+                };
+                let fids: BTreeSet<FrameworkID> =
+                    fids.iter().filter_map(|f| FrameworkID::new(f.as_str()).ok()).collect();
+                if !fids.is_empty() {
+                    out.insert(id, fids);
+                }
+            }
+            Ok(out)
+        }
+        .boxed()
+    }
+
+    /// Records that the tasks of `frameworks` on `slave` were reported lost.
+    pub fn record_loss(&mut self, slave: &SlaveID, frameworks: &[FrameworkID]) -> RegistryFuture<()> {
+        let Some((dir, session)) = self.lost_dir() else {
+            self.losses.entry(slave.clone()).or_default().extend(frameworks.iter().cloned());
+            return futures::future::ready(Ok(())).boxed();
+        };
+        let paths: Vec<String> = frameworks.iter().map(|f| format!("{dir}/{slave}/{f}")).collect();
+        async move {
+            let s = session.lock().unwrap_or_else(|e| e.into_inner()).clone().ok_or(ZkError::SessionExpired)?;
+            for p in paths {
+                s.ensure_path(&p).await?;
+            }
+            Ok(())
+        }
+        .boxed()
+    }
+
+    /// Forgets the losses of `slave` (it reregistered; they were dealt with).
+    pub fn clear_loss(&mut self, slave: &SlaveID) -> RegistryFuture<()> {
+        let Some((dir, session)) = self.lost_dir() else {
+            self.losses.remove(slave);
+            return futures::future::ready(Ok(())).boxed();
+        };
+        let path = format!("{dir}/{slave}");
+        async move {
+            let s = session.lock().unwrap_or_else(|e| e.into_inner()).clone().ok_or(ZkError::SessionExpired)?;
+            let children = match s.get_children_watch(&path).await {
+                Err(ZkError::NoNode) => return Ok(()),
+                other => other?.0,
+            };
+            for c in children {
+                match s.delete(&format!("{path}/{c}")).await {
+                    Ok(()) | Err(ZkError::NoNode) => {}
+                    Err(e) => return Err(e),
+                }
+            }
+            match s.delete(&path).await {
+                Ok(()) | Err(ZkError::NoNode) => Ok(()),
+                Err(e) => Err(e),
+            }
+        }
+        .boxed()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -210,6 +307,27 @@ mod tests {
         b.recovered(&got);
         assert!(b.contains(&info("M-S1").id.unwrap()));
         assert!(!b.contains(&info("M-S0").id.unwrap()));
+    }
+
+    #[tokio::test]
+    async fn losses_survive_a_new_registry_and_are_cleared() {
+        let zk = MemZk::new(Clock::paused());
+        let url: ZkUrl = "zk://127.0.0.1:2181/rmesos".parse().unwrap();
+        let backend: Arc<dyn Backend> = Arc::new(zk.clone());
+        let mut a = Registry::zookeeper(backend.clone(), url.clone(), Duration::from_secs(10));
+        a.recover().await.unwrap();
+        assert!(a.losses().await.unwrap().is_empty());
+        let (s0, f1, f2) =
+            (SlaveID::new("M-S0").unwrap(), FrameworkID::new("F1").unwrap(), FrameworkID::new("F2").unwrap());
+        a.record_loss(&s0, std::slice::from_ref(&f1)).await.unwrap();
+        a.record_loss(&s0, &[f1.clone(), f2.clone()]).await.unwrap();
+        let b = Registry::zookeeper(backend, url, Duration::from_secs(10));
+        b.recover().await.unwrap();
+        let got = b.losses().await.unwrap();
+        assert_eq!(got, Losses::from([(s0.clone(), BTreeSet::from([f1, f2]))]));
+        a.clear_loss(&s0).await.unwrap();
+        a.clear_loss(&s0).await.unwrap(); // again: no error
+        assert!(b.losses().await.unwrap().is_empty());
     }
 
     #[tokio::test]

@@ -112,6 +112,14 @@ impl Outgoing {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Action {
     Send(Upid, Outgoing),
+    /// Write to the registry that the tasks of these frameworks on this
+    /// slave are reported lost, before performing the actions after this one.
+    RecordLoss {
+        slave_id: SlaveID,
+        frameworks: Vec<FrameworkID>,
+    },
+    /// The slave reregistered: its recorded losses were dealt with.
+    ClearLoss(SlaveID),
     /// Watch this process: `exited` when it goes away.
     Link(Upid),
     Unlink(Upid),
@@ -154,6 +162,10 @@ pub struct MasterCore {
     /// Admitted slaves read from the registry that have not reregistered
     /// with this master yet (see `recovery.rs`).
     pub(crate) recovered: BTreeMap<SlaveID, SlaveInfo>,
+    /// Frameworks whose tasks on a slave were reported lost when its
+    /// connection broke (by this master or, from the registry, an earlier
+    /// one), until the slave reregisters.
+    pub(crate) lost_on_disconnect: BTreeMap<SlaveID, std::collections::BTreeSet<FrameworkID>>,
     pub(crate) offers: HashMap<OfferID, Offer>,
     pub(crate) allocator: Allocator,
     pub(crate) counters: Counters,
@@ -174,6 +186,7 @@ impl MasterCore {
             slaves_by_pid: HashMap::new(),
             unreachable: state::UnreachableSlaves::default(),
             recovered: BTreeMap::new(),
+            lost_on_disconnect: BTreeMap::new(),
             offers: HashMap::new(),
             allocator: Allocator::new(),
             counters: Counters::default(),

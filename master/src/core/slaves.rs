@@ -85,6 +85,7 @@ impl MasterCore {
         }
         let wall = self.wall(now);
         self.recovered_slave_returned(&id);
+        let lost = self.lost_on_disconnect.remove(&id);
         let known = self.slaves.contains_key(&id);
         let was_unreachable = self.unreachable.remove(&id);
         let mut shutdown: HashSet<FrameworkID> = HashSet::new();
@@ -157,15 +158,27 @@ impl MasterCore {
                 }
             }
         } else {
-            self.adopt_reported(
-                &id,
-                msg.frameworks,
-                msg.tasks,
-                msg.executor_infos,
-                was_unreachable,
-                &mut shutdown,
-                now,
-            );
+            let (tasks, executors) = match &lost {
+                Some(lost) => {
+                    for info in &msg.frameworks {
+                        self.recover_framework(info, now, &mut shutdown);
+                    }
+                    let (gone, tasks): (Vec<Task>, Vec<Task>) =
+                        msg.tasks.into_iter().partition(|t| lost.contains(&t.framework_id));
+                    kills.extend(self.refuse_lost(&id, gone, now));
+                    let executors: Vec<ExecutorInfo> = msg
+                        .executor_infos
+                        .into_iter()
+                        .filter(|e| e.framework_id.as_ref().is_none_or(|f| !lost.contains(f)))
+                        .collect();
+                    (tasks, executors)
+                }
+                None => (msg.tasks, msg.executor_infos),
+            };
+            self.adopt_reported(&id, msg.frameworks, tasks, executors, was_unreachable, &mut shutdown, now);
+        }
+        if lost.is_some() {
+            self.out.push(Action::ClearLoss(id.clone()));
         }
         // Tasks the master knows on this slave that the slave did not report:
         // the slave answers these reconciliations with their final updates.
@@ -210,6 +223,32 @@ impl MasterCore {
         }
         self.out.push(Action::Allocate);
         self.take()
+    }
+
+    /// Tasks a reregistering slave reports for frameworks that an earlier
+    /// master reported lost there (see `registry.rs`): not adopted; the
+    /// framework hears TASK_LOST (again, perhaps: a stale one is ignored)
+    /// and late updates of them are acknowledged and dropped; the live
+    /// ones are killed (returned).
+    fn refuse_lost(&mut self, sid: &SlaveID, tasks: Vec<Task>, now: Time) -> Vec<KillTaskMessage> {
+        let mut kills = Vec::new();
+        for mut task in tasks {
+            let (fid, tid) = (task.framework_id.clone(), task.task_id.clone());
+            tracing::info!(
+                "Slave {sid} reports task {tid} of framework {fid}, reported lost by an earlier master; not adopted"
+            );
+            if !task.state.is_terminal() {
+                kills.push(KillTaskMessage { framework_id: fid.clone(), task_id: tid.clone() });
+            }
+            let message = "Slave disconnected from an earlier master".to_string();
+            self.master_update(&fid, tid, Some(sid.clone()), TaskState::Lost, Reason::SlaveDisconnected, message, now);
+            task.state = TaskState::Lost;
+            task.slave_id = sid.clone();
+            if let Some(fw) = self.frameworks.get_mut(&fid) {
+                fw.archive_task(task);
+            }
+        }
+        kills
     }
 
     /// Rebuilds what a slave unknown to this master reports (after a master
@@ -390,6 +429,22 @@ impl MasterCore {
         self.allocator.deactivate_slave(id);
         for o in offers {
             self.remove_offer(&o, true, None, now);
+        }
+        // Frameworks that do not checkpoint lose their tasks here: recorded
+        // in the registry first, so a later leader does not adopt them.
+        let sl = &self.slaves[id];
+        let mut lost: Vec<FrameworkID> = sl
+            .tasks
+            .keys()
+            .chain(sl.executors.keys())
+            .filter(|f| self.frameworks.get(*f).is_some_and(|fw| !fw.info.checkpoint))
+            .cloned()
+            .collect();
+        lost.sort();
+        lost.dedup();
+        if !lost.is_empty() {
+            self.lost_on_disconnect.entry(id.clone()).or_default().extend(lost.iter().cloned());
+            self.out.push(Action::RecordLoss { slave_id: id.clone(), frameworks: lost });
         }
         let message = format!("Slave {id} disconnected");
         self.lose_tasks(id, |fw| !fw.info.checkpoint, |_| TaskState::Lost, Reason::SlaveDisconnected, &message, now);

@@ -874,6 +874,40 @@ fn a_late_update_of_a_task_the_master_declared_lost_is_acknowledged_not_forwarde
 }
 
 #[test]
+fn tasks_reported_lost_by_an_earlier_master_are_not_adopted_by_the_next() {
+    // Found by the chaos simulation: the leader reported TASK_LOST when the
+    // slave's connection broke (the task had just finished), then lost
+    // leadership; the next leader adopted the finished task from the
+    // reregistering slave and forwarded TASK_FINISHED.
+    let mut w = world();
+    let o = w.offer(at(0));
+    w.launch(vec![o.id], vec![w.task("t", "cpus:1;mem:256")]);
+    let acts = w.m.exited(&w.slave.clone(), at(1));
+    let record = acts.iter().position(|a| matches!(a, Action::RecordLoss { .. })).expect("loss recorded");
+    let lost = acts.iter().position(|a| matches!(a, Action::Send(_, Outgoing::StatusUpdate(_)))).expect("TASK_LOST");
+    assert!(record < lost, "recorded before it is reported: {acts:?}");
+    assert_eq!(acts[record], Action::RecordLoss { slave_id: w.sid.clone(), frameworks: vec![w.fid.clone()] });
+
+    // The next master: the registry's losses, the framework, then the slave.
+    let mut next = core();
+    next.recover_losses([(w.sid.clone(), [w.fid.clone()].into())].into());
+    let mut info = FrameworkInfo::new("user", "test");
+    info.id = Some(w.fid.clone());
+    next.reregister_framework(&w.sched, ReregisterFrameworkMessage { framework: info, failover: false }, at(2));
+    let finished = Task::new(&w.task("t", "cpus:1;mem:256"), w.fid.clone(), TaskState::Finished);
+    let acts = next.reregister_slave(&w.slave.clone(), rereg_msg(&w, vec![finished]), at(3));
+    assert!(next.framework(&w.fid).unwrap().tasks.is_empty(), "not adopted");
+    assert_eq!(updates(&acts, &w.sched).iter().map(|u| u.status.state).collect::<Vec<_>>(), vec![TaskState::Lost]);
+    assert!(acts.contains(&Action::ClearLoss(w.sid.clone())));
+    // Its late TASK_FINISHED is acknowledged, not forwarded.
+    let st = TaskStatus::new(TaskID::new("t").unwrap(), TaskState::Finished);
+    let u = StatusUpdate::new(w.fid.clone(), None, Some(w.sid.clone()), st, 1.0, Some(Uuid::from_u128(9)));
+    let acts =
+        next.status_update(&w.slave.clone(), StatusUpdateMessage { update: u, pid: Some(w.slave.clone()) }, at(4));
+    assert!(updates(&acts, &w.sched).is_empty(), "forwarded: {acts:?}");
+}
+
+#[test]
 fn disconnected_slave_that_never_reregisters_is_removed_at_the_reregister_timeout() {
     let mut w = world();
     let acts = w.m.exited(&w.slave.clone(), at(1));
