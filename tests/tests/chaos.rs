@@ -67,6 +67,7 @@ fn chaos_ci_seeds() {
     assert!(sum(|r| r.faults.executor) > 0, "no executor killed");
     assert!(sum(|r| r.faults.partition) > 0, "no partition");
     assert!(sum(|r| r.faults.expire) > 0, "no session expired");
+    assert!(sum(|r| r.faults.scheduler) > 0, "no scheduler crashed");
     assert!(sum(|r| r.redispatches) > 0, "nothing was re-dispatched");
     assert!(sum(|r| r.leader_changes) > all.len() as u32, "leadership never moved");
 }

@@ -236,8 +236,9 @@ impl Cluster {
         if let Some(d) = self.driver.take() {
             d.stop(true);
         }
-        let never_registered = self.registrations() == self.registrations_at_start;
-        if never_registered {
+        let refused =
+            matches!(self.outcome(), Outcome::FrameworkError(_)) && self.registrations() == self.registrations_at_start;
+        if refused {
             let mut store = self.store.clone();
             store.save_framework_id(None).expect("in-memory store");
         }
@@ -272,6 +273,19 @@ impl Cluster {
         self.sim.kill(slot.addr);
         slot.running = None;
         slot.restart_at = Some(until);
+    }
+
+    /// Crashes the scheduler (redispatch); run again at `until` (with its
+    /// stored framework id: a failover). False if it is already down.
+    pub fn kill_scheduler(&mut self, until: Time) -> bool {
+        if self.framework_restart_at.is_some() || self.driver.is_none() {
+            return false;
+        }
+        self.scheduler_zk.crash();
+        self.sim.kill(SCHEDULER);
+        self.driver = None;
+        self.framework_restart_at = Some(until);
+        true
     }
 
     /// The supervisor: restarts what is due, and schedules a restart for

@@ -11,7 +11,9 @@
 //!   masters, slaves and scheduler for 1-60 s, half the time from
 //!   ZooKeeper too; then heal;
 //! - expire one ZooKeeper session of a master, slave or the scheduler (as
-//!   the servers do after a long pause of the client).
+//!   the servers do after a long pause of the client);
+//! - crash the scheduler (redispatch), run again after 1-30 s with its
+//!   stored framework id (a framework failover).
 //!
 //! Faults overlap (a crash during a partition...); a fault whose target is
 //! already down or cut off is drawn again for another target. Faults stop
@@ -40,6 +42,7 @@ pub enum Kind {
     Executor,
     Partition,
     Expire,
+    Scheduler,
 }
 
 /// Faults injected so far, by kind.
@@ -50,11 +53,12 @@ pub struct Counts {
     pub executor: u32,
     pub partition: u32,
     pub expire: u32,
+    pub scheduler: u32,
 }
 
 impl Counts {
     pub fn total(&self) -> u32 {
-        self.master + self.slave + self.executor + self.partition + self.expire
+        self.master + self.slave + self.executor + self.partition + self.expire + self.scheduler
     }
 
     fn add(&mut self, k: Kind) {
@@ -64,6 +68,7 @@ impl Counts {
             Kind::Executor => self.executor += 1,
             Kind::Partition => self.partition += 1,
             Kind::Expire => self.expire += 1,
+            Kind::Scheduler => self.scheduler += 1,
         }
     }
 }
@@ -72,13 +77,14 @@ impl fmt::Display for Counts {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "{} (masters {}, slaves {}, executors {}, partitions {}, zk expiries {})",
+            "{} (masters {}, slaves {}, executors {}, partitions {}, zk expiries {}, schedulers {})",
             self.total(),
             self.master,
             self.slave,
             self.executor,
             self.partition,
-            self.expire
+            self.expire,
+            self.scheduler
         )
     }
 }
@@ -146,7 +152,8 @@ impl Injector {
                 18..=37 => Kind::Slave,
                 38..=59 => Kind::Executor,
                 60..=84 => Kind::Partition,
-                _ => Kind::Expire,
+                85..=95 => Kind::Expire,
+                _ => Kind::Scheduler,
             };
             if let Some(what) = self.inject(kind, now, c) {
                 self.counts.add(kind);
@@ -220,6 +227,10 @@ impl Injector {
                 self.cuts.push(Cut { target, zk, until: now + length });
                 let zk = if zk { " and ZooKeeper" } else { "" };
                 Some(format!("partition {addr} from the cluster{zk} for {length:?}"))
+            }
+            Kind::Scheduler => {
+                let down = self.draw(Duration::from_secs(1), Duration::from_secs(30));
+                c.kill_scheduler(now + down).then(|| format!("crash the scheduler for {down:?}"))
             }
             Kind::Expire => {
                 let target = self.rng.gen_range(0..TARGETS);
