@@ -80,10 +80,10 @@ impl MasterProcess {
         let mut actions = actions.into_iter();
         while let Some(a) = actions.next() {
             match a {
-                Action::RecordLoss { slave_id, frameworks } => {
+                Action::RecordLoss { slave_id, tasks } => {
                     // The rest (the TASK_LOST updates) waits for the write.
                     let rest: Vec<Action> = actions.collect();
-                    let write = self.registry.record_loss(&slave_id, &frameworks);
+                    let write = self.registry.record_loss(&slave_id, &tasks);
                     ctx.wait(write.into_actor(self).map(move |res, act: &mut MasterProcess, ctx| match res {
                         Ok(()) => act.perform(rest, ctx),
                         Err(e) => {
@@ -92,8 +92,8 @@ impl MasterProcess {
                     }));
                     return;
                 }
-                Action::ClearLoss(slave_id) => {
-                    let write = self.registry.clear_loss(&slave_id);
+                Action::ClearLoss { slave_id, tasks } => {
+                    let write = self.registry.clear_loss(&slave_id, &tasks);
                     ctx.spawn(write.into_actor(self).map(move |res, _act: &mut MasterProcess, _ctx| {
                         if let Err(e) = res {
                             tracing::warn!("cannot clear the recorded losses of slave {slave_id}: {e}");

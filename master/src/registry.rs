@@ -13,11 +13,12 @@
 //!
 //! Losses: when a slave's connection breaks, the master reports the tasks
 //! there of frameworks that do not checkpoint TASK_LOST (as Mesos). It first
-//! writes `<zk path>/lost/<slave id>/<framework id>`, so that a master
-//! elected later, to which the slave reregisters with those tasks (perhaps
-//! finished meanwhile), kills them rather than adopting them (a task
-//! reported lost must not be reported finished later: its framework re-ran
-//! it). The marker is cleared once the slave has reregistered.
+//! writes `<zk path>/lost/<slave id>/<framework id>/<task id>`, so that a
+//! master elected later, to which the slave reregisters with those tasks
+//! (perhaps finished meanwhile), kills them rather than adopting them (a
+//! task reported lost must not be reported finished later: its framework
+//! re-ran it). A task's record is deleted once the slave reregisters
+//! without it.
 //!
 //! Standalone masters keep the registry in process ([`Registry::in_process`]):
 //! there is no other master to hand it to, but the master runs the same code
@@ -35,7 +36,7 @@ use std::time::Duration;
 use futures::future::BoxFuture;
 use futures::FutureExt;
 use libprocess::zookeeper::{Backend, CreateMode, Session, ZkError, ZkUrl};
-use rmesos::{FrameworkID, SlaveID, SlaveInfo};
+use rmesos::{FrameworkID, SlaveID, SlaveInfo, TaskID};
 
 /// Most registry entries read at recovery (far above any cluster rmesos
 /// targets; a larger registry is refused rather than read unbounded).
@@ -46,8 +47,8 @@ pub const REGISTRY_ZNODE: &str = "registry";
 /// The name of the znode of declared losses under the master's ZooKeeper path.
 pub const LOST_ZNODE: &str = "lost";
 
-/// Losses declared at slave disconnections: slave -> frameworks.
-pub type Losses = BTreeMap<SlaveID, BTreeSet<FrameworkID>>;
+/// Tasks reported lost at slave disconnections, per slave.
+pub type Losses = BTreeMap<SlaveID, BTreeSet<(FrameworkID, TaskID)>>;
 
 /// Where the registry lives.
 enum Store {
@@ -218,10 +219,17 @@ impl Registry {
                     Err(ZkError::NoNode) => continue,
                     other => other?,
                 };
-                let fids: BTreeSet<FrameworkID> =
-                    fids.iter().filter_map(|f| FrameworkID::new(f.as_str()).ok()).collect();
-                if !fids.is_empty() {
-                    out.insert(id, fids);
+                let mut tasks = BTreeSet::new();
+                for f in fids {
+                    let Ok(fid) = FrameworkID::new(f.as_str()) else { continue };
+                    let (tids, _watch) = match s.get_children_watch(&format!("{dir}/{sid}/{f}")).await {
+                        Err(ZkError::NoNode) => continue,
+                        other => other?,
+                    };
+                    tasks.extend(tids.iter().filter_map(|t| TaskID::new(t.as_str()).ok()).map(|t| (fid.clone(), t)));
+                }
+                if !tasks.is_empty() {
+                    out.insert(id, tasks);
                 }
             }
             Ok(out)
@@ -229,13 +237,13 @@ impl Registry {
         .boxed()
     }
 
-    /// Records that the tasks of `frameworks` on `slave` were reported lost.
-    pub fn record_loss(&mut self, slave: &SlaveID, frameworks: &[FrameworkID]) -> RegistryFuture<()> {
+    /// Records that these tasks on `slave` were reported lost.
+    pub fn record_loss(&mut self, slave: &SlaveID, tasks: &[(FrameworkID, TaskID)]) -> RegistryFuture<()> {
         let Some((dir, session)) = self.lost_dir() else {
-            self.losses.entry(slave.clone()).or_default().extend(frameworks.iter().cloned());
+            self.losses.entry(slave.clone()).or_default().extend(tasks.iter().cloned());
             return futures::future::ready(Ok(())).boxed();
         };
-        let paths: Vec<String> = frameworks.iter().map(|f| format!("{dir}/{slave}/{f}")).collect();
+        let paths: Vec<String> = tasks.iter().map(|(f, t)| format!("{dir}/{slave}/{f}/{t}")).collect();
         async move {
             let s = session.lock().unwrap_or_else(|e| e.into_inner()).clone().ok_or(ZkError::SessionExpired)?;
             for p in paths {
@@ -246,29 +254,36 @@ impl Registry {
         .boxed()
     }
 
-    /// Forgets the losses of `slave` (it reregistered; they were dealt with).
-    pub fn clear_loss(&mut self, slave: &SlaveID) -> RegistryFuture<()> {
+    /// Forgets these lost tasks of `slave` (it reregistered without them).
+    pub fn clear_loss(&mut self, slave: &SlaveID, tasks: &[(FrameworkID, TaskID)]) -> RegistryFuture<()> {
         let Some((dir, session)) = self.lost_dir() else {
-            self.losses.remove(slave);
+            if let Some(set) = self.losses.get_mut(slave) {
+                for t in tasks {
+                    set.remove(t);
+                }
+                if set.is_empty() {
+                    self.losses.remove(slave);
+                }
+            }
             return futures::future::ready(Ok(())).boxed();
         };
-        let path = format!("{dir}/{slave}");
+        let paths: Vec<String> = tasks.iter().map(|(f, t)| format!("{dir}/{slave}/{f}/{t}")).collect();
+        let mut parents: Vec<String> = tasks.iter().map(|(f, _)| format!("{dir}/{slave}/{f}")).collect();
+        parents.dedup();
+        parents.push(format!("{dir}/{slave}"));
         async move {
             let s = session.lock().unwrap_or_else(|e| e.into_inner()).clone().ok_or(ZkError::SessionExpired)?;
-            let children = match s.get_children_watch(&path).await {
-                Err(ZkError::NoNode) => return Ok(()),
-                other => other?.0,
-            };
-            for c in children {
-                match s.delete(&format!("{path}/{c}")).await {
+            for p in paths {
+                match s.delete(&p).await {
                     Ok(()) | Err(ZkError::NoNode) => {}
                     Err(e) => return Err(e),
                 }
             }
-            match s.delete(&path).await {
-                Ok(()) | Err(ZkError::NoNode) => Ok(()),
-                Err(e) => Err(e),
+            // Emptied parents go too (one still holding a record stays).
+            for p in parents {
+                let _ = s.delete(&p).await;
             }
+            Ok(())
         }
         .boxed()
     }
@@ -317,17 +332,20 @@ mod tests {
         let mut a = Registry::zookeeper(backend.clone(), url.clone(), Duration::from_secs(10));
         a.recover().await.unwrap();
         assert!(a.losses().await.unwrap().is_empty());
-        let (s0, f1, f2) =
-            (SlaveID::new("M-S0").unwrap(), FrameworkID::new("F1").unwrap(), FrameworkID::new("F2").unwrap());
-        a.record_loss(&s0, std::slice::from_ref(&f1)).await.unwrap();
-        a.record_loss(&s0, &[f1.clone(), f2.clone()]).await.unwrap();
+        let s0 = SlaveID::new("M-S0").unwrap();
+        let t = |f: &str, t: &str| (FrameworkID::new(f).unwrap(), TaskID::new(t).unwrap());
+        a.record_loss(&s0, &[t("F1", "a")]).await.unwrap();
+        a.record_loss(&s0, &[t("F1", "a"), t("F1", "b"), t("F2", "c")]).await.unwrap();
         let b = Registry::zookeeper(backend, url, Duration::from_secs(10));
         b.recover().await.unwrap();
         let got = b.losses().await.unwrap();
-        assert_eq!(got, Losses::from([(s0.clone(), BTreeSet::from([f1, f2]))]));
-        a.clear_loss(&s0).await.unwrap();
-        a.clear_loss(&s0).await.unwrap(); // again: no error
+        assert_eq!(got, Losses::from([(s0.clone(), BTreeSet::from([t("F1", "a"), t("F1", "b"), t("F2", "c")]))]));
+        a.clear_loss(&s0, &[t("F1", "a"), t("F2", "c")]).await.unwrap();
+        assert_eq!(b.losses().await.unwrap(), Losses::from([(s0.clone(), BTreeSet::from([t("F1", "b")]))]));
+        a.clear_loss(&s0, &[t("F1", "b")]).await.unwrap();
+        a.clear_loss(&s0, &[t("F1", "b")]).await.unwrap(); // again: no error
         assert!(b.losses().await.unwrap().is_empty());
+        assert!(zk.children("/rmesos/lost").is_empty(), "emptied parents removed");
     }
 
     #[tokio::test]

@@ -112,14 +112,17 @@ impl Outgoing {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Action {
     Send(Upid, Outgoing),
-    /// Write to the registry that the tasks of these frameworks on this
-    /// slave are reported lost, before performing the actions after this one.
+    /// Write to the registry that these tasks on this slave are reported
+    /// lost, before performing the actions after this one.
     RecordLoss {
         slave_id: SlaveID,
-        frameworks: Vec<FrameworkID>,
+        tasks: Vec<(FrameworkID, TaskID)>,
     },
-    /// The slave reregistered: its recorded losses were dealt with.
-    ClearLoss(SlaveID),
+    /// The slave reregistered without these lost tasks: forget them.
+    ClearLoss {
+        slave_id: SlaveID,
+        tasks: Vec<(FrameworkID, TaskID)>,
+    },
     /// Watch this process: `exited` when it goes away.
     Link(Upid),
     Unlink(Upid),
@@ -165,7 +168,7 @@ pub struct MasterCore {
     /// Frameworks whose tasks on a slave were reported lost when its
     /// connection broke (by this master or, from the registry, an earlier
     /// one), until the slave reregisters.
-    pub(crate) lost_on_disconnect: BTreeMap<SlaveID, std::collections::BTreeSet<FrameworkID>>,
+    pub(crate) lost_on_disconnect: BTreeMap<SlaveID, std::collections::BTreeSet<(FrameworkID, TaskID)>>,
     pub(crate) offers: HashMap<OfferID, Offer>,
     pub(crate) allocator: Allocator,
     pub(crate) counters: Counters,

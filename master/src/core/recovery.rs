@@ -17,7 +17,7 @@ use libprocess::{Time, Upid};
 use rmesos::messages::LostSlaveMessage;
 use std::collections::{BTreeMap, BTreeSet};
 
-use rmesos::{FrameworkID, SlaveID, SlaveInfo};
+use rmesos::{FrameworkID, SlaveID, SlaveInfo, TaskID};
 
 use super::{Action, MasterCore, Outgoing};
 
@@ -41,9 +41,9 @@ impl MasterCore {
     }
 
     /// The losses read from the registry (see `registry.rs`).
-    pub fn recover_losses(&mut self, losses: BTreeMap<SlaveID, BTreeSet<FrameworkID>>) {
-        for (sid, fids) in losses {
-            self.lost_on_disconnect.entry(sid).or_default().extend(fids);
+    pub fn recover_losses(&mut self, losses: BTreeMap<SlaveID, BTreeSet<(FrameworkID, TaskID)>>) {
+        for (sid, tasks) in losses {
+            self.lost_on_disconnect.entry(sid).or_default().extend(tasks);
         }
     }
 

@@ -85,11 +85,20 @@ impl MasterCore {
         }
         let wall = self.wall(now);
         self.recovered_slave_returned(&id);
-        let lost = self.lost_on_disconnect.remove(&id);
         let known = self.slaves.contains_key(&id);
         let was_unreachable = self.unreachable.remove(&id);
         let mut shutdown: HashSet<FrameworkID> = HashSet::new();
         let reported: HashSet<_> = msg.tasks.iter().map(|t| (t.framework_id.clone(), t.task_id.clone())).collect();
+        // Tasks reported lost here earlier: those the slave still reports
+        // stay recorded (a later leader must still refuse them).
+        let lost = self.lost_on_disconnect.remove(&id).unwrap_or_default();
+        let (still, gone): (Vec<_>, Vec<_>) = lost.iter().cloned().partition(|k| reported.contains(k));
+        if !still.is_empty() {
+            self.lost_on_disconnect.insert(id.clone(), still.into_iter().collect());
+        }
+        if !gone.is_empty() {
+            self.out.push(Action::ClearLoss { slave_id: id.clone(), tasks: gone });
+        }
         if known {
             let sl = self.slaves.get_mut(&id).expect("known");
             if sl.info.resources != msg.slave.resources {
@@ -158,27 +167,18 @@ impl MasterCore {
                 }
             }
         } else {
-            let (tasks, executors) = match &lost {
-                Some(lost) => {
-                    for info in &msg.frameworks {
-                        self.recover_framework(info, now, &mut shutdown);
-                    }
-                    let (gone, tasks): (Vec<Task>, Vec<Task>) =
-                        msg.tasks.into_iter().partition(|t| lost.contains(&t.framework_id));
-                    kills.extend(self.refuse_lost(&id, gone, now));
-                    let executors: Vec<ExecutorInfo> = msg
-                        .executor_infos
-                        .into_iter()
-                        .filter(|e| e.framework_id.as_ref().is_none_or(|f| !lost.contains(f)))
-                        .collect();
-                    (tasks, executors)
+            let mut tasks = msg.tasks;
+            if !lost.is_empty() {
+                for info in &msg.frameworks {
+                    self.recover_framework(info, now, &mut shutdown);
                 }
-                None => (msg.tasks, msg.executor_infos),
-            };
+                let refused: Vec<Task>;
+                (refused, tasks) =
+                    tasks.into_iter().partition(|t| lost.contains(&(t.framework_id.clone(), t.task_id.clone())));
+                kills.extend(self.refuse_lost(&id, refused, now));
+            }
+            let executors = msg.executor_infos;
             self.adopt_reported(&id, msg.frameworks, tasks, executors, was_unreachable, &mut shutdown, now);
-        }
-        if lost.is_some() {
-            self.out.push(Action::ClearLoss(id.clone()));
         }
         // Tasks the master knows on this slave that the slave did not report:
         // the slave answers these reconciliations with their final updates.
@@ -433,18 +433,16 @@ impl MasterCore {
         // Frameworks that do not checkpoint lose their tasks here: recorded
         // in the registry first, so a later leader does not adopt them.
         let sl = &self.slaves[id];
-        let mut lost: Vec<FrameworkID> = sl
+        let mut lost: Vec<(FrameworkID, rmesos::TaskID)> = sl
             .tasks
-            .keys()
-            .chain(sl.executors.keys())
-            .filter(|f| self.frameworks.get(*f).is_some_and(|fw| !fw.info.checkpoint))
-            .cloned()
+            .iter()
+            .filter(|(f, _)| self.frameworks.get(*f).is_some_and(|fw| !fw.info.checkpoint))
+            .flat_map(|(f, tids)| tids.iter().map(move |t| (f.clone(), t.clone())))
             .collect();
         lost.sort();
-        lost.dedup();
         if !lost.is_empty() {
             self.lost_on_disconnect.entry(id.clone()).or_default().extend(lost.iter().cloned());
-            self.out.push(Action::RecordLoss { slave_id: id.clone(), frameworks: lost });
+            self.out.push(Action::RecordLoss { slave_id: id.clone(), tasks: lost });
         }
         let message = format!("Slave {id} disconnected");
         self.lose_tasks(id, |fw| !fw.info.checkpoint, |_| TaskState::Lost, Reason::SlaveDisconnected, &message, now);

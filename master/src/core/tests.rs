@@ -886,11 +886,12 @@ fn tasks_reported_lost_by_an_earlier_master_are_not_adopted_by_the_next() {
     let record = acts.iter().position(|a| matches!(a, Action::RecordLoss { .. })).expect("loss recorded");
     let lost = acts.iter().position(|a| matches!(a, Action::Send(_, Outgoing::StatusUpdate(_)))).expect("TASK_LOST");
     assert!(record < lost, "recorded before it is reported: {acts:?}");
-    assert_eq!(acts[record], Action::RecordLoss { slave_id: w.sid.clone(), frameworks: vec![w.fid.clone()] });
+    let t = (w.fid.clone(), TaskID::new("t").unwrap());
+    assert_eq!(acts[record], Action::RecordLoss { slave_id: w.sid.clone(), tasks: vec![t.clone()] });
 
     // The next master: the registry's losses, the framework, then the slave.
     let mut next = core();
-    next.recover_losses([(w.sid.clone(), [w.fid.clone()].into())].into());
+    next.recover_losses([(w.sid.clone(), [t.clone()].into())].into());
     let mut info = FrameworkInfo::new("user", "test");
     info.id = Some(w.fid.clone());
     next.reregister_framework(&w.sched, ReregisterFrameworkMessage { framework: info, failover: false }, at(2));
@@ -898,13 +899,19 @@ fn tasks_reported_lost_by_an_earlier_master_are_not_adopted_by_the_next() {
     let acts = next.reregister_slave(&w.slave.clone(), rereg_msg(&w, vec![finished]), at(3));
     assert!(next.framework(&w.fid).unwrap().tasks.is_empty(), "not adopted");
     assert_eq!(updates(&acts, &w.sched).iter().map(|u| u.status.state).collect::<Vec<_>>(), vec![TaskState::Lost]);
-    assert!(acts.contains(&Action::ClearLoss(w.sid.clone())));
+    // The slave still has it (its update is pending): the record stays.
+    assert!(!acts.iter().any(|a| matches!(a, Action::ClearLoss { .. })), "{acts:?}");
+    assert!(next.lost_on_disconnect.contains_key(&w.sid));
     // Its late TASK_FINISHED is acknowledged, not forwarded.
     let st = TaskStatus::new(TaskID::new("t").unwrap(), TaskState::Finished);
     let u = StatusUpdate::new(w.fid.clone(), None, Some(w.sid.clone()), st, 1.0, Some(Uuid::from_u128(9)));
     let acts =
         next.status_update(&w.slave.clone(), StatusUpdateMessage { update: u, pid: Some(w.slave.clone()) }, at(4));
     assert!(updates(&acts, &w.sched).is_empty(), "forwarded: {acts:?}");
+    // Back again without it: the record goes.
+    let acts = next.reregister_slave(&w.slave.clone(), rereg_msg(&w, vec![]), at(5));
+    assert!(acts.contains(&Action::ClearLoss { slave_id: w.sid.clone(), tasks: vec![t] }), "{acts:?}");
+    assert!(!next.lost_on_disconnect.contains_key(&w.sid));
 }
 
 #[test]
