@@ -77,8 +77,29 @@ impl MasterProcess {
         if self.is_stopping() {
             return;
         }
-        for a in actions {
+        let mut actions = actions.into_iter();
+        while let Some(a) = actions.next() {
             match a {
+                Action::RecordLoss { slave_id, tasks } => {
+                    // The rest (the TASK_LOST updates) waits for the write.
+                    let rest: Vec<Action> = actions.collect();
+                    let write = self.registry.record_loss(&slave_id, &tasks);
+                    ctx.wait(write.into_actor(self).map(move |res, act: &mut MasterProcess, ctx| match res {
+                        Ok(()) => act.perform(rest, ctx),
+                        Err(e) => {
+                            act.lose_leadership(&format!("cannot record lost tasks of slave {slave_id}: {e}"), ctx)
+                        }
+                    }));
+                    return;
+                }
+                Action::ClearLoss { slave_id, tasks } => {
+                    let write = self.registry.clear_loss(&slave_id, &tasks);
+                    ctx.spawn(write.into_actor(self).map(move |res, _act: &mut MasterProcess, _ctx| {
+                        if let Err(e) = res {
+                            tracing::warn!("cannot clear the recorded losses of slave {slave_id}: {e}");
+                        }
+                    }));
+                }
                 Action::Send(to, Outgoing::SlaveRegistered(m)) => {
                     self.admit_then_send(to, m.slave_id.clone(), Outgoing::SlaveRegistered(m), ctx)
                 }

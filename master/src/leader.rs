@@ -38,6 +38,7 @@
 //! milliseconds rather than after the session timeout (a process that just
 //! exits leaves its session to expire on the servers).
 
+use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -83,9 +84,45 @@ pub enum Role {
     Leading,
 }
 
+impl Role {
+    fn code(self) -> u8 {
+        match self {
+            Role::Standby => 0,
+            Role::Recovering => 1,
+            Role::Leading => 2,
+        }
+    }
+
+    fn from_code(code: u8) -> Role {
+        match code {
+            1 => Role::Recovering,
+            2 => Role::Leading,
+            _ => Role::Standby,
+        }
+    }
+}
+
+/// A master's role as last set, readable from outside its actor without a
+/// message ([`crate::RunningMaster::role`]): a simulation checks after every
+/// event that at most one master leads.
+#[derive(Clone, Debug, Default)]
+pub struct RoleCell(Arc<AtomicU8>);
+
+impl RoleCell {
+    pub fn get(&self) -> Role {
+        Role::from_code(self.0.load(Ordering::SeqCst))
+    }
+
+    fn set(&self, role: Role) {
+        self.0.store(role.code(), Ordering::SeqCst);
+    }
+}
+
 /// Leadership state of one master process.
 pub struct Ha {
-    pub(crate) role: Role,
+    role: Role,
+    /// `role`, published.
+    cell: RoleCell,
     /// The leader as last detected (this master itself when standalone).
     pub(crate) leader: Option<MasterInfo>,
     /// Clock time this master was elected.
@@ -117,7 +154,7 @@ impl actix::Handler<Withdraw> for MasterProcess {
             return;
         };
         tracing::info!("Master {} stopping: withdrawing from the election", self.me.pid());
-        self.ha.role = Role::Standby;
+        self.ha.set_role(Role::Standby);
         self.ha.stopping = true;
         self.ha.withdrawn = Some(msg.0);
         self.me.send(&contender, WithdrawMessage {});
@@ -127,8 +164,11 @@ impl actix::Handler<Withdraw> for MasterProcess {
 impl Ha {
     /// A standalone master: leads from the start.
     pub(crate) fn standalone(info: MasterInfo, now: Time) -> Ha {
+        let cell = RoleCell::default();
+        cell.set(Role::Leading);
         Ha {
             role: Role::Leading,
+            cell,
             leader: Some(info),
             elected_at: Some(now),
             zk: None,
@@ -139,6 +179,16 @@ impl Ha {
 
     pub fn role(&self) -> Role {
         self.role
+    }
+
+    pub(crate) fn set_role(&mut self, role: Role) {
+        self.role = role;
+        self.cell.set(role);
+    }
+
+    /// The published role (shared with [`crate::RunningMaster`]).
+    pub(crate) fn role_cell(&self) -> RoleCell {
+        self.cell.clone()
     }
 
     pub fn leader(&self) -> Option<&MasterInfo> {
@@ -166,7 +216,15 @@ pub(crate) fn start(
     node.send(master, &contender, ContendMessage { data: info.to_json().into_bytes() });
     let registry = Registry::zookeeper(ha.backend.clone(), ha.url.clone(), ha.session_timeout);
     let zk = Some((contender, detector));
-    let state = Ha { role: Role::Standby, leader: None, elected_at: None, zk, stopping: false, withdrawn: None };
+    let state = Ha {
+        role: Role::Standby,
+        cell: RoleCell::default(),
+        leader: None,
+        elected_at: None,
+        zk,
+        stopping: false,
+        withdrawn: None,
+    };
     Ok((state, registry))
 }
 
@@ -273,7 +331,7 @@ impl MasterProcess {
             (Role::Standby, true) => {
                 let (id, me) = (&self.core.info().id, self.me.pid());
                 tracing::info!("Elected as the leading master! (master {id} at {me}{was})");
-                self.ha.role = Role::Recovering;
+                self.ha.set_role(Role::Recovering);
                 self.recover(ctx);
             }
             (Role::Standby, false) if text == "none" => {
@@ -289,13 +347,19 @@ impl MasterProcess {
 
     /// Reads the registry, then leads.
     fn recover(&mut self, ctx: &mut Context<Self>) {
-        let fut = self.registry.recover().into_actor(self).map(|res, act: &mut MasterProcess, ctx| {
+        let (slaves, losses) = (self.registry.recover(), self.registry.losses());
+        let read = async move {
+            let slaves = slaves.await?;
+            Ok::<_, libprocess::zookeeper::ZkError>((slaves, losses.await?))
+        };
+        let fut = read.into_actor(self).map(|res, act: &mut MasterProcess, ctx| {
             if act.ha.role != Role::Recovering {
                 return;
             }
             match res {
-                Ok(slaves) => {
+                Ok((slaves, losses)) => {
                     act.registry.recovered(&slaves);
+                    act.core.recover_losses(losses);
                     let acts = act.core.recover(slaves);
                     act.perform(acts, ctx);
                     if act.core.recovered_slaves().next().is_some() {
@@ -306,7 +370,7 @@ impl MasterProcess {
                             act.perform(acts, ctx);
                         });
                     }
-                    act.ha.role = Role::Leading;
+                    act.ha.set_role(Role::Leading);
                     act.ha.elected_at = Some(act.now());
                     tracing::info!("Master {} at {} leads: recovered the registry", act.core.info().id, act.me.pid());
                 }
@@ -321,7 +385,7 @@ impl MasterProcess {
         if self.ha.role == Role::Standby {
             return;
         }
-        self.ha.role = Role::Standby;
+        self.ha.set_role(Role::Standby);
         tracing::error!(
             "Lost leadership ({why})... committing suicide! (master {} at {})",
             self.core.info().id,

@@ -99,9 +99,20 @@ pub struct RunningMaster {
     /// The master's id (a UUID).
     pub id: String,
     pub addr: Addr<MasterProcess>,
+    role: leader::RoleCell,
 }
 
 impl RunningMaster {
+    /// The master's role now, read without a message: `Standby` once its
+    /// process is gone (stopped, crashed, or ended after losing leadership).
+    pub fn role(&self) -> leader::Role {
+        if self.addr.connected() {
+            self.role.get()
+        } else {
+            leader::Role::Standby
+        }
+    }
+
     /// Stops the master gracefully: it stops acting at once, leaves the
     /// election (its znode deleted, so the next master leads within
     /// milliseconds; bounded by [`leader::WITHDRAW_TIMEOUT`]), then its node
@@ -194,13 +205,17 @@ fn spawn_with(node: &Node, opts: MasterOptions, ha: Option<HaConfig>) -> Result<
         None => None,
     };
     let standalone = elected.is_none();
+    let mut role = None;
     let spawned = node.spawn(MASTER_ID, |me| {
         let p = MasterProcess::new(me, core, opts);
-        match elected {
+        let p = match elected {
             Some((ha, registry)) => p.with_ha(ha, registry),
             None => p,
-        }
+        };
+        role = Some(p.ha().role_cell());
+        p
     })?;
+    let role = role.unwrap_or_default();
     node.set_default_http(MASTER_ID);
     tracing::info!("Master {id} ({hostname}) started on {}", pid.addr());
     if standalone {
@@ -209,5 +224,5 @@ fn spawn_with(node: &Node, opts: MasterOptions, ha: Option<HaConfig>) -> Result<
     } else {
         tracing::info!("The master's pid is {pid}; contending for leadership through ZooKeeper");
     }
-    Ok(RunningMaster { node: node.clone(), pid: spawned.pid, id, addr: spawned.addr })
+    Ok(RunningMaster { node: node.clone(), pid: spawned.pid, id, addr: spawned.addr, role })
 }

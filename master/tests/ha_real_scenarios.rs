@@ -135,7 +135,7 @@ async fn all_masters_down_slave_and_scheduler_keep_looking_and_resume_when_one_i
     // the scheduler say so and keep running.
     c.slaves[0].as_mut().unwrap().wait_line("No leader detected");
     let rd = &mut c.frameworks[0];
-    rd.wait_line("Disconnected from the master; waiting for it");
+    rd.wait_line("Disconnected from the master; no offers until a master is detected");
     rd.wait_line("No leader detected");
     assert!(c.slaves[0].as_mut().unwrap().running() && c.frameworks[0].running(), "{}", c.logs());
 
@@ -171,8 +171,10 @@ async fn leader_gone_longer_than_10s_scheduler_disconnected_then_reregistered_wi
     // "Disconnected from master" at once (its link to the dead leader
     // broke), the new leader detected, the framework reregistered.
     let stdout = |want: &str| rd.stdout().iter().position(|l| l.contains(want));
-    let (disconnected, reregistered) =
-        (stdout("Disconnected from the master; waiting for it"), stdout("Reregistered with master"));
+    let (disconnected, reregistered) = (
+        stdout("Disconnected from the master; no offers until a master is detected"),
+        stdout("Reregistered with master"),
+    );
     assert!(disconnected.is_some() && disconnected < reregistered, "{}", rd.dump());
     let lost = line_index(rd, "Disconnected from master");
     let detected = line_index(rd, &format!("New master detected at {next_pid}"));

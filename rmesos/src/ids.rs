@@ -151,6 +151,16 @@ pub fn new_master_id() -> String {
     master_id_from(Uuid::new_v4())
 }
 
+/// A version-4 UUID drawn from `rng`. Processes that make ids (status update
+/// uuids, a scheduler's process id) draw them from a generator seeded by
+/// their node's incarnation or a given seed, which a simulation draws from
+/// its own seed: the same seed then gives the same ids.
+pub fn uuid_from(rng: &mut impl rand::RngCore) -> Uuid {
+    let mut bytes = [0u8; 16];
+    rng.fill_bytes(&mut bytes);
+    uuid::Builder::from_random_bytes(bytes).into_uuid()
+}
+
 /// A master id from a given UUID (deterministic simulations pass a seeded one).
 pub fn master_id_from(uuid: Uuid) -> String {
     uuid.hyphenated().to_string()
@@ -197,6 +207,21 @@ mod tests {
     use super::*;
 
     const MASTER: &str = "8a1c5e52-3c1e-4f61-9c2a-0e3d3f1b2c4d";
+
+    #[test]
+    fn uuids_from_a_seeded_generator_replay_and_are_version_4() {
+        use rand::SeedableRng;
+        let draw = |seed| {
+            let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+            (uuid_from(&mut rng), uuid_from(&mut rng))
+        };
+        let (a, b) = draw(7);
+        assert_eq!(draw(7), (a, b));
+        assert_ne!(a, b);
+        assert_ne!(draw(8).0, a);
+        assert_eq!(a.get_version_num(), 4);
+        assert_eq!(a.get_variant(), uuid::Variant::RFC4122);
+    }
 
     #[test]
     fn generated_ids_follow_mesos_formats() {

@@ -4,6 +4,8 @@
 //!
 //! This library holds what the real-process suites share ([`procs`]):
 //! building the binaries once per test run, children that are killed and
-//! reaped however a test ends, and waiting on their output lines.
+//! reaped however a test ends, and waiting on their output lines; and the
+//! [`chaos`] simulation (the `chaos` test and the `rmesos-chaos` binary).
 
+pub mod chaos;
 pub mod procs;

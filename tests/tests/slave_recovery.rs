@@ -147,8 +147,8 @@ fn slave_restarted_with_reconnect_keeps_the_task_running_and_it_finishes() {
     kill_slave(&r);
     let mut again = slave(&r.addr, r.port, &r.dir.join("work"), "reconnect");
     let executor_back = again.wait_line("reregistered at");
-    let line = again.wait_line("Reregistered with master");
-    r.master.wait_line("Reregistered slave");
+    let line = again.wait_line("Re-registered with master");
+    r.master.wait_line("Re-registered slave");
     // For FAULT-TOLERANCE.md (wall-clock stamps of the restarted slave).
     println!(
         "slave started: {}\nexecutor back: {executor_back}\nslave back: {line}",

@@ -232,6 +232,16 @@ impl Redispatch {
             .collect()
     }
 
+    /// Statuses of the tasks launched on `slave`, for explicit
+    /// reconciliation when it is lost: a master that never knew them (it
+    /// took over and the slave never came back) sends no TASK_LOST for
+    /// them, but answers a reconciliation with it.
+    pub fn reconcile_statuses_on(&self, slave: &SlaveID) -> Vec<TaskStatus> {
+        let mut statuses = self.reconcile_statuses();
+        statuses.retain(|s| s.slave_id.as_ref() == Some(slave));
+        statuses
+    }
+
     /// First fit: fills each offer with pending tasks in key order while
     /// their resources fit. Returns the launches (offer, tasks), the offers
     /// to decline, and the keys to persist (before launching).

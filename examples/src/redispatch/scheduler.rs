@@ -37,12 +37,30 @@ pub struct RedispatchScheduler {
     store: Box<dyn TaskStore>,
     framework_id: Option<FrameworkID>,
     outcome: Arc<Mutex<Outcome>>,
+    /// Progress lines go to the debug log instead of stdout.
+    quiet: bool,
 }
 
 impl RedispatchScheduler {
     /// `framework_id` is the stored one (the driver fails over to it).
     pub fn new(core: Redispatch, store: Box<dyn TaskStore>, framework_id: Option<FrameworkID>) -> RedispatchScheduler {
-        RedispatchScheduler { core, store, framework_id, outcome: Arc::new(Mutex::new(Outcome::Running)) }
+        RedispatchScheduler { core, store, framework_id, outcome: Arc::new(Mutex::new(Outcome::Running)), quiet: false }
+    }
+
+    /// Progress lines (one per state change) go to the debug log rather
+    /// than stdout: for a simulation running thousands of tasks.
+    pub fn quiet(mut self) -> RedispatchScheduler {
+        self.quiet = true;
+        self
+    }
+
+    /// Prints a progress line (timestamped) or, when quiet, logs it.
+    fn say(&self, line: std::fmt::Arguments<'_>) {
+        if self.quiet {
+            tracing::debug!("{line}");
+        } else {
+            println!("{} {line}", wall_clock());
+        }
     }
 
     pub fn outcome(&self) -> Arc<Mutex<Outcome>> {
@@ -70,8 +88,13 @@ impl RedispatchScheduler {
 
     fn finish_if_done(&mut self, driver: &DriverHandle) {
         if self.core.is_done() {
-            println!("{} {}", wall_clock(), self.core.report());
-            println!("{}", self.core.summary());
+            if self.quiet {
+                tracing::debug!("{}", self.core.report());
+                tracing::debug!("{}", self.core.summary());
+            } else {
+                println!("{} {}", wall_clock(), self.core.report());
+                println!("{}", self.core.summary());
+            }
             self.set(Outcome::Done);
             driver.stop(false);
         }
@@ -80,7 +103,7 @@ impl RedispatchScheduler {
     fn reconcile(&self, driver: &DriverHandle) {
         let statuses = self.core.reconcile_statuses();
         if !statuses.is_empty() {
-            println!("{} Reconciling {} launched tasks", wall_clock(), statuses.len());
+            self.say(format_args!("Reconciling {} launched tasks", statuses.len()));
             driver.reconcile_tasks(statuses);
         }
     }
@@ -88,10 +111,10 @@ impl RedispatchScheduler {
 
 impl Scheduler for RedispatchScheduler {
     fn registered(&mut self, driver: &DriverHandle, id: &FrameworkID, master: &MasterInfo) {
-        println!("{} Registered as framework {id} with master {}", wall_clock(), describe(master));
+        self.say(format_args!("Registered as framework {id} with master {}", describe(master)));
         let changed = self.core.registered(id, self.framework_id.as_ref());
         if !changed.is_empty() {
-            println!("{} {} tasks of a previous framework will be re-dispatched", wall_clock(), changed.len());
+            self.say(format_args!("{} tasks of a previous framework will be re-dispatched", changed.len()));
         }
         if !self.save(driver, &changed) {
             return;
@@ -110,12 +133,12 @@ impl Scheduler for RedispatchScheduler {
     }
 
     fn reregistered(&mut self, driver: &DriverHandle, master: &MasterInfo) {
-        println!("{} Reregistered with master {}", wall_clock(), describe(master));
+        self.say(format_args!("Reregistered with master {}", describe(master)));
         self.reconcile(driver);
     }
 
     fn disconnected(&mut self, _driver: &DriverHandle) {
-        println!("{} Disconnected from the master; no offers until a master is detected", wall_clock());
+        self.say(format_args!("Disconnected from the master; no offers until a master is detected"));
     }
 
     fn resource_offers(&mut self, driver: &DriverHandle, offers: Vec<Offer>) {
@@ -126,7 +149,7 @@ impl Scheduler for RedispatchScheduler {
         for (offer_id, tasks) in placement.launch {
             let host = offers.iter().find(|o| o.id == offer_id).map_or("?", |o| o.hostname.as_str());
             for t in &tasks {
-                println!("{} Launching {} on {host}", wall_clock(), t.task_id);
+                self.say(format_args!("Launching {} on {host}", t.task_id));
             }
             driver.launch_tasks(vec![offer_id], tasks, Filters::default());
         }
@@ -144,7 +167,7 @@ impl Scheduler for RedispatchScheduler {
             }
         }
         if let Some(line) = outcome.progress {
-            println!("{} {line}", wall_clock());
+            self.say(format_args!("{line}"));
         }
         if outcome.redispatched {
             driver.revive_offers();
@@ -152,8 +175,17 @@ impl Scheduler for RedispatchScheduler {
         self.finish_if_done(driver);
     }
 
-    fn slave_lost(&mut self, _driver: &DriverHandle, slave_id: &SlaveID) {
-        println!("{} Slave {slave_id} lost; its tasks will be re-dispatched as their updates arrive", wall_clock());
+    fn slave_lost(&mut self, driver: &DriverHandle, slave_id: &SlaveID) {
+        // Their TASK_LOST comes from the master that knew them; after a
+        // master failover the slave may be removed without any: ask.
+        let statuses = self.core.reconcile_statuses_on(slave_id);
+        self.say(format_args!(
+            "Slave {slave_id} lost; reconciling its {} launched tasks (re-dispatched once reported lost)",
+            statuses.len()
+        ));
+        if !statuses.is_empty() {
+            driver.reconcile_tasks(statuses);
+        }
     }
 
     fn error(&mut self, _driver: &DriverHandle, message: &str) {

@@ -242,3 +242,15 @@ fn the_report_names_at_most_a_bounded_number_of_tasks() {
     assert!(report.ends_with(" and 2 more"), "{report}");
     assert!(!report.contains(&format!("task-{n:04}")), "{report}");
 }
+
+#[test]
+fn a_lost_slave_s_launched_tasks_are_listed_for_reconciliation() {
+    let mut t = table(3);
+    t.place(&[offer("o1", "S0", "cpus:1;mem:32"), offer("o2", "S1", "cpus:2;mem:64")]);
+    t.update(&status("task-0002.1", TaskState::Running));
+    let on_s1 = t.reconcile_statuses_on(&SlaveID::new("S1").unwrap());
+    let ids: Vec<&str> = on_s1.iter().map(|s| s.task_id.as_str()).collect();
+    assert_eq!(ids, vec!["task-0002.1", "task-0003.1"]);
+    assert_eq!(on_s1[0].state, TaskState::Running);
+    assert!(t.reconcile_statuses_on(&SlaveID::new("S9").unwrap()).is_empty());
+}

@@ -124,7 +124,8 @@ impl MasterCore {
         if !failed_over {
             // The scheduler may have lost its offers with the old master or
             // connection: take them back (as Mesos does) and offer afresh.
-            let offers: Vec<_> = self.frameworks[&id].offers.iter().cloned().collect();
+            let mut offers: Vec<_> = self.frameworks[&id].offers.iter().cloned().collect();
+            offers.sort();
             for o in offers {
                 self.remove_offer(&o, true, None, now);
             }
@@ -201,7 +202,8 @@ impl MasterCore {
     fn deactivate(&mut self, id: &FrameworkID, rescind: bool, now: Time) {
         let Some(fw) = self.frameworks.get_mut(id) else { return };
         fw.active = false;
-        let offers: Vec<_> = fw.offers.iter().cloned().collect();
+        let mut offers: Vec<_> = fw.offers.iter().cloned().collect();
+        offers.sort();
         self.allocator.deactivate_framework(id);
         for o in offers {
             self.remove_offer(&o, rescind, None, now);
@@ -250,7 +252,8 @@ impl MasterCore {
         self.deactivate(id, false, now);
         let Some(mut fw) = self.frameworks.remove(id) else { return };
         let mut slaves = std::collections::BTreeSet::new();
-        let tasks: Vec<_> = fw.tasks.drain().map(|(_, t)| t).collect();
+        let mut tasks: Vec<_> = fw.tasks.drain().map(|(_, t)| t).collect();
+        tasks.sort_by(|a, b| a.task_id.cmp(&b.task_id));
         for mut task in tasks {
             slaves.insert(task.slave_id.clone());
             if !task.state.is_terminal() {

@@ -112,6 +112,17 @@ impl Outgoing {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Action {
     Send(Upid, Outgoing),
+    /// Write to the registry that these tasks on this slave are reported
+    /// lost, before performing the actions after this one.
+    RecordLoss {
+        slave_id: SlaveID,
+        tasks: Vec<(FrameworkID, TaskID)>,
+    },
+    /// The slave reregistered without these lost tasks: forget them.
+    ClearLoss {
+        slave_id: SlaveID,
+        tasks: Vec<(FrameworkID, TaskID)>,
+    },
     /// Watch this process: `exited` when it goes away.
     Link(Upid),
     Unlink(Upid),
@@ -161,6 +172,10 @@ pub struct MasterCore {
     /// Admitted slaves read from the registry that have not reregistered
     /// with this master yet (see `recovery.rs`).
     pub(crate) recovered: BTreeMap<SlaveID, SlaveInfo>,
+    /// Frameworks whose tasks on a slave were reported lost when its
+    /// connection broke (by this master or, from the registry, an earlier
+    /// one), until the slave reregisters.
+    pub(crate) lost_on_disconnect: BTreeMap<SlaveID, std::collections::BTreeSet<(FrameworkID, TaskID)>>,
     pub(crate) offers: HashMap<OfferID, Offer>,
     pub(crate) allocator: Allocator,
     pub(crate) counters: Counters,
@@ -181,6 +196,7 @@ impl MasterCore {
             slaves_by_pid: HashMap::new(),
             unreachable: state::UnreachableSlaves::default(),
             recovered: BTreeMap::new(),
+            lost_on_disconnect: BTreeMap::new(),
             offers: HashMap::new(),
             allocator: Allocator::new(),
             counters: Counters::default(),
@@ -345,7 +361,7 @@ impl MasterCore {
     /// Runs one allocation cycle and sends the offers (one message per framework).
     pub fn allocate(&mut self, now: Time) -> Vec<Action> {
         let allocations = self.allocator.allocate(now);
-        let mut batches: HashMap<FrameworkID, ResourceOffersMessage> = HashMap::new();
+        let mut batches: BTreeMap<FrameworkID, ResourceOffersMessage> = BTreeMap::new();
         for al in allocations {
             let (Some(fw), Some(sl)) = (self.frameworks.get_mut(&al.framework_id), self.slaves.get_mut(&al.slave_id))
             else {

@@ -15,7 +15,9 @@
 
 use libprocess::{Time, Upid};
 use rmesos::messages::LostSlaveMessage;
-use rmesos::{SlaveID, SlaveInfo};
+use std::collections::{BTreeMap, BTreeSet};
+
+use rmesos::{FrameworkID, SlaveID, SlaveInfo, TaskID};
 
 use super::{Action, MasterCore, Outgoing};
 
@@ -36,6 +38,13 @@ impl MasterCore {
             self.cfg.agent_reregister_timeout
         );
         self.take()
+    }
+
+    /// The losses read from the registry (see `registry.rs`).
+    pub fn recover_losses(&mut self, losses: BTreeMap<SlaveID, BTreeSet<(FrameworkID, TaskID)>>) {
+        for (sid, tasks) in losses {
+            self.lost_on_disconnect.entry(sid).or_default().extend(tasks);
+        }
     }
 
     /// Slaves recovered from the registry that have not reregistered yet.

@@ -88,6 +88,16 @@ impl MasterCore {
         let was_unreachable = self.unreachable.remove(&id);
         let mut shutdown: HashSet<FrameworkID> = HashSet::new();
         let reported: HashSet<_> = msg.tasks.iter().map(|t| (t.framework_id.clone(), t.task_id.clone())).collect();
+        // Tasks reported lost here earlier: those the slave still reports
+        // stay recorded (a later leader must still refuse them).
+        let lost = self.lost_on_disconnect.remove(&id).unwrap_or_default();
+        let (still, gone): (Vec<_>, Vec<_>) = lost.iter().cloned().partition(|k| reported.contains(k));
+        if !still.is_empty() {
+            self.lost_on_disconnect.insert(id.clone(), still.into_iter().collect());
+        }
+        if !gone.is_empty() {
+            self.out.push(Action::ClearLoss { slave_id: id.clone(), tasks: gone });
+        }
         if known {
             let sl = self.slaves.get_mut(&id).expect("known");
             if sl.info.resources != msg.slave.resources {
@@ -170,25 +180,32 @@ impl MasterCore {
                 }
             }
         } else {
-            self.adopt_reported(
-                &id,
-                msg.frameworks,
-                msg.tasks,
-                msg.executor_infos,
-                was_unreachable,
-                &mut shutdown,
-                now,
-            );
+            let mut tasks = msg.tasks;
+            if !lost.is_empty() {
+                for info in &msg.frameworks {
+                    self.recover_framework(info, now, &mut shutdown);
+                }
+                let refused: Vec<Task>;
+                (refused, tasks) =
+                    tasks.into_iter().partition(|t| lost.contains(&(t.framework_id.clone(), t.task_id.clone())));
+                kills.extend(self.refuse_lost(&id, refused, now));
+            }
+            let executors = msg.executor_infos;
+            self.adopt_reported(&id, msg.frameworks, tasks, executors, was_unreachable, &mut shutdown, now);
         }
         // Tasks the master knows on this slave that the slave did not report:
         // the slave answers these reconciliations with their final updates.
         let mut reconciliations = Vec::new();
         if known {
             let sl = &self.slaves[&id];
-            for (fid, tids) in &sl.tasks {
+            let mut by_framework: Vec<_> = sl.tasks.iter().collect();
+            by_framework.sort_by(|a, b| a.0.cmp(b.0));
+            for (fid, tids) in by_framework {
                 let Some(fw) = self.frameworks.get(fid) else { continue };
+                let mut tids: Vec<&rmesos::TaskID> = tids.iter().collect();
+                tids.sort();
                 let statuses: Vec<TaskStatus> = tids
-                    .iter()
+                    .into_iter()
                     .filter(|t| !reported.contains(&(fid.clone(), (*t).clone())))
                     .filter_map(|t| fw.tasks.get(t))
                     .map(|t| {
@@ -219,6 +236,32 @@ impl MasterCore {
         }
         self.out.push(Action::Allocate);
         self.take()
+    }
+
+    /// Tasks a reregistering slave reports for frameworks that an earlier
+    /// master reported lost there (see `registry.rs`): not adopted; the
+    /// framework hears TASK_LOST (again, perhaps: a stale one is ignored)
+    /// and late updates of them are acknowledged and dropped; the live
+    /// ones are killed (returned).
+    fn refuse_lost(&mut self, sid: &SlaveID, tasks: Vec<Task>, now: Time) -> Vec<KillTaskMessage> {
+        let mut kills = Vec::new();
+        for mut task in tasks {
+            let (fid, tid) = (task.framework_id.clone(), task.task_id.clone());
+            tracing::info!(
+                "Slave {sid} reports task {tid} of framework {fid}, reported lost by an earlier master; not adopted"
+            );
+            if !task.state.is_terminal() {
+                kills.push(KillTaskMessage { framework_id: fid.clone(), task_id: tid.clone() });
+            }
+            let message = "Slave disconnected from an earlier master".to_string();
+            self.master_update(&fid, tid, Some(sid.clone()), TaskState::Lost, Reason::SlaveDisconnected, message, now);
+            task.state = TaskState::Lost;
+            task.slave_id = sid.clone();
+            if let Some(fw) = self.frameworks.get_mut(&fid) {
+                fw.archive_task(task);
+            }
+        }
+        kills
     }
 
     /// Rebuilds what a slave unknown to this master reports (after a master
@@ -350,7 +393,11 @@ impl MasterCore {
         let max = self.cfg.max_agent_ping_timeouts.max(1);
         let mut remove = Vec::new();
         let mut pings = Vec::new();
-        for sl in self.slaves.values_mut() {
+        // In id order: a simulation replays only if no HashMap order decides
+        // what is sent.
+        let mut slaves: Vec<&mut Slave> = self.slaves.values_mut().collect();
+        slaves.sort_by(|a, b| a.id.cmp(&b.id));
+        for sl in slaves {
             if sl.awaiting_pong {
                 sl.pings_missed += 1;
                 if sl.pings_missed >= max {
@@ -395,10 +442,25 @@ impl MasterCore {
         );
         let after = self.cfg.agent_reregister_timeout;
         self.out.push(Action::ReregisterTimer { slave_id: id.clone(), epoch, after });
-        let offers: Vec<_> = sl.offers.iter().cloned().collect();
+        let mut offers: Vec<_> = sl.offers.iter().cloned().collect();
+        offers.sort();
         self.allocator.deactivate_slave(id);
         for o in offers {
             self.remove_offer(&o, true, None, now);
+        }
+        // Frameworks that do not checkpoint lose their tasks here: recorded
+        // in the registry first, so a later leader does not adopt them.
+        let sl = &self.slaves[id];
+        let mut lost: Vec<(FrameworkID, rmesos::TaskID)> = sl
+            .tasks
+            .iter()
+            .filter(|(f, _)| self.frameworks.get(*f).is_some_and(|fw| !fw.info.checkpoint))
+            .flat_map(|(f, tids)| tids.iter().map(move |t| (f.clone(), t.clone())))
+            .collect();
+        lost.sort();
+        if !lost.is_empty() {
+            self.lost_on_disconnect.entry(id.clone()).or_default().extend(lost.iter().cloned());
+            self.out.push(Action::RecordLoss { slave_id: id.clone(), tasks: lost });
         }
         let message = format!("Slave {id} disconnected");
         self.lose_tasks(id, |fw| !fw.info.checkpoint, |_| TaskState::Lost, Reason::SlaveDisconnected, &message, now);
@@ -418,7 +480,8 @@ impl MasterCore {
     pub(crate) fn remove_slave(&mut self, id: &SlaveID, why: Removal, now: Time) {
         let Some(sl) = self.slaves.get(id) else { return };
         let (pid, hostname) = (sl.pid.clone(), sl.info.hostname.clone());
-        let offers: Vec<_> = sl.offers.iter().cloned().collect();
+        let mut offers: Vec<_> = sl.offers.iter().cloned().collect();
+        offers.sort();
         for o in offers {
             self.remove_offer(&o, true, None, now);
         }
@@ -480,8 +543,9 @@ impl MasterCore {
                 continue;
             }
             let new_state = state(fw);
-            let tids: Vec<_> =
+            let mut tids: Vec<_> =
                 self.slaves[sid].tasks.get(&fid).map(|s| s.iter().cloned().collect()).unwrap_or_default();
+            tids.sort();
             for tid in tids {
                 let Some(mut task) = self.frameworks.get_mut(&fid).and_then(|f| f.tasks.remove(&tid)) else { continue };
                 if let Some(sl) = self.slaves.get_mut(sid) {

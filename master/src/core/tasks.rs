@@ -248,6 +248,25 @@ impl MasterCore {
             if latest.is_terminal() && !was_terminal {
                 released = Some((task.resources.clone(), latest));
             }
+        } else if let (Some(uuid), Some(ended)) =
+            (update.uuid, fw.completed_tasks.iter().rev().find(|t| t.task_id == tid && t.slave_id == sid))
+        {
+            // The framework already has this task's end: the master declared
+            // it (e.g. TASK_LOST when the slave disconnected, for a framework
+            // that does not checkpoint) or the framework acknowledged it.
+            // Forwarding a late update would report the task twice (LOST
+            // then FINISHED: a re-dispatched task would finish twice). The
+            // master acknowledges it for the framework so the slave stops
+            // retrying it.
+            tracing::info!(
+                "Dropping status update {state} for task {tid} of framework {fid} on slave {sid}: \
+                 the framework was told it ended ({}); acknowledging it to the slave",
+                ended.state
+            );
+            self.counters.invalid_status_updates += 1;
+            let ack = StatusUpdateAcknowledgementMessage { slave_id: sid, framework_id: fid, task_id: tid, uuid };
+            self.send(from, Outgoing::StatusUpdateAcknowledgement(ack));
+            return self.take();
         } else {
             tracing::info!(
                 "Status update {state} for task {tid} of framework {fid} unknown to this master; forwarding"

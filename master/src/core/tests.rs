@@ -850,6 +850,73 @@ fn disconnected_slave_that_reregisters_has_its_lost_tasks_killed_and_is_offered_
 }
 
 #[test]
+fn a_late_update_of_a_task_the_master_declared_lost_is_acknowledged_not_forwarded() {
+    // Found by the chaos simulation: the task finished on the slave just
+    // before its connection broke; the master told the framework TASK_LOST
+    // (the framework re-ran it elsewhere); the slave came back and retried
+    // TASK_FINISHED. Forwarded, the framework would see the task end twice.
+    let mut w = world();
+    let o = w.offer(at(0));
+    w.launch(vec![o.id], vec![w.task("t", "cpus:1;mem:256")]);
+    let acts = w.m.exited(&w.slave.clone(), at(1));
+    let lost = updates(&acts, &w.sched);
+    assert_eq!(lost.iter().map(|u| u.status.state).collect::<Vec<_>>(), vec![TaskState::Lost]);
+    let finished = Task::new(&w.task("t", "cpus:1;mem:256"), w.fid.clone(), TaskState::Finished);
+    w.m.reregister_slave(&w.slave.clone(), rereg_msg(&w, vec![finished]), at(5));
+    let acts = w.slave_update("t", TaskState::Finished, 7);
+    assert!(updates(&acts, &w.sched).is_empty(), "forwarded: {acts:?}");
+    let acks = sent(&acts, &w.slave, |m| match m {
+        Outgoing::StatusUpdateAcknowledgement(a) => Some((a.task_id.clone(), a.uuid)),
+        _ => None,
+    });
+    assert_eq!(acks, vec![(TaskID::new("t").unwrap(), Uuid::from_u128(7))], "the slave stops retrying");
+    // An update for a task the master never knew is still forwarded (as Mesos).
+    let acts = w.slave_update("other", TaskState::Finished, 8);
+    assert_eq!(updates(&acts, &w.sched).len(), 1);
+}
+
+#[test]
+fn tasks_reported_lost_by_an_earlier_master_are_not_adopted_by_the_next() {
+    // Found by the chaos simulation: the leader reported TASK_LOST when the
+    // slave's connection broke (the task had just finished), then lost
+    // leadership; the next leader adopted the finished task from the
+    // reregistering slave and forwarded TASK_FINISHED.
+    let mut w = world();
+    let o = w.offer(at(0));
+    w.launch(vec![o.id], vec![w.task("t", "cpus:1;mem:256")]);
+    let acts = w.m.exited(&w.slave.clone(), at(1));
+    let record = acts.iter().position(|a| matches!(a, Action::RecordLoss { .. })).expect("loss recorded");
+    let lost = acts.iter().position(|a| matches!(a, Action::Send(_, Outgoing::StatusUpdate(_)))).expect("TASK_LOST");
+    assert!(record < lost, "recorded before it is reported: {acts:?}");
+    let t = (w.fid.clone(), TaskID::new("t").unwrap());
+    assert_eq!(acts[record], Action::RecordLoss { slave_id: w.sid.clone(), tasks: vec![t.clone()] });
+
+    // The next master: the registry's losses, the framework, then the slave.
+    let mut next = core();
+    next.recover_losses([(w.sid.clone(), [t.clone()].into())].into());
+    let mut info = FrameworkInfo::new("user", "test");
+    info.id = Some(w.fid.clone());
+    next.reregister_framework(&w.sched, ReregisterFrameworkMessage { framework: info, failover: false }, at(2));
+    let finished = Task::new(&w.task("t", "cpus:1;mem:256"), w.fid.clone(), TaskState::Finished);
+    let acts = next.reregister_slave(&w.slave.clone(), rereg_msg(&w, vec![finished]), at(3));
+    assert!(next.framework(&w.fid).unwrap().tasks.is_empty(), "not adopted");
+    assert_eq!(updates(&acts, &w.sched).iter().map(|u| u.status.state).collect::<Vec<_>>(), vec![TaskState::Lost]);
+    // The slave still has it (its update is pending): the record stays.
+    assert!(!acts.iter().any(|a| matches!(a, Action::ClearLoss { .. })), "{acts:?}");
+    assert!(next.lost_on_disconnect.contains_key(&w.sid));
+    // Its late TASK_FINISHED is acknowledged, not forwarded.
+    let st = TaskStatus::new(TaskID::new("t").unwrap(), TaskState::Finished);
+    let u = StatusUpdate::new(w.fid.clone(), None, Some(w.sid.clone()), st, 1.0, Some(Uuid::from_u128(9)));
+    let acts =
+        next.status_update(&w.slave.clone(), StatusUpdateMessage { update: u, pid: Some(w.slave.clone()) }, at(4));
+    assert!(updates(&acts, &w.sched).is_empty(), "forwarded: {acts:?}");
+    // Back again without it: the record goes.
+    let acts = next.reregister_slave(&w.slave.clone(), rereg_msg(&w, vec![]), at(5));
+    assert!(acts.contains(&Action::ClearLoss { slave_id: w.sid.clone(), tasks: vec![t] }), "{acts:?}");
+    assert!(!next.lost_on_disconnect.contains_key(&w.sid));
+}
+
+#[test]
 fn disconnected_slave_that_never_reregisters_is_removed_at_the_reregister_timeout() {
     let mut w = world();
     let acts = w.m.exited(&w.slave.clone(), at(1));

@@ -5,10 +5,13 @@
 use actix::fut::ActorStreamExt;
 use actix::{Actor, ActorContext, AsyncContext, Context};
 use libprocess::{Handlers, Me, Node, Process, Upid};
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
 use tokio::sync::{mpsc, watch};
 
 use super::core::{Action, Callback, DriverCore, Outgoing};
 use super::{Command, DriverError, DriverStatus, Executor, ExecutorDriver, ExecutorEnv, EXECUTOR_PROCESS_ID};
+use crate::ids::uuid_from;
 use crate::messages::{
     ExecutorRegisteredMessage, ExecutorReregisteredMessage, FrameworkToExecutorMessage, KillTaskMessage,
     ReconnectExecutorMessage, RunTaskMessage, ShutdownExecutorMessage, StatusUpdateAcknowledgementMessage,
@@ -23,6 +26,9 @@ pub(super) fn spawn<E: Executor>(node: &Node, env: ExecutorEnv, executor: E) -> 
     let h = handle.clone();
     node.spawn(EXECUTOR_PROCESS_ID, move |me| DriverProcess {
         core: DriverCore::new(env, me.pid().clone()),
+        // The node's incarnation is random for a real process and drawn
+        // from the seed in a simulation, so a simulated run replays.
+        uuids: ChaCha8Rng::seed_from_u64(me.node().incarnation()),
         me,
         executor: Box::new(executor),
         handle: h,
@@ -41,6 +47,8 @@ struct DriverProcess<E: Executor> {
     handle: ExecutorDriver,
     commands: Option<mpsc::UnboundedReceiver<Command>>,
     status: watch::Sender<DriverStatus>,
+    /// Status update uuids.
+    uuids: ChaCha8Rng,
 }
 
 impl<E: Executor> Actor for DriverProcess<E> {
@@ -112,7 +120,7 @@ impl<E: Executor> DriverProcess<E> {
         let actions = match cmd {
             Command::StatusUpdate(status) => {
                 let task = status.task_id.clone();
-                match self.core.send_status_update(status, uuid::Uuid::new_v4(), self.me.clock().unix_time()) {
+                match self.core.send_status_update(status, uuid_from(&mut self.uuids), self.me.clock().unix_time()) {
                     Ok(a) => a,
                     Err(e) => {
                         tracing::error!(%task, error = %e, "status update refused");

@@ -23,13 +23,15 @@ use actix::{Actor, ActorContext, AsyncContext, Context};
 use libprocess::clock::WorkGuard;
 use libprocess::zookeeper::LeaderMessage;
 use libprocess::{Clock, Config, Handlers, Me, Node, NodeError, Process, SpawnError, Upid};
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
 use tokio::sync::{mpsc, watch};
 
 use super::core::{Action, Callback, DriverCore, DriverStatus};
 use super::Scheduler;
 use crate::detect::{DetectError, MasterSpec};
 use crate::detect_zk::{LeaderFollower, ZkDetect};
-use crate::ids::{ExecutorID, FrameworkID, OfferID, SlaveID, TaskID};
+use crate::ids::{uuid_from, ExecutorID, FrameworkID, OfferID, SlaveID, TaskID};
 use crate::info::{Filters, FrameworkInfo, FrameworkInfoError, TaskInfo};
 use crate::messages::*;
 use crate::task::TaskStatus;
@@ -198,6 +200,9 @@ pub struct SchedulerDriver {
     commands: Option<mpsc::UnboundedReceiver<Queued>>,
     done_tx: Option<watch::Sender<DriverStatus>>,
     done: watch::Receiver<DriverStatus>,
+    /// The uuid of the process id `scheduler-<uuid>`: random, or drawn
+    /// from the seed given to [`SchedulerDriver::seed`].
+    process_uuid: uuid::Uuid,
 }
 
 impl SchedulerDriver {
@@ -234,6 +239,7 @@ impl SchedulerDriver {
             commands: Some(rx),
             done_tx: Some(done_tx),
             done,
+            process_uuid: uuid::Uuid::new_v4(),
         })
     }
 
@@ -270,12 +276,13 @@ impl SchedulerDriver {
         self
     }
 
-    /// Seeds the registration backoff draws (default: random), so a
-    /// simulation replays exactly.
+    /// Seeds the registration backoff draws and the process id (default:
+    /// random), so a simulation replays exactly.
     pub fn seed(mut self, seed: u64) -> SchedulerDriver {
         if let Some(core) = self.core.as_mut() {
             core.reseed(seed);
         }
+        self.process_uuid = uuid_from(&mut ChaCha8Rng::seed_from_u64(seed));
         self
     }
 
@@ -308,7 +315,7 @@ impl SchedulerDriver {
         let shared = self.handle.shared.clone();
         let _ = shared.clock.set(node.clock().clone());
         *lock(&shared.status) = DriverStatus::Running;
-        let id = format!("scheduler-{}", uuid::Uuid::new_v4());
+        let id = format!("scheduler-{}", self.process_uuid);
         let handle = self.handle.clone();
         let master = self.master.clone();
         // The detector reports to the driver's process, which runs once
