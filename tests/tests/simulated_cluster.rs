@@ -7,8 +7,9 @@
 //! `run_until` / `advance`; no test sleeps.
 //!
 //! A test's executor does what its task's `data` says: `finish` (RUNNING,
-//! then FINISHED), `run` (RUNNING, then waits for a kill), `exit` (RUNNING,
-//! and once that is acknowledged the executor stops: its process is gone).
+//! then FINISHED), `fail` (RUNNING, then FAILED with a message), `run`
+//! (RUNNING, then waits for a kill), `exit` (RUNNING, and once that is
+//! acknowledged the executor stops: its process is gone).
 
 use std::cell::Cell;
 use std::rc::Rc;
@@ -94,6 +95,11 @@ impl Executor for TestExecutor {
         match task.data.as_deref() {
             Some(b"finish") => {
                 let _ = driver.send_status_update(TaskStatus::new(id, TaskState::Finished));
+            }
+            Some(b"fail") => {
+                let mut failed = TaskStatus::new(id, TaskState::Failed);
+                failed.message = Some("Command exited with status 3".into());
+                let _ = driver.send_status_update(failed);
             }
             Some(b"exit") => {
                 // Once RUNNING is acknowledged (so it is not lost with us).
@@ -256,6 +262,19 @@ async fn register_offer_launch_run_finish() {
         offered = o.resources.clone();
         w.driver.decline_offer(o.id, Filters::refuse(Duration::ZERO));
     }
+}
+
+/// SEED 4: a task that fails is TASK_FAILED at the scheduler, with the
+/// executor's message, through executor, slave and master; its resources
+/// are offered again.
+#[actix_rt::test]
+async fn failed_task_is_task_failed_at_the_scheduler_with_its_message() {
+    let mut w = world().await;
+    w.running("t1", "fail").await;
+    let s = w.status().await;
+    assert_eq!((s.task_id.as_str(), s.state), ("t1", TaskState::Failed), "{s:?}");
+    assert_eq!(s.message.as_deref(), Some("Command exited with status 3"));
+    assert_eq!(s.slave_id.as_ref(), Some(&w.offer().await.slave_id));
 }
 
 #[actix_rt::test]
