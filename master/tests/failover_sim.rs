@@ -325,6 +325,36 @@ impl Cluster {
         }
     }
 
+    /// The `OneTask` framework's driver (node 127.0.0.1:7001, `zk://`), not
+    /// started, and its events.
+    fn scheduler(&self) -> (SchedulerDriver, mpsc::UnboundedReceiver<SchedEv>) {
+        let (tx, sched) = mpsc::unbounded_channel();
+        let driver = SchedulerDriver::new(OneTask { launched: false, tx }, FrameworkInfo::new("u", "ha"), ZK)
+            .unwrap()
+            .zookeeper_backend(Arc::new(self.zk.clone()))
+            .with_node(self.sim.node("127.0.0.1:7001"))
+            .seed(self.sim.seed());
+        (driver, sched)
+    }
+
+    /// A slave registered with master `leader`, and the framework's task
+    /// t1 running on it: the slave's events, the driver and its events.
+    async fn slave_and_running_task(
+        &mut self,
+        leader: usize,
+    ) -> (mpsc::UnboundedReceiver<SlaveEv>, SchedulerDriver, mpsc::UnboundedReceiver<SchedEv>) {
+        let n1 = self.sim.node("127.0.0.1:6001");
+        let mut s1 = start_slave(&n1, &self.zk, "s1");
+        assert_eq!(self.next(&mut s1).await, SlaveEv::Registered(master_pid(leader)));
+        let (mut driver, mut sched) = self.scheduler();
+        driver.start().await.unwrap();
+        assert_eq!(self.next(&mut sched).await, SchedEv::Registered);
+        let task = TaskID::new("t1").unwrap();
+        assert_eq!(self.next(&mut sched).await, SchedEv::Status(task, TaskState::Running));
+        assert!(matches!(self.next(&mut s1).await, SlaveEv::Running(_)));
+        (s1, driver, sched)
+    }
+
     async fn next<T: std::fmt::Debug>(&self, rx: &mut mpsc::UnboundedReceiver<T>) -> T {
         self.next_within(rx, LIMIT).await
     }
@@ -356,13 +386,7 @@ async fn leader_crash_standby_takes_over_tasks_survive_old_leader_returns_as_sta
     assert_eq!(c.next(&mut s1).await, SlaveEv::Registered(master_pid(first)));
     assert_eq!(c.next(&mut s2).await, SlaveEv::Registered(master_pid(first)));
 
-    let sched_node = c.sim.node("127.0.0.1:7001");
-    let (tx, mut sched) = mpsc::unbounded_channel();
-    let mut driver = SchedulerDriver::new(OneTask { launched: false, tx }, FrameworkInfo::new("u", "ha"), ZK)
-        .unwrap()
-        .zookeeper_backend(Arc::new(c.zk.clone()))
-        .with_node(sched_node.clone())
-        .seed(c.sim.seed());
+    let (mut driver, mut sched) = c.scheduler();
     driver.start().await.unwrap();
     assert_eq!(c.next(&mut sched).await, SchedEv::Registered);
     let task = TaskID::new("t1").unwrap();
@@ -419,21 +443,7 @@ async fn all_masters_down_slave_and_scheduler_keep_looking_and_resume() {
         c.start_master(i).await;
     }
     let first = c.one_leader().await;
-    let n1 = c.sim.node("127.0.0.1:6001");
-    let mut s1 = start_slave(&n1, &c.zk, "s1");
-    assert_eq!(c.next(&mut s1).await, SlaveEv::Registered(master_pid(first)));
-    let sched_node = c.sim.node("127.0.0.1:7001");
-    let (tx, mut sched) = mpsc::unbounded_channel();
-    let mut driver = SchedulerDriver::new(OneTask { launched: false, tx }, FrameworkInfo::new("u", "ha"), ZK)
-        .unwrap()
-        .zookeeper_backend(Arc::new(c.zk.clone()))
-        .with_node(sched_node.clone())
-        .seed(c.sim.seed());
-    driver.start().await.unwrap();
-    assert_eq!(c.next(&mut sched).await, SchedEv::Registered);
-    let task = TaskID::new("t1").unwrap();
-    assert_eq!(c.next(&mut sched).await, SchedEv::Status(task, TaskState::Running));
-    assert!(matches!(c.next(&mut s1).await, SlaveEv::Running(_)));
+    let (mut s1, driver, mut sched) = c.slave_and_running_task(first).await;
 
     for i in 0..3 {
         c.crash_master(i);
@@ -502,21 +512,7 @@ async fn zookeeper_outage_shorter_than_the_session_timeout_changes_nothing() {
         c.start_master(i).await;
     }
     let first = c.one_leader().await;
-    let n1 = c.sim.node("127.0.0.1:6001");
-    let mut s1 = start_slave(&n1, &c.zk, "s1");
-    assert_eq!(c.next(&mut s1).await, SlaveEv::Registered(master_pid(first)));
-    let sched_node = c.sim.node("127.0.0.1:7001");
-    let (tx, mut sched) = mpsc::unbounded_channel();
-    let mut driver = SchedulerDriver::new(OneTask { launched: false, tx }, FrameworkInfo::new("u", "ha"), ZK)
-        .unwrap()
-        .zookeeper_backend(Arc::new(c.zk.clone()))
-        .with_node(sched_node.clone())
-        .seed(c.sim.seed());
-    driver.start().await.unwrap();
-    assert_eq!(c.next(&mut sched).await, SchedEv::Registered);
-    let task = TaskID::new("t1").unwrap();
-    assert_eq!(c.next(&mut sched).await, SchedEv::Status(task, TaskState::Running));
-    assert!(matches!(c.next(&mut s1).await, SlaveEv::Running(_)));
+    let (mut s1, driver, mut sched) = c.slave_and_running_task(first).await;
 
     c.zk.outage();
     c.sim.advance(SESSION_TIMEOUT / 2).await;
@@ -544,21 +540,7 @@ async fn two_of_three_masters_crash_the_last_leads_slave_and_scheduler_follow() 
         c.start_master(i).await;
     }
     let first = c.one_leader().await;
-    let n1 = c.sim.node("127.0.0.1:6001");
-    let mut s1 = start_slave(&n1, &c.zk, "s1");
-    assert_eq!(c.next(&mut s1).await, SlaveEv::Registered(master_pid(first)));
-    let sched_node = c.sim.node("127.0.0.1:7001");
-    let (tx, mut sched) = mpsc::unbounded_channel();
-    let mut driver = SchedulerDriver::new(OneTask { launched: false, tx }, FrameworkInfo::new("u", "ha"), ZK)
-        .unwrap()
-        .zookeeper_backend(Arc::new(c.zk.clone()))
-        .with_node(sched_node.clone())
-        .seed(c.sim.seed());
-    driver.start().await.unwrap();
-    assert_eq!(c.next(&mut sched).await, SchedEv::Registered);
-    let task = TaskID::new("t1").unwrap();
-    assert_eq!(c.next(&mut sched).await, SchedEv::Status(task, TaskState::Running));
-    assert!(matches!(c.next(&mut s1).await, SlaveEv::Running(_)));
+    let (mut s1, driver, mut sched) = c.slave_and_running_task(first).await;
 
     let standby = (0..3).find(|i| *i != first).unwrap();
     let last = (0..3).find(|i| *i != first && *i != standby).unwrap();

@@ -26,8 +26,9 @@
 
 mod common;
 
-use common::{gated_tasks, open_gate, Cluster, SERIAL};
+use common::{open_gate, Cluster, SERIAL};
 use libprocess::zookeeper::ensemble::require_zookeeper;
+use rmesos_tests::procs::gated_tasks;
 use rmesos_tests::procs::Proc;
 
 /// One task at a time: the next is launched only on the resources the

@@ -221,3 +221,34 @@ pub fn run(mut cmd: Command) -> (Option<i32>, String) {
     let out = cmd.stdin(Stdio::null()).output().expect("run the command");
     (out.status.code(), String::from_utf8_lossy(&out.stderr).into_owned())
 }
+
+/// A task list of `n` shell tasks, task i waiting for `<dir>/gates/g<i>`
+/// (polling in the task's own shell: the test never sleeps). Returns
+/// (list, gates).
+pub fn gated_tasks(dir: &Path, n: usize) -> (PathBuf, PathBuf) {
+    let gates = dir.join("gates");
+    std::fs::create_dir_all(&gates).unwrap();
+    let mut tasks = String::new();
+    for i in 1..=n {
+        let g = gates.join(format!("g{i}"));
+        tasks.push_str(&format!("while [ ! -e {} ]; do sleep 0.05; done\n", g.display()));
+    }
+    let list = dir.join("tasks");
+    std::fs::write(&list, tasks).unwrap();
+    (list, gates)
+}
+
+/// Pids of the `rmesos-executor` processes whose parent is `parent`.
+pub fn executors_of(parent: i32) -> Vec<i32> {
+    let Ok(dir) = std::fs::read_dir("/proc") else { return Vec::new() };
+    dir.flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
+        .filter(|pid| {
+            // /proc/<pid>/stat: pid (comm) state ppid ...
+            let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else { return false };
+            let Some((head, rest)) = stat.rsplit_once(") ") else { return false };
+            let ppid = rest.split(' ').nth(1).and_then(|p| p.parse::<i32>().ok());
+            head.ends_with("(rmesos-executor") && ppid == Some(parent)
+        })
+        .collect()
+}

@@ -7,10 +7,10 @@
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
-use rmesos_tests::procs::{bin, bin_dir, temp_dir, wait_gone, Proc, WAIT};
+use rmesos_tests::procs::{bin, bin_dir, executors_of, gated_tasks, temp_dir, wait_gone, Proc, WAIT};
 
 /// Each slave offers one cpu, and each task takes one: one task per slave.
 const SLAVE_RESOURCES: &str = "cpus:1;mem:256;disk:256";
@@ -35,21 +35,6 @@ fn slave(master: &str, hostname: &str, work_dir: &Path) -> Proc {
         .arg("--launcher_dir")
         .arg(bin_dir());
     Proc::spawn(&format!("rmesos-slave {hostname}"), cmd)
-}
-
-/// A task list of `n` tasks, task i waiting for `gates/g<i>` (polling in the
-/// task's own shell; the test never sleeps).
-fn gated_tasks(dir: &Path, n: usize) -> (PathBuf, PathBuf) {
-    let gates = dir.join("gates");
-    std::fs::create_dir_all(&gates).unwrap();
-    let mut tasks = String::new();
-    for i in 1..=n {
-        let g = gates.join(format!("g{i}"));
-        tasks.push_str(&format!("while [ ! -e {} ]; do sleep 0.05; done\n", g.display()));
-    }
-    let list = dir.join("tasks");
-    std::fs::write(&list, tasks).unwrap();
-    (list, gates)
 }
 
 fn open_gate(gates: &Path, i: usize) {
@@ -150,21 +135,6 @@ fn slave_killed_under_running_tasks_loses_them_and_redispatch_reruns_them_then_i
     slaves.push(back);
     drop(slaves);
     let _ = std::fs::remove_dir_all(&dir);
-}
-
-/// Pids of the `rmesos-executor` processes whose parent is `parent`.
-fn executors_of(parent: i32) -> Vec<i32> {
-    let Ok(dir) = std::fs::read_dir("/proc") else { return Vec::new() };
-    dir.flatten()
-        .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
-        .filter(|pid| {
-            // /proc/<pid>/stat: pid (comm) state ppid ...
-            let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else { return false };
-            let Some((head, rest)) = stat.rsplit_once(") ") else { return false };
-            let ppid = rest.split(' ').nth(1).and_then(|p| p.parse::<i32>().ok());
-            head.ends_with("(rmesos-executor") && ppid == Some(parent)
-        })
-        .collect()
 }
 
 #[test]

@@ -19,7 +19,7 @@ use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use rmesos_tests::procs::{bin, bin_dir, temp_dir, wait_gone, Proc, WAIT};
+use rmesos_tests::procs::{bin, bin_dir, executors_of, temp_dir, wait_gone, Proc, WAIT};
 
 const TASK_RESOURCES: &str = "cpus:1;mem:32";
 
@@ -85,20 +85,6 @@ fn master_tasks(addr: &str) -> Vec<(String, String)> {
         }
     }
     out
-}
-
-/// Pids of the `rmesos-executor` processes whose parent is `parent`.
-fn executors_of(parent: i32) -> Vec<i32> {
-    let Ok(dir) = std::fs::read_dir("/proc") else { return Vec::new() };
-    dir.flatten()
-        .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
-        .filter(|pid| {
-            let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else { return false };
-            let Some((head, rest)) = stat.rsplit_once(") ") else { return false };
-            let ppid = rest.split(' ').nth(1).and_then(|p| p.parse::<i32>().ok());
-            head.ends_with("(rmesos-executor") && ppid == Some(parent)
-        })
-        .collect()
 }
 
 /// Whether `pid` runs (exists and is not a zombie).

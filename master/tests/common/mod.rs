@@ -283,21 +283,6 @@ impl Drop for Cluster {
     }
 }
 
-/// A task list of `n` tasks, task i waiting for `<dir>/gates/g<i>` (polling
-/// in the task's own shell: the test never sleeps). Returns (list, gates).
-pub fn gated_tasks(dir: &Path, n: usize) -> (PathBuf, PathBuf) {
-    let gates = dir.join("gates");
-    std::fs::create_dir_all(&gates).unwrap();
-    let mut tasks = String::new();
-    for i in 1..=n {
-        let g = gates.join(format!("g{i}"));
-        tasks.push_str(&format!("while [ ! -e {} ]; do sleep 0.05; done\n", g.display()));
-    }
-    let list = dir.join("tasks");
-    std::fs::write(&list, tasks).unwrap();
-    (list, gates)
-}
-
 pub fn open_gate(gates: &Path, i: usize) {
     std::fs::write(gates.join(format!("g{i}")), b"").unwrap();
 }
