@@ -282,20 +282,10 @@ impl SlaveCore {
         if let Some(w) = self.recovering.as_mut() {
             w.remove(&key);
         }
-        let timeout = self.cfg.executor_reregistration_timeout;
-        if let Some(e) = self.executor_mut(&fid, &eid) {
-            if e.run == run && e.state == ExecutorState::Registering {
-                tracing::warn!(executor = %eid, framework = %fid,
-                    "Killing executor '{eid}' of framework {fid}: it did not reregister within {}", format_duration(timeout));
-                e.termination = Some(Termination {
-                    state: TaskState::Lost,
-                    reason: Reason::ExecutorReregistrationTimeout,
-                    message: format!("Executor did not reregister within {}", format_duration(timeout)),
-                });
-                e.state = ExecutorState::Terminating;
-                self.push(Action::Kill { framework_id: fid, executor_id: eid, run });
-            }
-        }
+        let message =
+            format!("Executor did not reregister within {}", format_duration(self.cfg.executor_reregistration_timeout));
+        let end = Termination { state: TaskState::Lost, reason: Reason::ExecutorReregistrationTimeout, message };
+        self.kill_if_still_registering(fid, eid, run, end);
         self.maybe_finish_recovery();
     }
 

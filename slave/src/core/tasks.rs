@@ -16,28 +16,42 @@ use super::state::{Executor, ExecutorState, Framework, FrameworkState, Terminati
 use super::{Action, Checkpoint, Launch, Now, Outgoing, RegState, SlaveCore, Timer};
 use crate::paths;
 use crate::status_update_manager::{Output, Received};
+use uuid::Uuid;
 
 impl SlaveCore {
     /// A timer came back.
+    /// Run `run` of the executor has still not (re)registered: record why
+    /// its tasks end (`end`, with a warning line) and kill it.
+    pub(crate) fn kill_if_still_registering(
+        &mut self,
+        framework_id: FrameworkID,
+        executor_id: ExecutorID,
+        run: Uuid,
+        end: Termination,
+    ) {
+        let Some(e) = self.executor_mut(&framework_id, &executor_id) else { return };
+        if e.run != run || e.state != ExecutorState::Registering {
+            return;
+        }
+        tracing::warn!(executor = %executor_id, framework = %framework_id,
+            "Killing executor '{executor_id}' of framework {framework_id}: {}", end.message);
+        e.termination = Some(end);
+        e.state = ExecutorState::Terminating;
+        self.push(Action::Kill { framework_id, executor_id, run });
+    }
+
     pub fn timer(&mut self, timer: Timer, now: Now) -> Vec<Action> {
         match timer {
             Timer::Registration(g) => self.registration_attempt(g),
             Timer::Ping(g) => self.ping_timeout_fired(g),
             Timer::ExecutorRegistration { framework_id, executor_id, run } => {
-                let timeout = self.cfg.executor_registration_timeout;
-                if let Some(e) = self.executor_mut(&framework_id, &executor_id) {
-                    if e.run == run && e.state == ExecutorState::Registering {
-                        tracing::warn!(executor = %executor_id, framework = %framework_id,
-                            "Executor did not register within {}; killing it", format_duration(timeout));
-                        e.termination = Some(Termination {
-                            state: TaskState::Failed,
-                            reason: Reason::ExecutorRegistrationTimeout,
-                            message: format!("Executor did not register within {}", format_duration(timeout)),
-                        });
-                        e.state = ExecutorState::Terminating;
-                        self.push(Action::Kill { framework_id, executor_id, run });
-                    }
-                }
+                let message = format!(
+                    "Executor did not register within {}",
+                    format_duration(self.cfg.executor_registration_timeout)
+                );
+                let end =
+                    Termination { state: TaskState::Failed, reason: Reason::ExecutorRegistrationTimeout, message };
+                self.kill_if_still_registering(framework_id, executor_id, run, end);
             }
             Timer::ExecutorReregistration { framework_id, executor_id, run } => {
                 self.reregistration_timeout_fired(framework_id, executor_id, run)
