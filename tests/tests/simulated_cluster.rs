@@ -123,6 +123,7 @@ struct World {
     events: mpsc::UnboundedReceiver<Ev>,
     /// Executors whose process is gone.
     gone: mpsc::UnboundedReceiver<ExecutorID>,
+    gone_tx: mpsc::UnboundedSender<ExecutorID>,
     work_dir: std::path::PathBuf,
     _scheduler: SchedulerDriver,
 }
@@ -152,23 +153,9 @@ async fn world_with(info: FrameworkInfo) -> World {
     };
     rmesos_master::spawn(&master_node, opts).unwrap();
 
-    let slave_node = sim.node(SLAVE);
     let work_dir = std::env::temp_dir().join(format!("rmesos-sim-cluster-{}", uuid::Uuid::new_v4()));
-    let spec = MasterSpec::Standalone { host: "10.0.0.1".into(), port: 5050 };
-    let mut flags =
-        rmesos_slave::Flags::local(spec, work_dir.clone(), Some(Resources::parse(SLAVE_RESOURCES).unwrap()));
-    flags.hostname = Some("slave".into());
-    let next = Rc::new(Cell::new(1u32));
     let (gone_tx, gone) = mpsc::unbounded_channel();
-    let world = Rc::downgrade(&sim);
-    let containerizer = InProcess::new(
-        move |_launch| {
-            let n = next.replace(next.get() + 1);
-            world.upgrade().expect("the simulation outlives its slave").node(format!("10.0.1.{n}:5053").as_str())
-        },
-        move |launch| TestExecutor { gone: gone_tx.clone(), id: launch.executor_id.clone() },
-    );
-    rmesos_slave::start_with(&slave_node, flags, Box::new(containerizer), seed).unwrap();
+    start_slave(&sim, &sim.node(SLAVE), &work_dir, gone_tx.clone(), 1);
 
     let (tx, mut events) = mpsc::unbounded_channel();
     let mut scheduler =
@@ -180,7 +167,32 @@ async fn world_with(info: FrameworkInfo) -> World {
         Ev::Registered(id) => assert_eq!(id.as_str(), format!("sim-{seed}-0000")),
         other => panic!("expected registration, got {other:?}"),
     }
-    World { sim, driver, events, gone, work_dir, _scheduler: scheduler }
+    World { sim, driver, events, gone, gone_tx, work_dir, _scheduler: scheduler }
+}
+
+/// The real slave on `node` (work dir `work_dir`), its executors on nodes
+/// 10.0.1.<first_executor>, 10.0.1.<first_executor + 1>...
+fn start_slave(
+    sim: &Rc<Sim>,
+    node: &libprocess::Node,
+    work_dir: &std::path::Path,
+    gone: mpsc::UnboundedSender<ExecutorID>,
+    first_executor: u32,
+) {
+    let spec = MasterSpec::Standalone { host: "10.0.0.1".into(), port: 5050 };
+    let mut flags =
+        rmesos_slave::Flags::local(spec, work_dir.to_path_buf(), Some(Resources::parse(SLAVE_RESOURCES).unwrap()));
+    flags.hostname = Some("slave".into());
+    let next = Rc::new(Cell::new(first_executor));
+    let world = Rc::downgrade(sim);
+    let containerizer = InProcess::new(
+        move |_launch| {
+            let n = next.replace(next.get() + 1);
+            world.upgrade().expect("the simulation outlives its slave").node(format!("10.0.1.{n}:5053").as_str())
+        },
+        move |launch| TestExecutor { gone: gone.clone(), id: launch.executor_id.clone() },
+    );
+    rmesos_slave::start_with(node, flags, Box::new(containerizer), sim.seed()).unwrap();
 }
 
 /// A second scheduler (its own node at `addr`) for framework `info`,
@@ -350,6 +362,43 @@ async fn slave_removed_after_missed_pongs_is_lost_with_its_tasks() {
     let silence = w.sim.now().saturating_since(silent_since);
     assert!(silence >= PING_TIMEOUT * (MAX_PING_TIMEOUTS - 1), "removed after {silence:?}");
     assert!(dropped.dropped() >= u64::from(MAX_PING_TIMEOUTS - 1), "{} pongs dropped", dropped.dropped());
+}
+
+/// SEED 3.2 / 3.4: a slave killed (its node gone) is removed after the
+/// missed health checks and its task is lost; the slave started again on
+/// that machine (new node incarnation, fresh work dir) registers anew and
+/// its resources are offered again, whole.
+#[actix_rt::test]
+async fn slave_killed_then_started_again_registers_and_is_offered_again() {
+    let mut w = world().await;
+    let first = w.running("t1", "run").await;
+    w.sim.kill(SLAVE);
+    loop {
+        match w.next().await {
+            Ev::Status(s) => assert_eq!((s.task_id.as_str(), s.state), ("t1", TaskState::Lost), "{s:?}"),
+            Ev::SlaveLost(sid) => {
+                assert_eq!(sid, first.slave_id);
+                break;
+            }
+            Ev::Offers(_) | Ev::ExecutorLost(..) => {}
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    let node = w.sim.restart(SLAVE);
+    let work_dir = w.work_dir.join("again");
+    start_slave(&w.sim, &node, &work_dir, w.gone_tx.clone(), 100);
+    loop {
+        match w.next().await {
+            Ev::Offers(offers) => {
+                let o = &offers[0];
+                assert_ne!(o.slave_id, first.slave_id, "a new slave id: {o:?}");
+                assert_eq!(o.resources, Resources::parse(SLAVE_RESOURCES).unwrap());
+                break;
+            }
+            Ev::Status(s) => assert_eq!(s.state, TaskState::Lost, "{s:?}"),
+            other => panic!("unexpected {other:?}"),
+        }
+    }
 }
 
 #[actix_rt::test]
