@@ -155,7 +155,12 @@ async fn world() -> World {
 impl World {
     /// Starts a slave on the node at SLAVE (which must run) with `--recover=mode`.
     fn start_slave(&self, mode: RecoverMode) {
-        let node = self.sim.node_at(SLAVE).unwrap_or_else(|| self.sim.node(SLAVE));
+        self.start_slave_at(SLAVE, mode);
+    }
+
+    /// Starts a slave on the node at `addr` (made if needed) with `--recover=mode`.
+    fn start_slave_at(&self, addr: &str, mode: RecoverMode) {
+        let node = self.sim.node_at(addr).unwrap_or_else(|| self.sim.node(addr));
         let spec = MasterSpec::Standalone { host: "10.0.0.1".into(), port: 5050 };
         let mut flags =
             rmesos_slave::Flags::local(spec, self.work_dir.clone(), Some(Resources::parse(SLAVE_RESOURCES).unwrap()));
@@ -281,6 +286,29 @@ async fn reconnect_keeps_the_task_running_and_it_finishes_once() {
             break;
         }
     }
+    w.drain_for(Duration::from_secs(120)).await;
+    assert_eq!(w.count("t1", TaskState::Finished), 1, "{:?}", w.statuses);
+    assert_eq!(w.count("t1", TaskState::Lost), 0, "{:?}", w.statuses);
+    assert!(w.gone.try_recv().is_err(), "the executor was never killed");
+}
+
+/// The slave comes back on another port (same work dir, so the same
+/// SlaveID from its checkpoint): its executor accepts the reconnect (it
+/// knows its slave by id, as Mesos's), and the task finishes once.
+#[actix_rt::test]
+async fn reconnect_from_another_port_is_accepted_and_the_task_finishes_once() {
+    let mut w = world().await;
+    let offer = w.running("t1").await;
+    let master = w.sim.node_at(MASTER).unwrap();
+    let reregistered = testkit::future_message::<ReregisterSlaveMessage>(&master, any(), any());
+    w.sim.kill(SLAVE);
+    w.start_slave_at("10.0.0.2:5061", RecoverMode::Reconnect);
+    let m = w.sim.run_until(reregistered).await;
+    assert_eq!(m.slave.id.as_ref(), Some(&offer.slave_id), "the same SlaveID");
+    assert!(m.tasks.iter().any(|t| t.task_id.as_str() == "t1" && t.state == TaskState::Running), "{:?}", m.tasks);
+    let driver = w.drivers.borrow()["t1"].clone();
+    driver.send_status_update(TaskStatus::new(TaskID::new("t1").unwrap(), TaskState::Finished)).unwrap();
+    while w.status().await.state != TaskState::Finished {}
     w.drain_for(Duration::from_secs(120)).await;
     assert_eq!(w.count("t1", TaskState::Finished), 1, "{:?}", w.statuses);
     assert_eq!(w.count("t1", TaskState::Lost), 0, "{:?}", w.statuses);

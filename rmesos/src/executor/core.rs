@@ -180,8 +180,13 @@ impl DriverCore {
         if matches!(self.state, State::Stopped | State::ShuttingDown) {
             return vec![];
         }
-        if from.addr() != self.slave.addr() {
-            tracing::warn!(%from, slave = %self.slave, "ignoring reconnect from a different slave address");
+        // As Mesos: the slave is known by its id, which a recovered slave
+        // keeps (from its checkpoint) even when it comes back on another
+        // address; a slave with another id (e.g. `--recover=cleanup`) is not
+        // ours.
+        if msg.slave_id != self.slave_id {
+            tracing::warn!(%from, slave_id = %msg.slave_id, ours = %self.slave_id,
+                "Ignoring a reconnect request from another slave");
             return vec![];
         }
         tracing::info!(executor = %self.env.executor_id, slave = %from, "slave restarted; reregistering");

@@ -91,8 +91,12 @@ fn reconnect_resends_unacknowledged_tasks_and_updates() {
         .send_status_update(TaskStatus::new(TaskID::new("t1").unwrap(), TaskState::Finished), Uuid::from_u128(2), 2.0)
         .unwrap();
     assert!(sent_updates(&a).is_empty());
-    let restarted: Upid = "slave(1)@127.0.0.1:5051".parse().unwrap();
+    // Another slave (another id) is not ours; ours may come back on another port.
+    let other: Upid = "slave(1)@127.0.0.1:5051".parse().unwrap();
+    assert!(c.reconnect(&other, ReconnectExecutorMessage { slave_id: SlaveID::new("m-S9").unwrap() }).is_empty());
+    let restarted: Upid = "slave(1)@127.0.0.1:5099".parse().unwrap();
     let a = c.reconnect(&restarted, ReconnectExecutorMessage { slave_id: SlaveID::new("m-S0").unwrap() });
+    assert_eq!(a[0], Action::Link(restarted.clone()));
     let Action::Send(_, Outgoing::Reregister(m)) = &a[1] else { panic!("{a:?}") };
     assert_eq!(m.tasks.len(), 1);
     assert_eq!(m.updates.iter().map(|u| u.uuid.unwrap().as_u128()).collect::<Vec<_>>(), [1, 2]);
