@@ -1,6 +1,7 @@
 //! The slave's operator endpoints (served by `slave(1)`, and at `/` since it
 //! is the node's default process): `/state` (from the core, Mesos field
-//! names), `/health`, and `/files/read` for reading sandbox files.
+//! names), `/metrics/snapshot` (from the core: Mesos's agent gauges),
+//! `/health`, and `/files/read` for reading sandbox files.
 //!
 //! `/files/read?path=P&offset=O&length=L` answers `{"data": "...", "offset": O}`
 //! as Mesos does; `offset=-1` answers the file's size with no data. `P` must

@@ -292,6 +292,7 @@ impl Process for SlaveProcess {
             .install(Self::on_shutdown)
             .route("state", Self::state)
             .route("health", |_, _, _| http::health())
+            .route("metrics/snapshot", |a: &mut Self, _, _| Response::json(&a.core.metrics_json()))
             .route("files/read", Self::files_read);
     }
 

@@ -291,6 +291,10 @@ async fn echo_hello_finishes_and_writes_to_the_sandbox_stdout() {
     let path = runs[0].join("stdout");
     let read = c.get_json(&format!("/files/read?path={}&offset=0", path.display())).await;
     assert_eq!(read["data"], stdout.as_str());
+    let metrics = c.get_json("/metrics/snapshot").await;
+    assert_eq!(metrics["slave/registered"], 1.0, "{metrics}");
+    assert_eq!(metrics["slave/tasks_running"], 0.0, "{metrics}");
+    assert_eq!(metrics["slave/executors_running"], 0.0, "{metrics}");
     cleanup(&c.work_dir);
 }
 

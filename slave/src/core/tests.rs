@@ -353,3 +353,19 @@ fn state_json_uses_mesos_field_names() {
     assert!(e["directory"].as_str().unwrap().starts_with("/w/slaves/"));
     assert!(e["queued_tasks"].as_array().unwrap().is_empty());
 }
+
+#[test]
+fn metrics_count_executors_tasks_and_used_resources() {
+    let c = core();
+    let m = c.metrics_json();
+    assert_eq!((m["slave/registered"].as_f64(), m["slave/cpus_total"].as_f64()), (Some(0.0), Some(2.0)));
+    let (mut c, _) = running_task();
+    c.status_update(&exec_pid(), executor_update(TaskState::Running, 1), now(4));
+    let m = c.metrics_json();
+    assert_eq!(m["slave/registered"].as_f64(), Some(1.0));
+    assert_eq!(m["slave/executors_running"].as_f64(), Some(1.0));
+    assert_eq!(m["slave/tasks_running"].as_f64(), Some(1.0), "{m}");
+    assert_eq!(m["slave/tasks_staging"].as_f64(), Some(0.0), "{m}");
+    assert_eq!(m["slave/mem_total"].as_f64(), Some(1024.0));
+    assert!(m["slave/cpus_used"].as_f64().unwrap() >= 0.1, "the task's cpus at least: {m}");
+}
