@@ -169,6 +169,18 @@ impl TaskStatus {
         }
     }
 
+    /// ` (REASON_...: message)`, ` (REASON_...)`, ` (message)` or nothing:
+    /// the why of a log line about this status (master and redispatch).
+    pub fn why(&self) -> String {
+        let message = self.message.as_deref().filter(|m| !m.is_empty());
+        match (self.reason, message) {
+            (Some(r), Some(m)) => format!(" ({r}: {m})"),
+            (Some(r), None) => format!(" ({r})"),
+            (None, Some(m)) => format!(" ({m})"),
+            (None, None) => String::new(),
+        }
+    }
+
     pub fn with_message(mut self, message: impl Into<String>) -> TaskStatus {
         self.message = Some(message.into());
         self

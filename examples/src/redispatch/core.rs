@@ -304,13 +304,7 @@ impl Redispatch {
         if let Some(sid) = status.slave_id.as_ref().or(r.slave_id.as_ref()) {
             line.push_str(&format!(" on slave {sid}"));
         }
-        let message = status.message.as_deref().filter(|m| !m.is_empty());
-        match (status.reason, message) {
-            (Some(reason), Some(m)) => line.push_str(&format!(" ({reason}: {m})")),
-            (Some(reason), None) => line.push_str(&format!(" ({reason})")),
-            (None, Some(m)) => line.push_str(&format!(" ({m})")),
-            (None, None) => {}
-        }
+        line.push_str(&status.why());
         let mut redispatched = false;
         match status.state {
             TaskState::Finished => r.phase = Phase::Finished,

@@ -238,7 +238,7 @@ impl MasterCore {
             let latest = update.latest_state.unwrap_or(state);
             let was_terminal = task.state.is_terminal();
             if task.state != latest {
-                let why = describe_status(&update.status);
+                let why = update.status.why();
                 tracing::info!("Task {tid} of framework {fid} on slave {sid} at {from} is {latest}{why}");
             }
             task.state = latest;
@@ -521,16 +521,5 @@ impl MasterCore {
             self.allocator.suppress(&msg.framework_id);
         }
         self.take()
-    }
-}
-
-/// ` (REASON_...: message)` of a status, or nothing: the why of a log line.
-fn describe_status(status: &rmesos::TaskStatus) -> String {
-    let message = status.message.as_deref().filter(|m| !m.is_empty());
-    match (status.reason, message) {
-        (Some(r), Some(m)) => format!(" ({r}: {m})"),
-        (Some(r), None) => format!(" ({r})"),
-        (None, Some(m)) => format!(" ({m})"),
-        (None, None) => String::new(),
     }
 }
