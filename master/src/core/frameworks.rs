@@ -124,8 +124,7 @@ impl MasterCore {
         if !failed_over {
             // The scheduler may have lost its offers with the old master or
             // connection: take them back (as Mesos does) and offer afresh.
-            let mut offers: Vec<_> = self.frameworks[&id].offers.iter().cloned().collect();
-            offers.sort();
+            let offers: Vec<_> = self.frameworks[&id].offers.iter().cloned().collect();
             for o in offers {
                 self.remove_offer(&o, true, None, now);
             }
@@ -202,8 +201,7 @@ impl MasterCore {
     fn deactivate(&mut self, id: &FrameworkID, rescind: bool, now: Time) {
         let Some(fw) = self.frameworks.get_mut(id) else { return };
         fw.active = false;
-        let mut offers: Vec<_> = fw.offers.iter().cloned().collect();
-        offers.sort();
+        let offers: Vec<_> = fw.offers.iter().cloned().collect();
         self.allocator.deactivate_framework(id);
         for o in offers {
             self.remove_offer(&o, rescind, None, now);

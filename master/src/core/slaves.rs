@@ -198,14 +198,10 @@ impl MasterCore {
         let mut reconciliations = Vec::new();
         if known {
             let sl = &self.slaves[&id];
-            let mut by_framework: Vec<_> = sl.tasks.iter().collect();
-            by_framework.sort_by(|a, b| a.0.cmp(b.0));
-            for (fid, tids) in by_framework {
+            for (fid, tids) in &sl.tasks {
                 let Some(fw) = self.frameworks.get(fid) else { continue };
-                let mut tids: Vec<&rmesos::TaskID> = tids.iter().collect();
-                tids.sort();
                 let statuses: Vec<TaskStatus> = tids
-                    .into_iter()
+                    .iter()
                     .filter(|t| !reported.contains(&(fid.clone(), (*t).clone())))
                     .filter_map(|t| fw.tasks.get(t))
                     .map(|t| {
@@ -442,8 +438,7 @@ impl MasterCore {
         );
         let after = self.cfg.agent_reregister_timeout;
         self.out.push(Action::ReregisterTimer { slave_id: id.clone(), epoch, after });
-        let mut offers: Vec<_> = sl.offers.iter().cloned().collect();
-        offers.sort();
+        let offers: Vec<_> = sl.offers.iter().cloned().collect();
         self.allocator.deactivate_slave(id);
         for o in offers {
             self.remove_offer(&o, true, None, now);
@@ -451,13 +446,12 @@ impl MasterCore {
         // Frameworks that do not checkpoint lose their tasks here: recorded
         // in the registry first, so a later leader does not adopt them.
         let sl = &self.slaves[id];
-        let mut lost: Vec<(FrameworkID, rmesos::TaskID)> = sl
+        let lost: Vec<(FrameworkID, rmesos::TaskID)> = sl
             .tasks
             .iter()
             .filter(|(f, _)| self.frameworks.get(*f).is_some_and(|fw| !fw.info.checkpoint))
             .flat_map(|(f, tids)| tids.iter().map(move |t| (f.clone(), t.clone())))
             .collect();
-        lost.sort();
         if !lost.is_empty() {
             self.lost_on_disconnect.entry(id.clone()).or_default().extend(lost.iter().cloned());
             self.out.push(Action::RecordLoss { slave_id: id.clone(), tasks: lost });
@@ -480,8 +474,7 @@ impl MasterCore {
     pub(crate) fn remove_slave(&mut self, id: &SlaveID, why: Removal, now: Time) {
         let Some(sl) = self.slaves.get(id) else { return };
         let (pid, hostname) = (sl.pid.clone(), sl.info.hostname.clone());
-        let mut offers: Vec<_> = sl.offers.iter().cloned().collect();
-        offers.sort();
+        let offers: Vec<_> = sl.offers.iter().cloned().collect();
         for o in offers {
             self.remove_offer(&o, true, None, now);
         }
@@ -543,9 +536,8 @@ impl MasterCore {
                 continue;
             }
             let new_state = state(fw);
-            let mut tids: Vec<_> =
+            let tids: Vec<_> =
                 self.slaves[sid].tasks.get(&fid).map(|s| s.iter().cloned().collect()).unwrap_or_default();
-            tids.sort();
             for tid in tids {
                 let Some(mut task) = self.frameworks.get_mut(&fid).and_then(|f| f.tasks.remove(&tid)) else { continue };
                 if let Some(sl) = self.slaves.get_mut(sid) {

@@ -10,7 +10,7 @@
 //! registry (`registry.rs`: admitted slaves, in ZooKeeper with `--zk`) tells
 //! a new leader which slaves to expect (`recovery.rs`).
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
 
 use libprocess::Upid;
 use rmesos::{ExecutorID, ExecutorInfo, FrameworkID, FrameworkInfo, OfferID, Resources, SlaveID, SlaveInfo, TaskID};
@@ -45,7 +45,9 @@ pub struct Framework {
     pub unregistered_time: Option<f64>,
     pub tasks: HashMap<TaskID, Task>,
     pub completed_tasks: VecDeque<Task>,
-    pub offers: HashSet<OfferID>,
+    /// Ordered, as `Slave`'s sets: what is sent for each (rescinds...)
+    /// goes in id order, so a simulation replays byte for byte.
+    pub offers: BTreeSet<OfferID>,
     /// Executors by slave.
     pub executors: HashMap<SlaveID, HashMap<ExecutorID, ExecutorInfo>>,
     /// Resources of its non-terminal tasks and its executors.
@@ -70,7 +72,7 @@ impl Framework {
             unregistered_time: None,
             tasks: HashMap::new(),
             completed_tasks: VecDeque::new(),
-            offers: HashSet::new(),
+            offers: BTreeSet::new(),
             executors: HashMap::new(),
             used: Resources::new(),
             offered: Resources::new(),
@@ -105,9 +107,12 @@ pub struct Slave {
     pub registered_time: f64,
     pub reregistered_time: Option<f64>,
     /// Task ids by framework (the tasks themselves live in their framework).
-    pub tasks: HashMap<FrameworkID, HashSet<TaskID>>,
+    /// This and `offers` are ordered: what the master sends for them (lost
+    /// tasks, rescinds, reconciliations) goes in id order, so a simulation
+    /// replays byte for byte.
+    pub tasks: BTreeMap<FrameworkID, BTreeSet<TaskID>>,
     pub executors: HashMap<FrameworkID, HashMap<ExecutorID, ExecutorInfo>>,
-    pub offers: HashSet<OfferID>,
+    pub offers: BTreeSet<OfferID>,
     /// Resources of non-terminal tasks and executors on it.
     pub used: Resources,
     pub offered: Resources,
@@ -136,9 +141,9 @@ impl Slave {
             active: true,
             registered_time: now,
             reregistered_time: None,
-            tasks: HashMap::new(),
+            tasks: BTreeMap::new(),
             executors: HashMap::new(),
-            offers: HashSet::new(),
+            offers: BTreeSet::new(),
             used: Resources::new(),
             offered: Resources::new(),
             awaiting_pong: false,
@@ -160,7 +165,7 @@ impl Slave {
     }
 
     pub fn task_count(&self) -> usize {
-        self.tasks.values().map(HashSet::len).sum()
+        self.tasks.values().map(BTreeSet::len).sum()
     }
 }
 
