@@ -5,12 +5,10 @@
 //! wait is on an output line, a `/state` poll or a process exit (bounded by
 //! `procs::WAIT`).
 
-use std::io::{Read, Write};
-use std::net::TcpStream;
 use std::path::Path;
 use std::process::Command;
 
-use rmesos_tests::procs::{bin, bin_dir, executors_of, gated_tasks, temp_dir, wait_gone, Proc, WAIT};
+use rmesos_tests::procs::{bin, bin_dir, executors_of, gated_tasks, get_json as get, temp_dir, wait_gone, Proc, WAIT};
 
 /// Each slave offers one cpu, and each task takes one: one task per slave.
 const SLAVE_RESOURCES: &str = "cpus:1;mem:256;disk:256";
@@ -55,17 +53,6 @@ fn redispatch(master: &str, list: &Path, dir: &Path) -> Proc {
 fn launched_on(rd: &mut Proc, task_id: &str) -> String {
     let line = rd.wait_line(&format!("Launching {task_id} on "));
     line.rsplit(' ').next().unwrap().to_string()
-}
-
-/// GET `path` from `addr` (HTTP/1.0, the whole body).
-fn get(addr: &str, path: &str) -> serde_json::Value {
-    let mut s = TcpStream::connect(addr).expect("connect to the master");
-    s.set_read_timeout(Some(WAIT)).unwrap();
-    write!(s, "GET {path} HTTP/1.0\r\nHost: {addr}\r\nConnection: close\r\n\r\n").unwrap();
-    let mut text = String::new();
-    s.read_to_string(&mut text).unwrap();
-    let body = text.split_once("\r\n\r\n").map_or("", |(_, b)| b);
-    serde_json::from_str(body).unwrap_or_else(|e| panic!("GET {path}: {e}: {text}"))
 }
 
 /// Active slaves of the master's `/state`, by hostname.

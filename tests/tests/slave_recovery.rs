@@ -14,12 +14,11 @@
 //! Every wait is on an output line, a `/state` answer or a process exit,
 //! bounded by `procs::WAIT`.
 
-use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use rmesos_tests::procs::{bin, bin_dir, executors_of, temp_dir, wait_gone, Proc, WAIT};
+use rmesos_tests::procs::{bin, bin_dir, executors_of, get_json as get, temp_dir, wait_gone, Proc, WAIT};
 
 const TASK_RESOURCES: &str = "cpus:1;mem:32";
 
@@ -63,16 +62,6 @@ fn redispatch(master: &str, dir: &Path) -> (Proc, PathBuf) {
         .arg("--state_dir")
         .arg(dir.join("state"));
     (Proc::spawn("redispatch", cmd), gate)
-}
-
-fn get(addr: &str, path: &str) -> serde_json::Value {
-    let mut s = TcpStream::connect(addr).expect("connect to the master");
-    s.set_read_timeout(Some(WAIT)).unwrap();
-    write!(s, "GET {path} HTTP/1.0\r\nHost: {addr}\r\nConnection: close\r\n\r\n").unwrap();
-    let mut text = String::new();
-    s.read_to_string(&mut text).unwrap();
-    let body = text.split_once("\r\n\r\n").map_or("", |(_, b)| b);
-    serde_json::from_str(body).unwrap_or_else(|e| panic!("GET {path}: {e}: {text}"))
 }
 
 /// (task id, state) of every live task on the master's `/state`.
