@@ -18,7 +18,6 @@ pub mod message;
 pub mod metrics;
 pub mod node;
 pub mod pid;
-pub mod pingpong;
 pub mod process;
 mod queue;
 pub mod testkit;

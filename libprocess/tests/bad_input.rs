@@ -13,12 +13,17 @@ use std::time::Duration;
 
 use bytes::BytesMut;
 use libprocess::limits::{HANDSHAKE_TIMEOUT, MAX_FRAME_SIZE, MAX_HANDSHAKE_SIZE};
-use libprocess::pingpong::{Outcome, Ping, PingClient, Pong};
 use libprocess::wire::{encode_hello, encode_raw_frame, read_hello, Hello, MAGIC, PROTOCOL_VERSION};
 use libprocess::{Actor, Clock, Config, Context, Handlers, Me, Message, Node, Process, Upid};
+use pingpong::{Outcome, Ping, PingClient, Pong};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::mpsc;
+
+/// The demo's actors, from the `libprocess-pingpong` binary's own source.
+#[path = "../src/bin/libprocess-pingpong/pingpong.rs"]
+#[allow(dead_code)]
+mod pingpong;
 
 /// Safety net around every wait; everything here takes milliseconds.
 const WAIT: Duration = Duration::from_secs(20);

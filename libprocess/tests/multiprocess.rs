@@ -7,9 +7,14 @@ use std::io::{BufRead, BufReader};
 use std::process::{Command, ExitStatus, Stdio};
 use std::time::Duration;
 
-use libprocess::pingpong::{Event, Outcome, PingClient, Ponger};
 use libprocess::{Config, Node, Upid};
+use pingpong::{Event, Outcome, PingClient, Ponger};
 use tokio::sync::mpsc;
+
+/// The demo's actors, from the `libprocess-pingpong` binary's own source.
+#[path = "../src/bin/libprocess-pingpong/pingpong.rs"]
+#[allow(dead_code)]
+mod pingpong;
 
 const BIN: &str = env!("CARGO_BIN_EXE_libprocess-pingpong");
 

@@ -1,9 +1,11 @@
 //! The ping-pong demo: two messages, a process that answers, and a client
 //! that sends pings one at a time and watches its target with a link.
 //!
-//! It lives in the library (not only in the `libprocess-pingpong` binary) so
-//! that tests can run either side of it in-process against the other side in
-//! another OS process. The client is split the usual way: [`Rounds`] is the
+//! Demo code, so it is not in the runtime's library: it is a module of the
+//! `libprocess-pingpong` binary, and `libprocess/tests/multiprocess.rs` and
+//! `bad_input.rs` include this same file (`#[path]`) to run either side of it
+//! in-process against the other side in another OS process. The client is
+//! split the usual way: [`Rounds`] is the
 //! pure core (which Pong is awaited, what to send next, when it is over), the
 //! [`Pinger`] process only forwards what arrives to a channel, and
 //! [`PingClient::run`] is the shell that sends and waits.
@@ -14,9 +16,7 @@ use actix::{Actor, Context};
 use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
 
-use crate::node::{Node, SpawnError};
-use crate::pid::Upid;
-use crate::process::{Handlers, Me, Process};
+use libprocess::{Handlers, Me, Node, Process, SpawnError, Upid};
 
 /// How long the client waits for each Pong before giving up. Loopback round
 /// trips take well under a millisecond; this only bounds a silent failure.
@@ -27,14 +27,14 @@ pub const PONG_TIMEOUT: Duration = Duration::from_secs(10);
 pub struct Ping {
     pub seq: u64,
 }
-crate::message!(Ping, "libprocess.pingpong.PingMessage");
+libprocess::message!(Ping, "libprocess.pingpong.PingMessage");
 
 /// The answer to a [`Ping`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Pong {
     pub seq: u64,
 }
-crate::message!(Pong, "libprocess.pingpong.PongMessage");
+libprocess::message!(Pong, "libprocess.pingpong.PongMessage");
 
 /// Answers every Ping with a Pong carrying the same `seq`.
 pub struct Ponger {

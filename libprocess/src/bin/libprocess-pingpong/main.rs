@@ -17,10 +17,13 @@ use std::process::{ExitCode, Stdio};
 use std::time::Duration;
 
 use clap::{Parser, Subcommand};
-use libprocess::pingpong::{Event, Outcome, PingClient, Ponger};
 use libprocess::{Config, Node, Upid};
+use pingpong::{Event, Outcome, PingClient, Ponger, PONG_TIMEOUT};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::signal::unix::{signal, SignalKind};
+
+/// The demo's actors (also included by libprocess's multiprocess tests).
+mod pingpong;
 
 /// How long `demo` waits for its child to print its `listening` line, and
 /// then for the `Exited` notification after killing it. Both take
@@ -139,7 +142,7 @@ async fn ping_loop(client: &mut PingClient, to: &Upid, count: u64) -> bool {
             false
         }
         Outcome::TimedOut { seq } => {
-            say(format!("no pong for seq={seq} from {to} within {:?}", libprocess::pingpong::PONG_TIMEOUT));
+            say(format!("no pong for seq={seq} from {to} within {:?}", PONG_TIMEOUT));
             false
         }
     }
