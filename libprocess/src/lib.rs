@@ -20,6 +20,7 @@ pub mod node;
 pub mod pid;
 pub mod process;
 mod queue;
+mod sync;
 pub mod testkit;
 pub mod transport;
 pub mod wire;

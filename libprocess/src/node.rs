@@ -41,6 +41,7 @@ use crate::message::{Body, Message};
 use crate::metrics::Metrics;
 use crate::pid::{validate_id, PidError, Upid};
 use crate::process::{prepare, Mailbox, Me, Process, Spawned, Undeliverable};
+use crate::sync::{lock, read, write};
 use crate::testkit::filter::Filters;
 use crate::transport::{tcp::TcpTransport, Transport};
 use crate::wire::{encode_frame_cached, FrameView, WireEnvelope};
@@ -278,7 +279,7 @@ impl Node {
     /// Names the process whose routes also answer at `/<path>` (Mesos serves
     /// the master's `/master/state` at `/state` this way).
     pub fn set_default_http(&self, id: &str) {
-        *self.inner.default_http.write().unwrap_or_else(|e| e.into_inner()) = Some(id.to_string());
+        *write(&self.inner.default_http) = Some(id.to_string());
     }
 
     /// Sends `msg` from `from` (normally a process of this node) to `to`.
@@ -454,7 +455,7 @@ impl NodeInner {
                 return Some((e, route.trim_end_matches('/').to_string()));
             }
         }
-        let default = self.default_http.read().unwrap_or_else(|e| e.into_inner()).clone()?;
+        let default = read(&self.default_http).clone()?;
         let route = path.trim_end_matches('/');
         self.entry(&default).filter(|e| e.mailbox.has_route(route)).map(|e| (e, route.to_string()))
     }
@@ -725,18 +726,4 @@ impl NodeInner {
             self.deliver_exited(&linker, target);
         }
     }
-}
-
-pub(crate) fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    // State behind these locks is updated in single steps; a panic elsewhere
-    // cannot leave it half-written, so a poisoned lock is still consistent.
-    m.lock().unwrap_or_else(|e| e.into_inner())
-}
-
-fn read<T>(m: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
-    m.read().unwrap_or_else(|e| e.into_inner())
-}
-
-fn write<T>(m: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
-    m.write().unwrap_or_else(|e| e.into_inner())
 }

@@ -13,7 +13,7 @@ use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Waker};
 
-use crate::node::lock;
+use crate::sync::lock;
 
 struct State<T> {
     items: VecDeque<T>,

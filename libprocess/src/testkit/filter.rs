@@ -33,8 +33,9 @@ use std::task::{Context, Poll};
 use tokio::sync::oneshot;
 
 use crate::message::{Body, Message};
-use crate::node::{lock, Node};
+use crate::node::Node;
 use crate::pid::Upid;
+use crate::sync::lock;
 
 /// Which sender or receiver a filter matches.
 #[derive(Clone, Debug, PartialEq, Eq)]

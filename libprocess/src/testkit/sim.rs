@@ -31,8 +31,9 @@ use rand_chacha::ChaCha8Rng;
 use super::filter::Pattern;
 use crate::clock::{Clock, Time};
 use crate::message::Message;
-use crate::node::{lock, Node};
+use crate::node::Node;
 use crate::pid::Upid;
+use crate::sync::lock;
 use crate::transport::sim::{FrameInfo, RuleAction, SimConfig, SimNetwork};
 
 /// Simulated time [`Sim::run_until`] may spend before it gives up: 1 hour.

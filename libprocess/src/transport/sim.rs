@@ -80,8 +80,9 @@ use crate::limits::{
     HANDSHAKE_TIMEOUT, INITIAL_RECONNECT_BACKOFF, MAX_QUEUED_MESSAGES_PER_PEER, MAX_RECONNECT_ATTEMPTS,
     MAX_RECONNECT_BACKOFF,
 };
-use crate::node::{lock, Node, WeakNode};
+use crate::node::{Node, WeakNode};
 use crate::pid::Upid;
+use crate::sync::lock;
 use crate::testkit::trace::Trace;
 use crate::wire::{WireEnvelope, WireError};
 

@@ -36,7 +36,8 @@ use crate::clock::Clock;
 use crate::fasthash::FastMap;
 use crate::limits::*;
 use crate::metrics::Metrics;
-use crate::node::{lock, FrameCache, WeakNode};
+use crate::node::{FrameCache, WeakNode};
+use crate::sync::lock;
 use crate::wire::{encode_hello, read_hello, FrameReader, Hello, WireError};
 
 /// The real transport.
