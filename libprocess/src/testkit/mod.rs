@@ -19,10 +19,9 @@
 pub mod filter;
 pub mod logs;
 pub mod sim;
-pub(crate) mod trace;
 
 pub use crate::transport::sim::{
-    FrameInfo, SimConfig, DEFAULT_MAX_LATENCY, DEFAULT_MIN_LATENCY, DEFAULT_PARTITION_DETECTION,
+    FrameInfo, SimConfig, DEFAULT_MAX_LATENCY, DEFAULT_MIN_LATENCY, DEFAULT_PARTITION_DETECTION, MAX_TRACE_LINES,
 };
 pub use filter::{
     any, drop_message, drop_message_where, drop_messages, expect_no_message, future_message, future_message_where,
@@ -30,7 +29,6 @@ pub use filter::{
 };
 pub use logs::LogCapture;
 pub use sim::{matching, seed_from_env, RuleId, RunError, Sim, SimAddr, SimBuilder, DEFAULT_RUN_LIMIT};
-pub use trace::MAX_TRACE_LINES;
 
 /// The guide, compiled as doctests.
 #[cfg(doctest)]

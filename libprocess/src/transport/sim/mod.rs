@@ -83,8 +83,12 @@ use crate::limits::{
 use crate::node::{Node, WeakNode};
 use crate::pid::Upid;
 use crate::sync::lock;
-use crate::testkit::trace::Trace;
 use crate::wire::{WireEnvelope, WireError};
+
+mod trace;
+
+use trace::Trace;
+pub use trace::MAX_TRACE_LINES;
 
 /// Default lower bound of a frame's one-way latency: 1 ms (a LAN).
 pub const DEFAULT_MIN_LATENCY: Duration = Duration::from_millis(1);
