@@ -12,6 +12,7 @@ mod batch;
 pub mod clock;
 pub mod config;
 mod fasthash;
+mod hook;
 pub mod http;
 pub mod limits;
 pub mod message;

@@ -36,13 +36,13 @@ use crate::batch::WireBatch;
 use crate::clock::Clock;
 use crate::config::{Config, ConfigError};
 use crate::fasthash::FastMap;
+use crate::hook::Hook;
 use crate::message::DecodeError;
 use crate::message::{Body, Message};
 use crate::metrics::Metrics;
 use crate::pid::{validate_id, PidError, Upid};
 use crate::process::{prepare, Mailbox, Me, Process, Spawned, Undeliverable};
 use crate::sync::{lock, read, write};
-use crate::testkit::filter::Filters;
 use crate::transport::{tcp::TcpTransport, Transport};
 use crate::wire::{encode_frame_cached, FrameView, WireEnvelope};
 
@@ -111,8 +111,9 @@ pub(crate) struct NodeInner {
     transport: Arc<dyn Transport>,
     default_http: RwLock<Option<String>>,
     stopped: AtomicBool,
-    /// Test filters checked on every delivery (`testkit`); empty in production.
-    pub(crate) filters: Arc<Filters>,
+    /// Checked on every delivery; empty unless a test installs its
+    /// message filters (`testkit::filter`).
+    pub(crate) hook: Arc<Hook>,
 }
 
 impl Node {
@@ -150,7 +151,7 @@ impl Node {
                 transport,
                 default_http: RwLock::new(None),
                 stopped: AtomicBool::new(false),
-                filters: Arc::default(),
+                hook: Arc::default(),
             }),
         }
     }
@@ -407,8 +408,8 @@ impl NodeInner {
 
     /// As `deliver`, the receiver already looked up.
     fn deliver_to(&self, entry: Option<&Entry>, from: &Upid, to_id: &str, name: &str, body: Body) {
-        let body = if self.filters.is_active() {
-            match self.filters.check(from, to_id, self.address, name, body) {
+        let body = if self.hook.is_active() {
+            match self.hook.check(from, to_id, self.address, name, body) {
                 Some(body) => body,
                 None => return,
             }
@@ -583,7 +584,7 @@ impl Node {
         // batch: nothing to look up again (the registry cannot have changed
         // unless the generation did).
         let generation = REGISTRY_GENERATION.load(Ordering::Acquire);
-        if env.repeats_previous() && cache.again == Some(generation) && !self.inner.filters.is_active() {
+        if env.repeats_previous() && cache.again == Some(generation) && !self.inner.hook.is_active() {
             if let Some((_, Some(batch))) = &mut cache.batch {
                 batch.push_again(&env);
                 return;
@@ -609,7 +610,7 @@ impl Node {
         };
         let from = &*cache.from.insert(from);
         let name = env.name();
-        if matches!(name, LinkMessage::NAME | UnlinkMessage::NAME | ExitedMessage::NAME) || inner.filters.is_active() {
+        if matches!(name, LinkMessage::NAME | UnlinkMessage::NAME | ExitedMessage::NAME) || inner.hook.is_active() {
             // Handled (or filtered) now: what came before it goes first.
             self.queue_batch(&mut cache.batch);
         }
@@ -638,7 +639,7 @@ impl Node {
                     inner.deliver_exited(&linker, from.clone());
                 }
             }
-            name if inner.filters.is_active() => {
+            name if inner.hook.is_active() => {
                 let entry = FrameCache::entry(&mut cache.to, inner, env.to_id());
                 inner.deliver_to(entry.map(|e| &**e), from, env.to_id(), name, Body::Wire(env.body_slice()))
             }

@@ -2,13 +2,17 @@
 //!
 //! The mirror of libprocess's `FUTURE_MESSAGE`, `DROP_MESSAGE(S)` and
 //! `EXPECT_NO_FUTURE_MESSAGES`. A filter is installed on the node that
-//! *delivers* the message (the receiver's node) and is checked in
+//! *delivers* the message (the receiver's node). The filters of a node are
+//! the check on its delivery hook (`crate::hook`), which the node runs in
 //! `NodeInner::deliver`, the one place every message to a local process
 //! passes: sent locally (the body is still the typed value) or received in a
 //! frame (the body is bytes), over any transport (TCP or simulated). Control
-//! messages of the runtime (link, unlink, exited) are not filtered.
+//! messages of the runtime (link, unlink, exited) are not filtered. The node
+//! knows only the hook; this module installs itself on it at the first
+//! filter.
 //!
-//! Cost when unused: one relaxed atomic load per delivery (`is_active`).
+//! Cost when unused: one relaxed atomic load per delivery (the hook is on
+//! exactly while a filter is installed).
 //!
 //! Matching: filters are checked in the order they were installed and the
 //! *first* that matches decides (like a firewall's rule list, and unlike
@@ -26,12 +30,13 @@ use std::future::Future;
 use std::marker::PhantomData;
 use std::net::SocketAddr;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 
 use tokio::sync::oneshot;
 
+use crate::hook::{DeliveryCheck, Hook};
 use crate::message::{Body, Message};
 use crate::node::Node;
 use crate::pid::Upid;
@@ -133,40 +138,51 @@ impl FilterEntry {
     }
 }
 
-/// The filters installed on one node (see the module docs).
+/// The filters installed on one node (see the module docs): the check on
+/// its delivery hook, which is on exactly while there are entries (every
+/// change of `entries` sets it, under their lock).
 #[derive(Default)]
-pub(crate) struct Filters {
-    active: AtomicBool,
+struct Filters {
     next_id: AtomicU64,
     entries: Mutex<Vec<FilterEntry>>,
 }
 
-impl Filters {
-    /// True if any filter is installed: the fast path of every delivery.
-    #[inline]
-    pub(crate) fn is_active(&self) -> bool {
-        self.active.load(Ordering::Relaxed)
+/// A node's filters and the hook they are installed on.
+struct Installed {
+    hook: Arc<Hook>,
+    filters: Arc<Filters>,
+}
+
+impl Installed {
+    /// The filters of `node`, installed on its hook at the first call.
+    fn on(node: &Node) -> Installed {
+        let hook = node.inner.hook.clone();
+        let filters = hook.installed::<Filters>().expect("the test kit's filters are the only delivery check");
+        Installed { hook, filters }
     }
 
     fn install<M: Message>(&self, from: Pattern, to: Pattern, action: Action, pred: Option<Pred>) -> u64 {
-        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
-        let mut entries = lock(&self.entries);
+        let id = self.filters.next_id.fetch_add(1, Ordering::Relaxed);
+        let mut entries = lock(&self.filters.entries);
         entries.push(FilterEntry { id, name: M::NAME, from, to, action, capture: capture::<M>, pred });
-        self.active.store(true, Ordering::Relaxed);
+        self.hook.set_active(true);
         id
     }
 
     fn remove(&self, id: u64) {
-        let mut entries = lock(&self.entries);
+        let mut entries = lock(&self.filters.entries);
         entries.retain(|e| e.id != id);
-        self.active.store(!entries.is_empty(), Ordering::Relaxed);
+        self.hook.set_active(!entries.is_empty());
     }
+}
 
+impl DeliveryCheck for Filters {
     /// Runs the filters on a message about to be delivered to the local
     /// process `to_id` of the node at `addr`. Returns the body to deliver, or
     /// None if a filter dropped it.
-    pub(crate) fn check<'a>(
+    fn check<'a>(
         &self,
+        hook: &Hook,
         from: &Upid,
         to_id: &str,
         addr: SocketAddr,
@@ -187,7 +203,7 @@ impl Filters {
             }
         }
         let Some((i, copy)) = hit else {
-            self.active.store(!entries.is_empty(), Ordering::Relaxed);
+            hook.set_active(!entries.is_empty());
             return Some(body);
         };
         let deliver = match &entries[i].action {
@@ -210,7 +226,7 @@ impl Filters {
                 true
             }
         };
-        self.active.store(!entries.is_empty(), Ordering::Relaxed);
+        hook.set_active(!entries.is_empty());
         if !deliver {
             tracing::debug!(%from, to = to_id, name, "message dropped by a test filter");
         }
@@ -268,7 +284,7 @@ fn one_shot<M: Message>(node: &Node, from: Pattern, to: Pattern, drop: bool, pre
     let (tx, rx) = oneshot::channel();
     let what = describe::<M>(&from, &to);
     let action = if drop { Action::DropNext(tx) } else { Action::Expect(tx) };
-    node.inner.filters.install::<M>(from, to, action, pred);
+    Installed::on(node).install::<M>(from, to, action, pred);
     MessageFuture { rx, what, _m: PhantomData }
 }
 
@@ -317,7 +333,7 @@ pub fn drop_message_where<M: Message>(
 /// deliver, until the returned guard is dropped. libprocess's `DROP_MESSAGES`.
 pub fn drop_messages<M: Message>(node: &Node, from: impl Into<Pattern>, to: impl Into<Pattern>) -> DropGuard {
     let count = Arc::new(AtomicU64::new(0));
-    let filters = node.inner.filters.clone();
+    let filters = Installed::on(node);
     let id = filters.install::<M>(from.into(), to.into(), Action::DropAll(count.clone()), None);
     DropGuard { filters, id, count }
 }
@@ -331,7 +347,7 @@ pub fn expect_no_message<M: Message>(node: &Node, from: impl Into<Pattern>, to: 
     let (from, to) = (from.into(), to.into());
     let what = describe::<M>(&from, &to);
     let failures = Arc::new(Mutex::new(Vec::new()));
-    let filters = node.inner.filters.clone();
+    let filters = Installed::on(node);
     let id = filters.install::<M>(from, to, Action::ExpectNone(failures.clone()), None);
     NoMessageGuard { filters, id, failures, what }
 }
@@ -339,7 +355,7 @@ pub fn expect_no_message<M: Message>(node: &Node, from: impl Into<Pattern>, to: 
 /// Keeps a [`drop_messages`] filter installed; dropping it removes the filter.
 #[must_use = "the filter is removed when this guard is dropped"]
 pub struct DropGuard {
-    filters: Arc<Filters>,
+    filters: Installed,
     id: u64,
     count: Arc<AtomicU64>,
 }
@@ -360,7 +376,7 @@ impl Drop for DropGuard {
 /// Keeps an [`expect_no_message`] filter installed; see there.
 #[must_use = "the filter is removed (and checked) when this guard is dropped"]
 pub struct NoMessageGuard {
-    filters: Arc<Filters>,
+    filters: Installed,
     id: u64,
     failures: Arc<Mutex<Vec<String>>>,
     what: String,
