@@ -5,11 +5,13 @@
 //! The transport hands a connection here when its first byte is not the
 //! libprocess magic. hyper parses it; a request is turned into a [`Request`],
 //! run on the process's actor like a message, and its [`Response`] written
-//! back. Garbage is answered by hyper with a 400 and the connection closed
+//! back. What serves which path is the node's business: this module sees it
+//! only as [`Routes`], which the node implements. Garbage is answered by hyper with a 400 and the connection closed
 //! (logged, counter `http_errors`). Bodies over `MAX_HTTP_BODY` get a 413.
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
+use std::sync::Weak;
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
@@ -21,8 +23,7 @@ use tokio::net::TcpStream;
 use tokio::sync::oneshot;
 
 use crate::limits::{HTTP_HEADER_READ_TIMEOUT, MAX_HTTP_BODY};
-use crate::metrics::Metrics;
-use crate::node::WeakNode;
+use crate::metrics::{Counted, Metrics};
 
 /// An HTTP request as a route handler sees it.
 #[derive(Debug, Clone, Default)]
@@ -98,8 +99,23 @@ impl Response {
     }
 }
 
+/// Where requests go: the node's processes and their routes (counted in
+/// `http_requests` and `http_errors` of its metrics).
+pub(crate) trait Routes: Counted + Send + Sync + 'static {
+    /// What answers a path (a process, for the node).
+    type Target: Send;
+
+    /// What serves `path`, and the route within it; None if nothing does
+    /// (a 404).
+    fn find(&self, path: &str) -> Option<(Self::Target, String)>;
+
+    /// Runs `req` on `target`, which answers on `reply`; false if it has
+    /// stopped.
+    fn call(target: Self::Target, req: Request, reply: oneshot::Sender<Response>) -> bool;
+}
+
 /// Serves one HTTP/1.1 connection (keep-alive included).
-pub(crate) async fn serve(stream: TcpStream, remote: SocketAddr, node: WeakNode) {
+pub(crate) async fn serve<R: Routes>(stream: TcpStream, remote: SocketAddr, node: Weak<R>) {
     let svc = {
         let node = node.clone();
         service_fn(move |req| {
@@ -115,15 +131,24 @@ pub(crate) async fn serve(stream: TcpStream, remote: SocketAddr, node: WeakNode)
         .header_read_timeout(HTTP_HEADER_READ_TIMEOUT)
         .serve_connection(TokioIo::new(stream), svc);
     if let Err(e) = conn.await {
-        node.metrics(|m| Metrics::inc(&m.http_errors));
+        if let Some(node) = node.upgrade() {
+            Metrics::inc(&node.metrics().http_errors);
+        }
         tracing::warn!(%remote, error = %e, "HTTP connection closed on error");
     }
 }
 
-async fn handle(node: &WeakNode, req: hyper::Request<Incoming>, remote: SocketAddr) -> hyper::Response<Full<Bytes>> {
-    node.metrics(|m| Metrics::inc(&m.http_requests));
+async fn handle<R: Routes>(
+    node: &Weak<R>,
+    req: hyper::Request<Incoming>,
+    remote: SocketAddr,
+) -> hyper::Response<Full<Bytes>> {
     let path = req.uri().path().to_string();
-    let Some((entry, route, clock)) = node.http_target(&path) else {
+    let found = node.upgrade().and_then(|n| {
+        Metrics::inc(&n.metrics().http_requests);
+        n.find(&path)
+    });
+    let Some((target, route)) = found else {
         return to_hyper(Response::text(404, format!("no route for {path}\n")));
     };
     let query = req.uri().query().map(parse_query).unwrap_or_default();
@@ -142,7 +167,7 @@ async fn handle(node: &WeakNode, req: hyper::Request<Incoming>, remote: SocketAd
     };
     let request = Request { method, route: route.clone(), query, headers, body, remote: Some(remote) };
     let (tx, rx) = oneshot::channel();
-    if !entry.http(&route, request, tx, &clock) {
+    if !R::call(target, request, tx) {
         return to_hyper(Response::text(503, "process stopped\n"));
     }
     match rx.await {

@@ -73,3 +73,9 @@ impl Metrics {
         self.snapshot().into_iter().find(|(n, _)| *n == name).map(|(_, v)| v)
     }
 }
+
+/// What keeps a node's counters: the node. A transport and the HTTP server
+/// count through it without knowing the node.
+pub(crate) trait Counted {
+    fn metrics(&self) -> &Metrics;
+}

@@ -37,14 +37,15 @@ use crate::clock::Clock;
 use crate::config::{Config, ConfigError};
 use crate::fasthash::FastMap;
 use crate::hook::Hook;
+use crate::http::{Request, Response, Routes};
 use crate::message::DecodeError;
 use crate::message::{Body, Message};
-use crate::metrics::Metrics;
+use crate::metrics::{Counted, Metrics};
 use crate::pid::{validate_id, PidError, Upid};
 use crate::process::{prepare, Mailbox, Me, Process, Spawned, Undeliverable};
 use crate::sync::{lock, read, write};
-use crate::transport::{tcp::TcpTransport, Transport};
-use crate::wire::{encode_frame_cached, FrameView, WireEnvelope};
+use crate::transport::{tcp::TcpTransport, Inbound, Transport};
+use crate::wire::{encode_frame_cached, FrameView};
 
 /// Control message: the sender links to the receiver.
 #[derive(Serialize, Deserialize)]
@@ -131,9 +132,9 @@ impl Node {
         let bound = listener.local_addr().map_err(|e| NodeError::Bind(want, e))?;
         let address = config.advertised(bound);
         let incarnation = rand::random::<u64>();
-        let transport = TcpTransport::new(address, incarnation, clock.clone());
+        let transport = TcpTransport::<NodeInner>::new(address, incarnation, clock.clone());
         let node = Node::with_transport(address, incarnation, clock, transport.clone());
-        transport.start(listener, node.downgrade());
+        transport.start(listener, node.inbound());
         tracing::info!(%address, incarnation, "libprocess node listening on {bound}");
         Ok(node)
     }
@@ -158,6 +159,11 @@ impl Node {
 
     pub(crate) fn downgrade(&self) -> WeakNode {
         WeakNode(Arc::downgrade(&self.inner))
+    }
+
+    /// What a transport reports to (held weakly: the node owns its transport).
+    pub(crate) fn inbound(&self) -> Weak<NodeInner> {
+        Arc::downgrade(&self.inner)
     }
 
     /// The address in this node's Upids (the advertised one).
@@ -284,18 +290,9 @@ impl Node {
     }
 
     /// Sends `msg` from `from` (normally a process of this node) to `to`.
+    #[inline]
     pub fn send<M: Message>(&self, from: &Upid, to: &Upid, msg: M) {
-        let inner = &self.inner;
-        if to.addr() == inner.address {
-            Metrics::inc(&inner.metrics.messages_sent_local);
-            inner.deliver(from, to.id(), M::NAME, Body::Local(&mut Some(msg)));
-        } else {
-            let mut encode = |buf: &mut BytesMut| encode_frame_cached(buf, from.id_arc(), to.id_arc(), &msg);
-            match inner.transport.send(to.addr(), &mut encode) {
-                Ok(()) => Metrics::inc(&inner.metrics.messages_sent_remote),
-                Err(e) => tracing::debug!(%from, %to, name = M::NAME, error = %e, "message dropped"),
-            }
-        }
+        self.inner.send(from, to, msg)
     }
 
     /// Links `linker` (a local process) to `target`; see the module docs.
@@ -382,6 +379,21 @@ impl NodeInner {
         read(&self.registry).get(id).cloned()
     }
 
+    /// `Node::send`.
+    #[inline]
+    fn send<M: Message>(&self, from: &Upid, to: &Upid, msg: M) {
+        if to.addr() == self.address {
+            Metrics::inc(&self.metrics.messages_sent_local);
+            self.deliver(from, to.id(), M::NAME, Body::Local(&mut Some(msg)));
+        } else {
+            let mut encode = |buf: &mut BytesMut| encode_frame_cached(buf, from.id_arc(), to.id_arc(), &msg);
+            match self.transport.send(to.addr(), &mut encode) {
+                Ok(()) => Metrics::inc(&self.metrics.messages_sent_remote),
+                Err(e) => tracing::debug!(%from, %to, name = M::NAME, error = %e, "message dropped"),
+            }
+        }
+    }
+
     /// Hands a message to a local process, or drops it with a log line and
     /// a counter.
     fn deliver(&self, from: &Upid, to_id: &str, name: &str, body: Body) {
@@ -447,9 +459,9 @@ impl NodeInner {
         }
     }
 
-    /// Serves an HTTP request: `/<id>/<route>`, else the default process's
-    /// `/<route>`. None if nothing answers that path.
-    pub(crate) fn http_target(&self, path: &str) -> Option<(Arc<Entry>, String)> {
+    /// The process serving an HTTP path: `/<id>/<route>`, else the default
+    /// process's `/<route>`. None if nothing answers that path.
+    fn http_target(&self, path: &str) -> Option<(Arc<Entry>, String)> {
         let path = path.trim_start_matches('/');
         if let Some((id, route)) = path.split_once('/') {
             if let Some(e) = self.entry(id).filter(|e| e.mailbox.has_route(route.trim_end_matches('/'))) {
@@ -462,15 +474,23 @@ impl NodeInner {
     }
 }
 
-impl Entry {
-    pub(crate) fn http(
-        &self,
-        route: &str,
-        req: crate::http::Request,
-        reply: oneshot::Sender<crate::http::Response>,
-        clock: &Clock,
-    ) -> bool {
-        self.mailbox.http(route, req, reply, clock.work()).is_ok()
+impl Counted for NodeInner {
+    fn metrics(&self) -> &Metrics {
+        &self.metrics
+    }
+}
+
+impl Routes for NodeInner {
+    /// The process, and the node's clock (its request holds a work guard).
+    type Target = (Arc<Entry>, Clock);
+
+    fn find(&self, path: &str) -> Option<(Self::Target, String)> {
+        self.http_target(path).map(|(e, route)| ((e, self.clock.clone()), route))
+    }
+
+    fn call((entry, clock): Self::Target, req: Request, reply: oneshot::Sender<Response>) -> bool {
+        let route = req.route.clone();
+        entry.mailbox.http(&route, req, reply, clock.work()).is_ok()
     }
 }
 
@@ -491,32 +511,51 @@ thread_local! {
 /// (node, registry generation, id, entry)
 type LocalTarget = (usize, u64, Arc<str>, Weak<Entry>);
 
-/// The transport's handle on its node (weak: the node owns the transport).
+/// A process's handle on its node, held weakly (by the task that runs the
+/// process, which must not keep its node alive).
 #[derive(Clone)]
-pub struct WeakNode(Weak<NodeInner>);
+pub(crate) struct WeakNode(Weak<NodeInner>);
 
 impl WeakNode {
     pub(crate) fn upgrade(&self) -> Option<Node> {
         self.0.upgrade().map(|inner| Node { inner })
     }
 
-    /// A frame arrived from the node at `peer` (its advertised address).
-    /// For transports that hand over frames one at a time; the TCP reader
-    /// calls `Node::receive` with a cache per connection.
-    pub(crate) fn frame(&self, peer: SocketAddr, env: WireEnvelope) {
-        if let Some(node) = self.upgrade() {
-            let mut cache = FrameCache::default();
-            node.receive(peer, env.view(), &mut cache);
-            node.end_read(&mut cache);
+    /// A remote message's body did not decode (found on the actor, which
+    /// decodes it): dropped, logged and counted.
+    pub(crate) fn malformed(&self, from: &Upid, to: &Upid, name: &str, e: &DecodeError) {
+        if let Some(inner) = self.0.upgrade() {
+            Metrics::inc(&inner.metrics.dropped_malformed_body);
         }
+        tracing::warn!(%from, %to, name, error = %e, "dropped malformed message");
+    }
+}
+
+impl Inbound for NodeInner {
+    type Conn = FrameCache;
+
+    /// `cache` is the connection's, reused across its frames.
+    #[inline]
+    fn receive(&self, peer: SocketAddr, env: FrameView<'_>, cache: &mut FrameCache) {
+        cache.received += 1;
+        // The same envelope as the last frame, which went into the open
+        // batch: nothing to look up again (the registry cannot have changed
+        // unless the generation did).
+        let generation = REGISTRY_GENERATION.load(Ordering::Acquire);
+        if env.repeats_previous() && cache.again == Some(generation) && !self.hook.is_active() {
+            if let Some((_, Some(batch))) = &mut cache.batch {
+                batch.push_again(&env);
+                return;
+            }
+        }
+        self.receive_new(peer, env, cache, generation)
     }
 
     /// A handshake with `peer` showed `incarnation`. A different one than the
     /// links were made against means the peer restarted: they fire.
-    pub(crate) fn peer_hello(&self, peer: SocketAddr, incarnation: u64) {
-        let Some(node) = self.upgrade() else { return };
+    fn peer_hello(&self, peer: SocketAddr, incarnation: u64) {
         let fired = {
-            let mut links = lock(&node.inner.remote_links);
+            let mut links = lock(&self.remote_links);
             // Remembered even with no link yet: a link made later on this
             // connection must still fire if the peer restarts.
             let p = links.entry(peer).or_default();
@@ -535,74 +574,42 @@ impl WeakNode {
             }
         };
         if let Some(targets) = fired {
-            node.inner.fire(targets);
+            self.fire(targets);
         }
     }
 
     /// The peer at `peer` is unreachable: every link to it fires, and its
     /// processes stop being linkers of ours.
-    pub(crate) fn peer_lost(&self, peer: SocketAddr) {
-        let Some(node) = self.upgrade() else { return };
-        let inner = &node.inner;
-        Metrics::inc(&inner.metrics.peers_lost);
-        let removed = lock(&inner.remote_links).remove(&peer);
+    fn peer_lost(&self, peer: SocketAddr) {
+        Metrics::inc(&self.metrics.peers_lost);
+        let removed = lock(&self.remote_links).remove(&peer);
         tracing::info!(%peer, links = removed.as_ref().map_or(0, |p| p.targets.len()), "peer node unreachable");
         if let Some(p) = removed {
-            inner.fire(p.targets);
+            self.fire(p.targets);
         }
-        for e in read(&inner.registry).values() {
+        for e in read(&self.registry).values() {
             lock(&e.linkers).retain(|l| l.addr() != peer);
         }
     }
 
-    /// A remote message's body did not decode (found on the actor, which
-    /// decodes it): dropped, logged and counted.
-    pub(crate) fn malformed(&self, from: &Upid, to: &Upid, name: &str, e: &DecodeError) {
-        self.metrics(|m| Metrics::inc(&m.dropped_malformed_body));
-        tracing::warn!(%from, %to, name, error = %e, "dropped malformed message");
-    }
-
-    pub(crate) fn metrics<R>(&self, f: impl FnOnce(&Metrics) -> R) -> Option<R> {
-        self.0.upgrade().map(|inner| f(&inner.metrics))
-    }
-
-    pub(crate) fn http_target(&self, path: &str) -> Option<(Arc<Entry>, String, Clock)> {
-        let inner = self.0.upgrade()?;
-        inner.http_target(path).map(|(e, r)| (e, r, inner.clock.clone()))
+    /// Queues the pending batch and counts the frames (once per read, not
+    /// per frame).
+    fn end_read(&self, cache: &mut FrameCache) {
+        Metrics::add(&self.metrics.messages_received_remote, std::mem::take(&mut cache.received));
+        self.queue_batch(&mut cache.batch);
     }
 }
 
-impl Node {
-    /// A frame arrived from the node at `peer` (its advertised address);
-    /// `cache` is the connection's, reused across its frames.
-    /// Call [`Node::end_read`] after the frames of one read: messages are
-    /// queued to their process by then.
-    #[inline]
-    pub(crate) fn receive(&self, peer: SocketAddr, env: FrameView<'_>, cache: &mut FrameCache) {
-        cache.received += 1;
-        // The same envelope as the last frame, which went into the open
-        // batch: nothing to look up again (the registry cannot have changed
-        // unless the generation did).
-        let generation = REGISTRY_GENERATION.load(Ordering::Acquire);
-        if env.repeats_previous() && cache.again == Some(generation) && !self.inner.hook.is_active() {
-            if let Some((_, Some(batch))) = &mut cache.batch {
-                batch.push_again(&env);
-                return;
-            }
-        }
-        self.receive_new(peer, env, cache, generation)
-    }
-
+impl NodeInner {
     /// `receive` of a frame that does not simply repeat the last one.
     fn receive_new(&self, peer: SocketAddr, env: FrameView<'_>, cache: &mut FrameCache, generation: u64) {
-        let inner = &self.inner;
         cache.again = None;
         let from = match cache.from.take().filter(|p| p.id() == env.from_id() && p.addr() == peer) {
             Some(p) => p,
             None => match Upid::new(env.from_id(), peer) {
                 Ok(p) => p,
                 Err(e) => {
-                    Metrics::inc(&inner.metrics.dropped_malformed_body);
+                    Metrics::inc(&self.metrics.dropped_malformed_body);
                     tracing::warn!(%peer, error = %e, "dropped message with a bad sender id");
                     return;
                 }
@@ -610,42 +617,42 @@ impl Node {
         };
         let from = &*cache.from.insert(from);
         let name = env.name();
-        if matches!(name, LinkMessage::NAME | UnlinkMessage::NAME | ExitedMessage::NAME) || inner.hook.is_active() {
+        if matches!(name, LinkMessage::NAME | UnlinkMessage::NAME | ExitedMessage::NAME) || self.hook.is_active() {
             // Handled (or filtered) now: what came before it goes first.
             self.queue_batch(&mut cache.batch);
         }
         match name {
-            LinkMessage::NAME => match inner.entry(env.to_id()) {
+            LinkMessage::NAME => match self.entry(env.to_id()) {
                 Some(e) => {
                     lock(&e.linkers).insert(from.clone());
                 }
-                None => match self.pid(env.to_id()) {
+                None => match Upid::new(env.to_id(), self.address) {
                     Ok(target) => self.send(&target, from, ExitedMessage {}),
                     Err(e) => tracing::debug!(error = %e, "link to a bad id"),
                 },
             },
             UnlinkMessage::NAME => {
-                if let Some(e) = inner.entry(env.to_id()) {
+                if let Some(e) = self.entry(env.to_id()) {
                     lock(&e.linkers).remove(from);
                 }
             }
             ExitedMessage::NAME => {
-                let Ok(linker) = self.pid(env.to_id()) else { return };
-                let linked = lock(&inner.remote_links)
+                let Ok(linker) = Upid::new(env.to_id(), self.address) else { return };
+                let linked = lock(&self.remote_links)
                     .get_mut(&peer)
                     .and_then(|p| p.targets.get_mut(from))
                     .is_some_and(|set| set.remove(&linker));
                 if linked {
-                    inner.deliver_exited(&linker, from.clone());
+                    self.deliver_exited(&linker, from.clone());
                 }
             }
-            name if inner.hook.is_active() => {
-                let entry = FrameCache::entry(&mut cache.to, inner, env.to_id());
-                inner.deliver_to(entry.map(|e| &**e), from, env.to_id(), name, Body::Wire(env.body_slice()))
+            name if self.hook.is_active() => {
+                let entry = FrameCache::entry(&mut cache.to, self, env.to_id());
+                self.deliver_to(entry.map(|e| &**e), from, env.to_id(), name, Body::Wire(env.body_slice()))
             }
             name => {
-                let Some(entry) = FrameCache::entry(&mut cache.to, inner, env.to_id()) else {
-                    Metrics::inc(&inner.metrics.dropped_unknown_process);
+                let Some(entry) = FrameCache::entry(&mut cache.to, self, env.to_id()) else {
+                    Metrics::inc(&self.metrics.dropped_unknown_process);
                     tracing::debug!(%from, to = env.to_id(), name, "dropped message for unknown process");
                     return;
                 };
@@ -657,7 +664,7 @@ impl Node {
                 match entry.mailbox.add_wire(batch, from, &env) {
                     Ok(()) => cache.again = Some(generation),
                     Err(()) => {
-                        Metrics::inc(&inner.metrics.dropped_unknown_message);
+                        Metrics::inc(&self.metrics.dropped_unknown_message);
                         tracing::debug!(%from, to = env.to_id(), name = env.name(), "dropped message with no handler");
                     }
                 }
@@ -665,18 +672,11 @@ impl Node {
         }
     }
 
-    /// The frames of one read are through `receive`: queues the pending
-    /// batch and counts the frames (once per read, not per frame).
-    pub(crate) fn end_read(&self, cache: &mut FrameCache) {
-        Metrics::add(&self.inner.metrics.messages_received_remote, std::mem::take(&mut cache.received));
-        self.queue_batch(&mut cache.batch);
-    }
-
     /// Queues the messages batched for one process as one item.
     fn queue_batch(&self, batch: &mut Option<(Arc<Entry>, Option<Box<WireBatch>>)>) {
         let Some((entry, Some(msgs))) = batch.take() else { return };
-        if let Err(n) = entry.mailbox.push_wire(msgs, self.inner.clock.work()) {
-            Metrics::add(&self.inner.metrics.dropped_unknown_process, n as u64);
+        if let Err(n) = entry.mailbox.push_wire(msgs, self.clock.work()) {
+            Metrics::add(&self.metrics.dropped_unknown_process, n as u64);
             tracing::debug!(dropped = n, "dropped messages for a process that stopped");
         }
     }

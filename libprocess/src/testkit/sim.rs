@@ -31,7 +31,7 @@ use rand_chacha::ChaCha8Rng;
 use super::filter::Pattern;
 use crate::clock::{Clock, Time};
 use crate::message::Message;
-use crate::node::Node;
+use crate::node::{Node, NodeInner};
 use crate::pid::Upid;
 use crate::sync::lock;
 use crate::transport::sim::{FrameInfo, RuleAction, SimConfig, SimNetwork};
@@ -160,7 +160,7 @@ impl SimBuilder {
 
 /// A simulated world; see the module docs.
 pub struct Sim {
-    net: Arc<SimNetwork>,
+    net: Arc<SimNetwork<NodeInner>>,
     seed: u64,
     /// Live nodes, kept alive here even if the test drops its handles.
     nodes: Mutex<BTreeMap<SocketAddr, Node>>,
@@ -203,7 +203,15 @@ impl Sim {
     /// If a live node already has this address, or outside an actix system.
     pub fn node(&self, addr: &(impl SimAddr + ?Sized)) -> Node {
         let addr = addr.sim_addr();
-        let node = self.net.add_node(addr).unwrap_or_else(|| panic!("a node already runs at {addr}"));
+        let clock = self.clock().clone();
+        let node = self
+            .net
+            .add_node(addr, |incarnation, transport| {
+                let node = Node::with_transport(addr, incarnation, clock, transport);
+                let inbound = node.inbound();
+                (node, inbound)
+            })
+            .unwrap_or_else(|| panic!("a node already runs at {addr}"));
         lock(&self.nodes).insert(addr, node.clone());
         node
     }

@@ -4,16 +4,24 @@
 //! to its transport for the peer node's address; the transport keeps one
 //! ordered queue and connection per peer, so messages between two processes
 //! arrive in the order they were sent, at most once. It reports back to the
-//! node (through `WeakNode`) each frame received, each handshake (with the
-//! peer's incarnation) and each peer it gives up on. `tcp` is the real one;
-//! `sim` is the in-memory one of deterministic tests (see `testkit`).
+//! node each frame received, each handshake (with the peer's incarnation)
+//! and each peer it gives up on, through [`Inbound`]: the node implements
+//! it, and a transport knows nothing else of the node (it holds it weakly:
+//! the node owns its transport). `tcp` is the real one; `sim` is the
+//! in-memory one of deterministic tests (see `testkit`).
+//!
+//! Both transports are generic over their `Inbound` rather than holding a
+//! trait object: the TCP reader calls `receive` for every frame, and a
+//! direct (inlined) call keeps the node's fast path for a frame that repeats
+//! the last one's envelope a few compares long.
 
 use std::net::SocketAddr;
 
 use bytes::BytesMut;
 use futures::future::BoxFuture;
 
-use crate::wire::WireError;
+use crate::metrics::Counted;
+use crate::wire::{FrameView, WireEnvelope, WireError};
 
 pub mod sim;
 pub mod tcp;
@@ -50,4 +58,37 @@ pub trait Transport: Send + Sync + 'static {
 
     /// Closes every connection and stops accepting.
     fn shutdown(&self);
+}
+
+/// What a transport reports to the node it carries frames for (and it
+/// counts connections, rejected frames and dropped messages on its
+/// [`Counted`] metrics).
+pub(crate) trait Inbound: Counted + Send + Sync + 'static {
+    /// What one inbound connection remembers from frame to frame (what its
+    /// last frame resolved, the messages not yet queued): made by the
+    /// transport per connection and handed back with each frame.
+    type Conn: Default + Send;
+
+    /// A frame arrived from the node at `peer` (its advertised address).
+    /// Call [`Inbound::end_read`] after the frames of one read: their
+    /// messages are queued to their processes by then.
+    fn receive(&self, peer: SocketAddr, frame: FrameView<'_>, conn: &mut Self::Conn);
+
+    /// The frames of one read are through `receive`.
+    fn end_read(&self, conn: &mut Self::Conn);
+
+    /// One frame on its own, for a transport that hands them over one at a
+    /// time (the simulated one).
+    fn frame(&self, peer: SocketAddr, env: WireEnvelope) {
+        let mut conn = Self::Conn::default();
+        self.receive(peer, env.view(), &mut conn);
+        self.end_read(&mut conn);
+    }
+
+    /// A handshake with `peer` showed its `incarnation` (a new one means it
+    /// restarted).
+    fn peer_hello(&self, peer: SocketAddr, incarnation: u64);
+
+    /// `peer` is unreachable: the transport gave up reconnecting to it.
+    fn peer_lost(&self, peer: SocketAddr);
 }

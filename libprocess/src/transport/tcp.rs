@@ -16,13 +16,15 @@
 //! every frame counted as queued when it was called.
 //!
 //! Inbound: the first byte of a connection decides. Zero is the libprocess
-//! magic: handshake, then frames until EOF; any bad frame closes the
-//! connection with a log line and a counter. Anything else is HTTP.
+//! magic: handshake, then frames until EOF, each handed to the node's
+//! [`Inbound`]; any bad frame closes the connection with a log line and a
+//! counter. Anything else is HTTP, served by `crate::http` on the node's
+//! [`Routes`].
 
 use std::cell::RefCell;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock, Weak};
 
 use bytes::BytesMut;
 use futures::future::BoxFuture;
@@ -31,25 +33,25 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{watch, Notify};
 use tokio_util::sync::CancellationToken;
 
-use super::{SendError, Transport};
+use super::{Inbound, SendError, Transport};
 use crate::clock::Clock;
 use crate::fasthash::FastMap;
+use crate::http::Routes;
 use crate::limits::*;
 use crate::metrics::Metrics;
-use crate::node::{FrameCache, WeakNode};
 use crate::sync::lock;
 use crate::wire::{encode_hello, read_hello, FrameReader, Hello, WireError};
 
-/// The real transport.
-pub struct TcpTransport {
+/// The real transport, for a node `N` (set by `start`).
+pub(crate) struct TcpTransport<N> {
     hello: Hello,
     clock: Clock,
-    node: Mutex<Option<WeakNode>>,
+    node: OnceLock<Weak<N>>,
     peers: Mutex<FastMap<SocketAddr, Arc<Peer>>>,
     shutdown: CancellationToken,
     /// `shutdown.is_cancelled()` without its lock, read on every send.
     is_shut_down: AtomicBool,
-    me: std::sync::Weak<TcpTransport>,
+    me: Weak<TcpTransport<N>>,
     runtime: tokio::runtime::Handle,
     /// The actix arbiter the transport was made on, if any: its tasks run
     /// there, beside the actors they feed, so a message read from a socket
@@ -97,13 +99,13 @@ struct Queue {
     closed: bool,
 }
 
-impl TcpTransport {
+impl<N: Inbound + Routes> TcpTransport<N> {
     /// Must be called inside a tokio runtime (its tasks run there).
-    pub(crate) fn new(address: SocketAddr, incarnation: u64, clock: Clock) -> Arc<TcpTransport> {
+    pub(crate) fn new(address: SocketAddr, incarnation: u64, clock: Clock) -> Arc<TcpTransport<N>> {
         Arc::new_cyclic(|me| TcpTransport {
             hello: Hello { node: address, incarnation },
             clock,
-            node: Mutex::new(None),
+            node: OnceLock::new(),
             peers: Mutex::new(FastMap::default()),
             shutdown: CancellationToken::new(),
             is_shut_down: AtomicBool::new(false),
@@ -114,8 +116,13 @@ impl TcpTransport {
         })
     }
 
-    pub(crate) fn start(self: &Arc<Self>, listener: TcpListener, node: WeakNode) {
-        *lock(&self.node) = Some(node.clone());
+    /// Accepts on `listener` for `node`, the node this transport carries
+    /// frames for (held weakly: the node owns its transport).
+    pub(crate) fn start(self: &Arc<Self>, listener: TcpListener, node: Weak<N>) {
+        if self.node.set(node.clone()).is_err() {
+            tracing::error!("a TCP transport was started twice; the second start is ignored");
+            return;
+        }
         let this = self.clone();
         self.spawn(async move { this.accept_loop(listener, node).await });
     }
@@ -133,13 +140,13 @@ impl TcpTransport {
         }
     }
 
-    fn node(&self) -> Option<WeakNode> {
-        lock(&self.node).clone()
+    fn node(&self) -> Option<Arc<N>> {
+        self.node.get()?.upgrade()
     }
 
     fn count(&self, f: impl FnOnce(&Metrics) -> &std::sync::atomic::AtomicU64) {
         if let Some(n) = self.node() {
-            n.metrics(|m| Metrics::inc(f(m)));
+            Metrics::inc(f(n.metrics()));
         }
     }
 
@@ -222,7 +229,7 @@ impl TcpTransport {
         }
         tracing::info!(peer = %peer.addr, dropped, "peer unreachable after {MAX_RECONNECT_ATTEMPTS} reconnect attempts");
         if let Some(n) = self.node() {
-            n.metrics(|m| m.dropped_peer_unreachable.fetch_add(dropped as u64, Ordering::Relaxed));
+            Metrics::add(&n.metrics().dropped_peer_unreachable, dropped as u64);
             n.peer_lost(peer.addr);
         }
     }
@@ -284,7 +291,7 @@ impl TcpTransport {
         }
     }
 
-    async fn accept_loop(self: Arc<Self>, listener: TcpListener, node: WeakNode) {
+    async fn accept_loop(self: Arc<Self>, listener: TcpListener, node: Weak<N>) {
         let active = Arc::new(AtomicUsize::new(0));
         loop {
             let accepted = tokio::select! {
@@ -315,7 +322,7 @@ impl TcpTransport {
         }
     }
 
-    async fn serve_inbound(&self, stream: TcpStream, remote: SocketAddr, node: WeakNode) {
+    async fn serve_inbound(&self, stream: TcpStream, remote: SocketAddr, node: Weak<N>) {
         let mut first = [0u8; 1];
         let peeked = self.clock.timeout(HANDSHAKE_TIMEOUT, stream.peek(&mut first)).await;
         match peeked {
@@ -335,7 +342,7 @@ impl TcpTransport {
         }
     }
 
-    async fn serve_messages(&self, mut stream: TcpStream, remote: SocketAddr, node: &WeakNode) {
+    async fn serve_messages(&self, mut stream: TcpStream, remote: SocketAddr, node: &Weak<N>) {
         let hello = match self.clock.timeout(HANDSHAKE_TIMEOUT, read_hello(&mut stream)).await {
             Ok(Ok(h)) => h,
             Ok(Err(e)) => {
@@ -354,9 +361,11 @@ impl TcpTransport {
             return;
         }
         let _ = stream.set_nodelay(true);
-        node.peer_hello(hello.node, hello.incarnation);
+        if let Some(n) = node.upgrade() {
+            n.peer_hello(hello.node, hello.incarnation);
+        }
         let mut reader = FrameReader::default();
-        let mut cache = FrameCache::default();
+        let mut cache = N::Conn::default();
         let reject = |e: WireError| {
             self.count(|m| &m.frames_rejected);
             tracing::warn!(%remote, peer = %hello.node, error = %e, "closing connection: bad frame");
@@ -388,7 +397,7 @@ impl TcpTransport {
     }
 }
 
-impl TcpTransport {
+impl<N: Inbound + Routes> TcpTransport<N> {
     /// Appends a frame to `p`'s queue. None: the peer was given up on (a
     /// new entry must be made).
     #[inline]
@@ -428,7 +437,7 @@ fn is_connection_loss(e: &std::io::Error) -> bool {
     matches!(e.kind(), ConnectionReset | ConnectionAborted | BrokenPipe)
 }
 
-impl Transport for TcpTransport {
+impl<N: Inbound + Routes> Transport for TcpTransport<N> {
     fn send(
         &self,
         peer: SocketAddr,

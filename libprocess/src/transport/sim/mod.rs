@@ -4,8 +4,9 @@
 //! The real framing code runs: a node encodes each frame with
 //! `wire::encode_frame` into the buffer this transport hands it, exactly as
 //! for TCP, and the network decodes it with `WireEnvelope::decode` and hands
-//! it to the receiving node through the same `WeakNode` calls the TCP
-//! transport makes (`frame`, `peer_hello`, `peer_lost`). Nothing binds a
+//! it to the receiving node through the same [`Inbound`] calls the TCP
+//! transport makes (`receive`, one frame at a time, `peer_hello`,
+//! `peer_lost`). Nothing binds a
 //! socket, so any address works (`10.0.0.1:5050`).
 //!
 //! The model, chosen to mirror what `tcp.rs` does so that a protocol that
@@ -74,13 +75,13 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use tokio::sync::Notify;
 
-use super::{SendError, Transport};
+use super::{Inbound, SendError, Transport};
 use crate::clock::Clock;
 use crate::limits::{
     HANDSHAKE_TIMEOUT, INITIAL_RECONNECT_BACKOFF, MAX_QUEUED_MESSAGES_PER_PEER, MAX_RECONNECT_ATTEMPTS,
     MAX_RECONNECT_BACKOFF,
 };
-use crate::node::{Node, WeakNode};
+use crate::metrics::Metrics;
 use crate::pid::Upid;
 use crate::sync::lock;
 use crate::wire::{WireEnvelope, WireError};
@@ -144,17 +145,17 @@ pub(crate) enum RuleAction {
 pub(crate) type Matcher = Box<dyn Fn(&FrameInfo<'_>) -> bool + Send + Sync>;
 
 /// The network every simulated node's transport sends into.
-pub(crate) struct SimNetwork {
+pub(crate) struct SimNetwork<N> {
     clock: Clock,
-    state: Mutex<NetState>,
-    me: Weak<SimNetwork>,
+    state: Mutex<NetState<N>>,
+    me: Weak<SimNetwork<N>>,
     /// Woken whenever frames may have left a queue (delivered or dropped).
     progress: Notify,
 }
 
 type Pair = (SocketAddr, SocketAddr);
 
-struct NetState {
+struct NetState<N> {
     cfg: SimConfig,
     rng: ChaCha8Rng,
     /// Tie-breaker of events due at the same instant: scheduling order.
@@ -162,7 +163,7 @@ struct NetState {
     /// Generation of connection states (a wake-up of an old one is ignored).
     next_gen: u64,
     next_rule: u64,
-    endpoints: BTreeMap<SocketAddr, Endpoint>,
+    endpoints: BTreeMap<SocketAddr, Endpoint<N>>,
     conns: BTreeMap<Pair, Conn>,
     /// Cut directions, with the partition's number (a `Break` of an older
     /// partition that was healed and cut again is ignored).
@@ -175,8 +176,8 @@ struct NetState {
     next_frame: u64,
 }
 
-struct Endpoint {
-    node: WeakNode,
+struct Endpoint<N> {
+    node: Weak<N>,
     incarnation: u64,
 }
 
@@ -215,18 +216,30 @@ enum Event {
 
 /// A call into a node, made after the network's lock is released (the node
 /// may send, which re-enters the network).
-enum Dispatch {
-    Frame(WeakNode, SocketAddr, WireEnvelope),
-    Hello(WeakNode, SocketAddr, u64),
-    Lost(WeakNode, SocketAddr),
+enum Dispatch<N> {
+    Frame(Weak<N>, SocketAddr, WireEnvelope),
+    Hello(Weak<N>, SocketAddr, u64),
+    Lost(Weak<N>, SocketAddr),
 }
 
-impl Dispatch {
+impl<N: Inbound> Dispatch<N> {
     fn run(self) {
         match self {
-            Dispatch::Frame(node, peer, env) => node.frame(peer, env),
-            Dispatch::Hello(node, peer, incarnation) => node.peer_hello(peer, incarnation),
-            Dispatch::Lost(node, peer) => node.peer_lost(peer),
+            Dispatch::Frame(node, peer, env) => {
+                if let Some(node) = node.upgrade() {
+                    node.frame(peer, env);
+                }
+            }
+            Dispatch::Hello(node, peer, incarnation) => {
+                if let Some(node) = node.upgrade() {
+                    node.peer_hello(peer, incarnation);
+                }
+            }
+            Dispatch::Lost(node, peer) => {
+                if let Some(node) = node.upgrade() {
+                    node.peer_lost(peer);
+                }
+            }
         }
     }
 }
@@ -235,8 +248,8 @@ fn backoff(failures: u32) -> Duration {
     INITIAL_RECONNECT_BACKOFF.saturating_mul(1 << failures.min(16)).min(MAX_RECONNECT_BACKOFF)
 }
 
-impl SimNetwork {
-    pub(crate) fn new(clock: Clock, seed: u64, cfg: SimConfig) -> Arc<SimNetwork> {
+impl<N: Inbound> SimNetwork<N> {
+    pub(crate) fn new(clock: Clock, seed: u64, cfg: SimConfig) -> Arc<SimNetwork<N>> {
         assert!(clock.is_paused(), "the simulated network runs on a paused clock");
         assert!(cfg.min_latency <= cfg.max_latency, "min_latency must not exceed max_latency");
         Arc::new_cyclic(|me| SimNetwork {
@@ -269,9 +282,15 @@ impl SimNetwork {
         self.clock.now().since_origin()
     }
 
-    /// Starts a node at `addr` with an incarnation drawn from the seed.
-    /// None if a live node already has that address.
-    pub(crate) fn add_node(&self, addr: SocketAddr) -> Option<Node> {
+    /// Adds a node at `addr`, with an incarnation drawn from the seed:
+    /// `make` builds it from that incarnation and its transport, and hands
+    /// back the node with the handle the network reports to. None if a live
+    /// node already has that address.
+    pub(crate) fn add_node<T>(
+        &self,
+        addr: SocketAddr,
+        make: impl FnOnce(u64, Arc<dyn Transport>) -> (T, Weak<N>),
+    ) -> Option<T> {
         let net = self.me.upgrade()?;
         let mut st = lock(&self.state);
         if st.endpoints.contains_key(&addr) {
@@ -279,8 +298,8 @@ impl SimNetwork {
         }
         let incarnation: u64 = st.rng.gen();
         let transport = Arc::new(SimTransport { net, addr, incarnation, down: AtomicBool::new(false) });
-        let node = Node::with_transport(addr, incarnation, self.clock.clone(), transport);
-        st.endpoints.insert(addr, Endpoint { node: node.downgrade(), incarnation });
+        let (node, inbound) = make(incarnation, transport);
+        st.endpoints.insert(addr, Endpoint { node: inbound, incarnation });
         let now = self.now();
         st.trace.push(now, format_args!("node up {addr} incarnation {incarnation:016x}"));
         Some(node)
@@ -368,7 +387,7 @@ impl SimNetwork {
     }
 
     /// Puts `ev` in the event queue and arranges for the queue to run at `at`.
-    fn schedule(&self, st: &mut NetState, at: Duration, ev: Event) {
+    fn schedule(&self, st: &mut NetState<N>, at: Duration, ev: Event) {
         let seq = st.seq;
         st.seq += 1;
         st.events.insert((at, seq), ev);
@@ -435,7 +454,7 @@ impl SimNetwork {
         }
     }
 
-    fn handle(&self, st: &mut NetState, now: Duration, ev: Event) -> Vec<Dispatch> {
+    fn handle(&self, st: &mut NetState<N>, now: Duration, ev: Event) -> Vec<Dispatch<N>> {
         match ev {
             Event::Wake { pair, gen } => self.wake(st, now, pair, gen),
             Event::Retry { pair, gen } => {
@@ -457,7 +476,7 @@ impl SimNetwork {
     }
 
     /// Hands over what is due on a live, uncut connection.
-    fn wake(&self, st: &mut NetState, now: Duration, pair: Pair, gen: u64) -> Vec<Dispatch> {
+    fn wake(&self, st: &mut NetState<N>, now: Duration, pair: Pair, gen: u64) -> Vec<Dispatch<N>> {
         let mut out = Vec::new();
         if st.blocked.contains_key(&pair) {
             return out; // held until heal or break
@@ -486,7 +505,7 @@ impl SimNetwork {
     }
 
     /// One connection attempt on a connection that is down.
-    fn attempt(&self, st: &mut NetState, now: Duration, pair: Pair) -> Vec<Dispatch> {
+    fn attempt(&self, st: &mut NetState<N>, now: Duration, pair: Pair) -> Vec<Dispatch<N>> {
         let (src, dst) = pair;
         let cut = st.blocked.contains_key(&pair);
         if !cut && st.endpoints.contains_key(&dst) {
@@ -516,7 +535,7 @@ impl SimNetwork {
     }
 
     /// Connects: a handshake first, then the queued frames, in order.
-    fn go_up(&self, st: &mut NetState, now: Duration, pair: Pair) {
+    fn go_up(&self, st: &mut NetState<N>, now: Duration, pair: Pair) {
         let Some(dst_inc) = st.endpoints.get(&pair.1).map(|e| e.incarnation) else { return };
         let gen = st.next_gen;
         st.next_gen += 1;
@@ -532,7 +551,7 @@ impl SimNetwork {
 
     /// Gives every pending item of a live connection a deadline (latency
     /// from now, never before the previous one) and a wake-up.
-    fn reschedule_pending(&self, st: &mut NetState, now: Duration, pair: Pair) {
+    fn reschedule_pending(&self, st: &mut NetState<N>, now: Duration, pair: Pair) {
         let Some(c) = st.conns.get_mut(&pair) else { return };
         let mut pending = std::mem::take(&mut c.pending);
         let (gen, mut last) = (c.gen, now.max(c.last));
@@ -553,7 +572,7 @@ impl SimNetwork {
 
     /// The connection is gone (EOF or a detected partition): what was in
     /// flight is lost, and reconnection starts after the first backoff.
-    fn break_conn(&self, st: &mut NetState, now: Duration, pair: Pair, why: &str) {
+    fn break_conn(&self, st: &mut NetState<N>, now: Duration, pair: Pair, why: &str) {
         let gen = st.next_gen;
         st.next_gen += 1;
         let Some(c) = st.conns.get_mut(&pair) else { return };
@@ -612,7 +631,7 @@ impl SimNetwork {
 
     /// Queues `item` (or nothing, for `watch`) on the connection `pair`,
     /// making the connection if there is none.
-    fn enqueue(&self, st: &mut NetState, now: Duration, pair: Pair, item: Option<Pending>) -> Result<(), SendError> {
+    fn enqueue(&self, st: &mut NetState<N>, now: Duration, pair: Pair, item: Option<Pending>) -> Result<(), SendError> {
         if let std::collections::btree_map::Entry::Vacant(slot) = st.conns.entry(pair) {
             // A fresh generation: no stale event of an earlier connection
             // between these two addresses can act on this one.
@@ -685,21 +704,24 @@ fn frames_in(pending: &VecDeque<Pending>) -> usize {
     pending.iter().filter(|p| matches!(p.what, Carried::Frame(_))).count()
 }
 
-fn count_dropped(node: &WeakNode, n: usize) {
-    if n > 0 {
-        node.metrics(|m| m.dropped_peer_unreachable.fetch_add(n as u64, Ordering::Relaxed));
+fn count_dropped<N: Inbound>(node: &Weak<N>, n: usize) {
+    if n == 0 {
+        return;
+    }
+    if let Some(node) = node.upgrade() {
+        Metrics::add(&node.metrics().dropped_peer_unreachable, n as u64);
     }
 }
 
 /// One node's handle on the simulated network.
-pub(crate) struct SimTransport {
-    net: Arc<SimNetwork>,
+pub(crate) struct SimTransport<N> {
+    net: Arc<SimNetwork<N>>,
     addr: SocketAddr,
     incarnation: u64,
     down: AtomicBool,
 }
 
-impl Transport for SimTransport {
+impl<N: Inbound> Transport for SimTransport<N> {
     fn send(
         &self,
         peer: SocketAddr,
