@@ -15,6 +15,7 @@ mod fasthash;
 mod hook;
 pub mod http;
 pub mod limits;
+mod mailbox;
 pub mod message;
 pub mod metrics;
 pub mod node;

@@ -23,11 +23,11 @@
 //! master's pings) time out on their own.
 
 use std::collections::{HashMap, HashSet};
+use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock, Weak};
 
-use actix::Context;
 use bytes::BytesMut;
 use serde::{Deserialize, Serialize};
 use tokio::sync::oneshot;
@@ -38,11 +38,11 @@ use crate::config::{Config, ConfigError};
 use crate::fasthash::FastMap;
 use crate::hook::Hook;
 use crate::http::{Request, Response, Routes};
+use crate::mailbox::{Mailbox, Undeliverable};
 use crate::message::DecodeError;
 use crate::message::{Body, Message};
 use crate::metrics::{Counted, Metrics};
-use crate::pid::{validate_id, PidError, Upid};
-use crate::process::{prepare, Mailbox, Me, Process, Spawned, Undeliverable};
+use crate::pid::{PidError, Upid};
 use crate::sync::{lock, read, write};
 use crate::transport::{tcp::TcpTransport, Inbound, Transport};
 use crate::wire::{encode_frame_cached, FrameView};
@@ -196,18 +196,17 @@ impl Node {
         v
     }
 
-    /// Starts `make(me)` as a process with `id`. Must run inside an actix
-    /// system (the actor runs on the current arbiter).
-    pub fn spawn<A: Process>(&self, id: &str, make: impl FnOnce(Me) -> A) -> Result<Spawned<A>, SpawnError> {
-        validate_id(id)?;
-        let pid = Upid::new(id, self.inner.address)?;
-        if read(&self.inner.registry).contains_key(id) {
-            return Err(SpawnError::IdTaken(id.to_string()));
-        }
-        let actor = make(Me::new(pid.clone(), self.clone()));
-        let ctx = Context::<A>::new();
-        let addr = actix::AsyncContext::address(&ctx);
-        let (mailbox, fut) = prepare(actor, ctx, pid.clone(), self.downgrade());
+    /// Registers the mailbox of a new process under `pid` and runs its
+    /// actor (`run`) on the current arbiter until it ends or is terminated;
+    /// then its links are cleaned up and its linkers told. Err if the id is
+    /// taken (then `run` is dropped, never polled). `Node::spawn` (in
+    /// `process`) builds both.
+    pub(crate) fn register(
+        &self,
+        pid: &Upid,
+        mailbox: Box<dyn Mailbox>,
+        run: impl Future<Output = ()> + 'static,
+    ) -> Result<(), SpawnError> {
         let (kill_tx, kill_rx) = oneshot::channel();
         let entry = Arc::new(Entry {
             mailbox,
@@ -217,8 +216,8 @@ impl Node {
         });
         {
             let mut reg = write(&self.inner.registry);
-            if reg.contains_key(id) {
-                return Err(SpawnError::IdTaken(id.to_string()));
+            if reg.contains_key(pid.id()) {
+                return Err(SpawnError::IdTaken(pid.id().to_string()));
             }
             reg.insert(pid.id_arc().clone(), entry);
             REGISTRY_GENERATION.fetch_add(1, Ordering::Release);
@@ -230,14 +229,18 @@ impl Node {
             tokio::select! {
                 biased;
                 _ = kill_rx => {}
-                _ = fut => {}
+                _ = run => {}
             }
             if let Some(node) = weak.upgrade() {
                 node.process_exited(&exited);
             }
         });
-        tracing::debug!(%pid, "spawned");
-        Ok(Spawned { pid, addr })
+        Ok(())
+    }
+
+    /// True if a process with `id` runs on this node.
+    pub(crate) fn runs(&self, id: &str) -> bool {
+        read(&self.inner.registry).contains_key(id)
     }
 
     /// Stops a local process at once (its actor is dropped without running

@@ -41,9 +41,10 @@ use crate::batch::{Cursor, WireBatch};
 use crate::clock::{Clock, WorkGuard};
 use crate::fasthash::FastMap;
 use crate::http::{Request, Response};
+use crate::mailbox::{Mailbox, Undeliverable};
 use crate::message::{Body, DecodeError, Message};
-use crate::node::{Node, WeakNode};
-use crate::pid::Upid;
+use crate::node::{Node, SpawnError, WeakNode};
+use crate::pid::{validate_id, Upid};
 use crate::queue;
 use crate::wire::FrameView;
 
@@ -146,44 +147,6 @@ impl<A: Process> Handlers<A> {
     }
 }
 
-/// Why a delivery to a process failed.
-#[derive(Debug, thiserror::Error)]
-pub(crate) enum Undeliverable {
-    #[error("no handler installed for this message name")]
-    UnknownName,
-    #[error("{0}")]
-    Malformed(DecodeError),
-    #[error("the process has stopped")]
-    Stopped,
-    #[error("no such route")]
-    NoRoute,
-}
-
-/// The type-erased mailbox of a process, as the node's registry holds it.
-pub(crate) trait Mailbox: Send + Sync {
-    /// Decodes and queues a message; the sender is cloned only when queued.
-    fn message(&self, from: &Upid, name: &str, body: Body, guard: WorkGuard) -> Result<(), Undeliverable>;
-    fn exited(&self, pid: Upid, guard: WorkGuard) -> Result<(), Undeliverable>;
-    fn http(
-        &self,
-        route: &str,
-        req: Request,
-        reply: oneshot::Sender<Response>,
-        guard: WorkGuard,
-    ) -> Result<(), Undeliverable>;
-    fn has_route(&self, route: &str) -> bool;
-    /// Adds a remote message, still encoded, to `batch` (None: starts one;
-    /// a batch is only ever filled by the mailbox that started it); the body
-    /// is decoded on the actor.
-    /// Err: no handler for its name.
-    /// A message repeating the last one's sender and name is added with
-    /// `WireBatch::push_again` directly.
-    fn add_wire(&self, batch: &mut Option<Box<WireBatch>>, from: &Upid, env: &FrameView<'_>) -> Result<(), ()>;
-    /// Queues a batch made by `add_wire` as one item; Err(messages dropped)
-    /// if the process has stopped.
-    fn push_wire(&self, batch: Box<WireBatch>, guard: WorkGuard) -> Result<(), usize>;
-}
-
 struct TypedMailbox<A: Process> {
     tx: queue::Sender<Queued<A>>,
     handlers: Handlers<A>,
@@ -269,11 +232,30 @@ pub struct Spawned<A: Actor> {
     pub addr: Addr<A>,
 }
 
+impl Node {
+    /// Starts `make(me)` as a process with `id`. Must run inside an actix
+    /// system (the actor runs on the current arbiter).
+    pub fn spawn<A: Process>(&self, id: &str, make: impl FnOnce(Me) -> A) -> Result<Spawned<A>, SpawnError> {
+        validate_id(id)?;
+        let pid = self.pid(id)?;
+        if self.runs(id) {
+            return Err(SpawnError::IdTaken(id.to_string()));
+        }
+        let actor = make(Me::new(pid.clone(), self.clone()));
+        let ctx = Context::<A>::new();
+        let addr = ctx.address();
+        let (mailbox, run) = prepare(actor, ctx, pid.clone(), self.downgrade());
+        self.register(&pid, mailbox, run)?;
+        tracing::debug!(%pid, "spawned");
+        Ok(Spawned { pid, addr })
+    }
+}
+
 /// Builds the actor's context, registers its mailbox and returns the pieces
 /// the node needs: the mailbox for the registry and the future to run.
 /// `pid` and `node` name the process in the log line (and count) of a
 /// remote message whose body does not decode.
-pub(crate) fn prepare<A: Process>(
+fn prepare<A: Process>(
     actor: A,
     mut ctx: Context<A>,
     pid: Upid,
