@@ -504,3 +504,121 @@ impl<N: Inbound + Routes> Transport for TcpTransport<N> {
         self.shutdown.cancel();
     }
 }
+
+#[cfg(test)]
+mod tests {
+    //! The transport alone, against a recording [`Inbound`] instead of a
+    //! node: what the seam promises a node, over real loopback sockets.
+
+    use std::time::Duration;
+
+    use serde::{Deserialize, Serialize};
+    use tokio::sync::{mpsc, oneshot};
+
+    use super::*;
+    use crate::http::{Request, Response};
+    use crate::metrics::Counted;
+    use crate::wire::{encode_frame, FrameView};
+
+    /// Safety net around every wait (each takes milliseconds).
+    const WAIT: Duration = Duration::from_secs(10);
+
+    #[derive(Serialize, Deserialize)]
+    struct Note {
+        n: u32,
+    }
+    crate::message!(Note, "test.NoteMessage");
+
+    /// Writes down every call a transport makes, in order.
+    struct Recorder {
+        metrics: Metrics,
+        events: mpsc::UnboundedSender<String>,
+    }
+
+    impl Counted for Recorder {
+        fn metrics(&self) -> &Metrics {
+            &self.metrics
+        }
+    }
+
+    impl Inbound for Recorder {
+        /// Frames of the current read.
+        type Conn = u64;
+
+        fn receive(&self, peer: SocketAddr, frame: FrameView<'_>, conn: &mut u64) {
+            *conn += 1;
+            let (from, to, name) = (frame.from_id(), frame.to_id(), frame.name());
+            let _ = self.events.send(format!("frame from {from}@{peer} to {to} {name}"));
+        }
+
+        fn end_read(&self, conn: &mut u64) {
+            assert!(*conn > 0, "a read ends after at least one frame");
+            *conn = 0;
+        }
+
+        fn peer_hello(&self, peer: SocketAddr, incarnation: u64) {
+            let _ = self.events.send(format!("hello {peer} incarnation {incarnation}"));
+        }
+
+        fn peer_lost(&self, peer: SocketAddr) {
+            let _ = self.events.send(format!("lost {peer}"));
+        }
+    }
+
+    impl Routes for Recorder {
+        type Target = ();
+
+        fn find(&self, _path: &str) -> Option<((), String)> {
+            None
+        }
+
+        fn call(_: (), _: Request, _: oneshot::Sender<Response>) -> bool {
+            false
+        }
+    }
+
+    /// A started transport with incarnation `incarnation` on a free port,
+    /// its recorder and the recorder's events.
+    async fn start(incarnation: u64) -> (Arc<TcpTransport<Recorder>>, Arc<Recorder>, mpsc::UnboundedReceiver<String>) {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (tx, rx) = mpsc::unbounded_channel();
+        let recorder = Arc::new(Recorder { metrics: Metrics::default(), events: tx });
+        let transport = TcpTransport::new(addr, incarnation, Clock::real());
+        transport.start(listener, Arc::downgrade(&recorder));
+        (transport, recorder, rx)
+    }
+
+    async fn next(rx: &mut mpsc::UnboundedReceiver<String>) -> String {
+        tokio::time::timeout(WAIT, rx.recv()).await.expect("an event within the wait").expect("the recorder lives")
+    }
+
+    #[tokio::test]
+    async fn frames_reach_the_inbound_after_the_handshake_in_order() {
+        let (a, _ra, mut a_events) = start(1).await;
+        let (b, _rb, mut b_events) = start(2).await;
+        let (a_addr, b_addr) = (a.hello.node, b.hello.node);
+        for n in 0..3 {
+            a.send(b_addr, &mut |buf| encode_frame(buf, "x", "y", &Note { n })).unwrap();
+        }
+        // Both ends learn the other's incarnation; then b gets the frames.
+        assert_eq!(next(&mut a_events).await, format!("hello {b_addr} incarnation 2"));
+        assert_eq!(next(&mut b_events).await, format!("hello {a_addr} incarnation 1"));
+        for _ in 0..3 {
+            assert_eq!(next(&mut b_events).await, format!("frame from x@{a_addr} to y test.NoteMessage"));
+        }
+        a.shutdown();
+        b.shutdown();
+    }
+
+    #[tokio::test]
+    async fn a_peer_nobody_answers_is_reported_lost_and_its_frames_counted() {
+        let (a, ra, mut a_events) = start(1).await;
+        // A port that was free a moment ago: connecting is refused.
+        let gone = TcpListener::bind("127.0.0.1:0").await.unwrap().local_addr().unwrap();
+        a.send(gone, &mut |buf| encode_frame(buf, "x", "y", &Note { n: 0 })).unwrap();
+        assert_eq!(next(&mut a_events).await, format!("lost {gone}"));
+        assert_eq!(ra.metrics.dropped_peer_unreachable.load(Ordering::Relaxed), 1);
+        a.shutdown();
+    }
+}
