@@ -26,6 +26,7 @@ mod sync;
 pub mod testkit;
 pub mod transport;
 pub mod wire;
+pub mod wiring;
 pub mod zookeeper;
 
 pub use actix::{Actor, AsyncContext, Context};

@@ -29,6 +29,8 @@ const LAYERS: &[&[&str]] = &[
     &["node"],
     // typed actors, spawn, Me
     &["process"],
+    // how a shell wires a pure core: outgoing messages, handlers
+    &["wiring"],
     // built on processes: leader election, and the test kit
     &["zookeeper", "testkit"],
 ];

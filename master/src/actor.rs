@@ -22,6 +22,7 @@
 
 use actix::fut::{ready, ActorFutureExt};
 use actix::{Actor, AsyncContext, Context, WrapFuture};
+use libprocess::wiring::Shell;
 use libprocess::{Handlers, Me, Message, Process, Time, Upid};
 use rmesos::messages::*;
 
@@ -205,62 +206,58 @@ impl Actor for MasterProcess {
     }
 }
 
-/// One handler per message: `$core_fn(&from, msg[, now])`.
-macro_rules! handlers {
-    ($($name:ident: $msg:ty => $core_fn:ident $(, $now:ident)?;)*) => {
-        impl MasterProcess {
-            $(
-                fn $name(&mut self, from: Upid, msg: $msg, ctx: &mut Context<Self>) {
-                    if !self.serving() {
-                        return self.not_leading(&from, <$msg as Message>::NAME);
-                    }
-                    $(let $now = self.now();)?
-                    let acts = self.core.$core_fn(&from, msg $(, $now)?);
-                    self.perform(acts, ctx);
-                }
-            )*
-        }
+/// A standby master takes no framework or slave message (it logs and
+/// counts each, but for the pongs of slaves it pinged while leading).
+impl Shell for MasterProcess {
+    type Core = MasterCore;
+    type Action = Action;
+    type Now = Time;
 
-        fn install_all(h: &mut Handlers<MasterProcess>) {
-            $(h.install(MasterProcess::$name);)*
-        }
-    };
-}
+    fn core_mut(&mut self) -> &mut MasterCore {
+        &mut self.core
+    }
 
-handlers! {
-    on_register_framework: RegisterFrameworkMessage => register_framework, now;
-    on_reregister_framework: ReregisterFrameworkMessage => reregister_framework, now;
-    on_unregister_framework: UnregisterFrameworkMessage => unregister_framework, now;
-    on_deactivate_framework: DeactivateFrameworkMessage => deactivate_framework, now;
-    on_register_slave: RegisterSlaveMessage => register_slave, now;
-    on_reregister_slave: ReregisterSlaveMessage => reregister_slave, now;
-    on_unregister_slave: UnregisterSlaveMessage => unregister_slave, now;
-    on_launch_tasks: LaunchTasksMessage => launch_tasks, now;
-    on_status_update: StatusUpdateMessage => status_update, now;
-    on_kill_task: KillTaskMessage => kill_task, now;
-    on_reconcile: ReconcileTasksMessage => reconcile, now;
-    on_exited_executor: ExitedExecutorMessage => exited_executor, now;
-    on_ack: StatusUpdateAcknowledgementMessage => acknowledge;
-    on_framework_to_executor: FrameworkToExecutorMessage => framework_to_executor;
-    on_executor_to_framework: ExecutorToFrameworkMessage => executor_to_framework;
-    on_revive: ReviveOffersMessage => revive;
-    on_suppress: SuppressOffersMessage => suppress;
-}
+    fn now(&self) -> Time {
+        MasterProcess::now(self)
+    }
 
-impl MasterProcess {
-    fn on_pong(&mut self, from: Upid, _msg: PongSlaveMessage, ctx: &mut Context<Self>) {
-        if !self.serving() {
-            return;
+    fn accepts(&mut self, from: &Upid, name: &'static str) -> bool {
+        if self.serving() {
+            return true;
         }
-        let acts = self.core.pong(&from);
-        self.perform(acts, ctx);
+        if name != PongSlaveMessage::NAME {
+            self.not_leading(from, name);
+        }
+        false
+    }
+
+    fn perform(&mut self, actions: Vec<Action>, ctx: &mut Context<Self>) {
+        MasterProcess::perform(self, actions, ctx)
     }
 }
 
 impl Process for MasterProcess {
     fn install(h: &mut Handlers<Self>) {
-        install_all(h);
-        h.install(MasterProcess::on_pong);
+        libprocess::handlers!(h, Self {
+            RegisterFrameworkMessage => register_framework(from, msg, now);
+            ReregisterFrameworkMessage => reregister_framework(from, msg, now);
+            UnregisterFrameworkMessage => unregister_framework(from, msg, now);
+            DeactivateFrameworkMessage => deactivate_framework(from, msg, now);
+            RegisterSlaveMessage => register_slave(from, msg, now);
+            ReregisterSlaveMessage => reregister_slave(from, msg, now);
+            UnregisterSlaveMessage => unregister_slave(from, msg, now);
+            LaunchTasksMessage => launch_tasks(from, msg, now);
+            StatusUpdateMessage => status_update(from, msg, now);
+            KillTaskMessage => kill_task(from, msg, now);
+            ReconcileTasksMessage => reconcile(from, msg, now);
+            ExitedExecutorMessage => exited_executor(from, msg, now);
+            StatusUpdateAcknowledgementMessage => acknowledge(from, msg);
+            FrameworkToExecutorMessage => framework_to_executor(from, msg);
+            ExecutorToFrameworkMessage => executor_to_framework(from, msg);
+            ReviveOffersMessage => revive(from, msg);
+            SuppressOffersMessage => suppress(from, msg);
+            PongSlaveMessage => pong(from);
+        });
         crate::leader::install(h);
         crate::http::install(h);
     }

@@ -11,6 +11,7 @@ use std::path::PathBuf;
 
 use actix::fut::ActorFutureExt;
 use actix::{Actor, ActorContext, AsyncContext, Context, Handler};
+use libprocess::wiring::Shell;
 use libprocess::zookeeper::LeaderMessage;
 use libprocess::{Handlers, Me, Process, Request, Response, Upid};
 use rmesos::detect_zk::LeaderFollower;
@@ -242,54 +243,44 @@ impl Handler<Stop> for SlaveProcess {
     }
 }
 
-macro_rules! handlers {
-    ($($name:ident: $msg:ty => $core:ident $(with $now:ident)?;)*) => {
-        impl SlaveProcess {
-            $(fn $name(&mut self, from: Upid, msg: $msg, ctx: &mut Context<Self>) {
-                $(let $now = self.now();)?
-                let a = self.core.$core(&from, msg $(, $now)?);
-                self.perform(a, ctx);
-            })*
-        }
-    };
-}
+impl Shell for SlaveProcess {
+    type Core = SlaveCore;
+    type Action = Action;
+    type Now = Now;
 
-handlers! {
-    on_registered: SlaveRegisteredMessage => registered with now;
-    on_reregistered: SlaveReregisteredMessage => reregistered with now;
-    on_ping: PingSlaveMessage => ping with now;
-    on_run_task: RunTaskMessage => run_task with now;
-    on_register_executor: RegisterExecutorMessage => register_executor with now;
-    on_reregister_executor: ReregisterExecutorMessage => reregister_executor with now;
-    on_status_update: StatusUpdateMessage => status_update with now;
-    on_ack: StatusUpdateAcknowledgementMessage => acknowledge with now;
-    on_kill_task: KillTaskMessage => kill_task with now;
-    on_shutdown_framework: ShutdownFrameworkMessage => shutdown_framework with now;
-    on_shutdown_executor: ShutdownExecutorMessage => shutdown_executor with now;
-    on_executor_message: ExecutorToFrameworkMessage => executor_message;
-    on_framework_message: FrameworkToExecutorMessage => framework_message;
-    on_update_framework: UpdateFrameworkMessage => update_framework;
-    on_shutdown: ShutdownMessage => shutdown;
+    fn core_mut(&mut self) -> &mut SlaveCore {
+        &mut self.core
+    }
+
+    fn now(&self) -> Now {
+        SlaveProcess::now(self)
+    }
+
+    fn perform(&mut self, actions: Vec<Action>, ctx: &mut Context<Self>) {
+        SlaveProcess::perform(self, actions, ctx)
+    }
 }
 
 impl Process for SlaveProcess {
     fn install(h: &mut Handlers<Self>) {
-        h.install(Self::on_registered)
-            .install(Self::on_leader)
-            .install(Self::on_reregistered)
-            .install(Self::on_ping)
-            .install(Self::on_run_task)
-            .install(Self::on_register_executor)
-            .install(Self::on_reregister_executor)
-            .install(Self::on_status_update)
-            .install(Self::on_ack)
-            .install(Self::on_kill_task)
-            .install(Self::on_shutdown_framework)
-            .install(Self::on_shutdown_executor)
-            .install(Self::on_executor_message)
-            .install(Self::on_framework_message)
-            .install(Self::on_update_framework)
-            .install(Self::on_shutdown)
+        libprocess::handlers!(h, Self {
+            SlaveRegisteredMessage => registered(from, msg, now);
+            SlaveReregisteredMessage => reregistered(from, msg, now);
+            PingSlaveMessage => ping(from, msg, now);
+            RunTaskMessage => run_task(from, msg, now);
+            RegisterExecutorMessage => register_executor(from, msg, now);
+            ReregisterExecutorMessage => reregister_executor(from, msg, now);
+            StatusUpdateMessage => status_update(from, msg, now);
+            StatusUpdateAcknowledgementMessage => acknowledge(from, msg, now);
+            KillTaskMessage => kill_task(from, msg, now);
+            ShutdownFrameworkMessage => shutdown_framework(from, msg, now);
+            ShutdownExecutorMessage => shutdown_executor(from, msg, now);
+            ExecutorToFrameworkMessage => executor_message(from, msg);
+            FrameworkToExecutorMessage => framework_message(from, msg);
+            UpdateFrameworkMessage => update_framework(from, msg);
+            ShutdownMessage => shutdown(from, msg);
+        });
+        h.install(Self::on_leader)
             .route("state", Self::state)
             .route("health", |_, _, _| http::health())
             .route("metrics/snapshot", |a: &mut Self, _, _| Response::json(&a.core.metrics_json()))

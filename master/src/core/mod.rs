@@ -28,7 +28,7 @@ mod tests;
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::time::Duration;
 
-use libprocess::{Me, Time, Upid};
+use libprocess::{Time, Upid};
 use rmesos::messages::*;
 use rmesos::TaskStatus;
 use rmesos::{
@@ -54,56 +54,31 @@ pub struct CoreConfig {
     pub epoch_base: f64,
 }
 
-/// A message the master sends. (Variants differ in size as messages do;
-/// each value lives only from the core to the `send` that consumes it.)
-#[allow(clippy::large_enum_variant)]
-#[derive(Debug, Clone, PartialEq)]
-pub enum Outgoing {
-    FrameworkRegistered(FrameworkRegisteredMessage),
-    FrameworkReregistered(FrameworkReregisteredMessage),
-    FrameworkError(FrameworkErrorMessage),
-    ResourceOffers(ResourceOffersMessage),
-    RescindResourceOffer(RescindResourceOfferMessage),
-    StatusUpdate(StatusUpdateMessage),
-    StatusUpdateAcknowledgement(StatusUpdateAcknowledgementMessage),
-    LostSlave(LostSlaveMessage),
-    ExitedExecutor(ExitedExecutorMessage),
-    ExecutorToFramework(ExecutorToFrameworkMessage),
-    FrameworkToExecutor(FrameworkToExecutorMessage),
-    UpdateFramework(UpdateFrameworkMessage),
-    SlaveRegistered(SlaveRegisteredMessage),
-    SlaveReregistered(SlaveReregisteredMessage),
-    PingSlave(PingSlaveMessage),
-    RunTask(RunTaskMessage),
-    KillTask(KillTaskMessage),
-    ShutdownFramework(ShutdownFrameworkMessage),
-    Shutdown(ShutdownMessage),
-}
-
-impl Outgoing {
-    /// Sends the message from `me` to `to`.
-    pub fn send(self, me: &Me, to: &Upid) {
-        match self {
-            Outgoing::FrameworkRegistered(m) => me.send(to, m),
-            Outgoing::FrameworkReregistered(m) => me.send(to, m),
-            Outgoing::FrameworkError(m) => me.send(to, m),
-            Outgoing::ResourceOffers(m) => me.send(to, m),
-            Outgoing::RescindResourceOffer(m) => me.send(to, m),
-            Outgoing::StatusUpdate(m) => me.send(to, m),
-            Outgoing::StatusUpdateAcknowledgement(m) => me.send(to, m),
-            Outgoing::LostSlave(m) => me.send(to, m),
-            Outgoing::ExitedExecutor(m) => me.send(to, m),
-            Outgoing::ExecutorToFramework(m) => me.send(to, m),
-            Outgoing::FrameworkToExecutor(m) => me.send(to, m),
-            Outgoing::UpdateFramework(m) => me.send(to, m),
-            Outgoing::SlaveRegistered(m) => me.send(to, m),
-            Outgoing::SlaveReregistered(m) => me.send(to, m),
-            Outgoing::PingSlave(m) => me.send(to, m),
-            Outgoing::RunTask(m) => me.send(to, m),
-            Outgoing::KillTask(m) => me.send(to, m),
-            Outgoing::ShutdownFramework(m) => me.send(to, m),
-            Outgoing::Shutdown(m) => me.send(to, m),
-        }
+libprocess::outgoing! {
+    /// A message the master sends. (Variants differ in size as messages do;
+    /// each value lives only from the core to the `send` that consumes it.)
+    #[allow(clippy::large_enum_variant)]
+    #[derive(Debug, Clone, PartialEq)]
+    pub enum Outgoing {
+        FrameworkRegistered(FrameworkRegisteredMessage),
+        FrameworkReregistered(FrameworkReregisteredMessage),
+        FrameworkError(FrameworkErrorMessage),
+        ResourceOffers(ResourceOffersMessage),
+        RescindResourceOffer(RescindResourceOfferMessage),
+        StatusUpdate(StatusUpdateMessage),
+        StatusUpdateAcknowledgement(StatusUpdateAcknowledgementMessage),
+        LostSlave(LostSlaveMessage),
+        ExitedExecutor(ExitedExecutorMessage),
+        ExecutorToFramework(ExecutorToFrameworkMessage),
+        FrameworkToExecutor(FrameworkToExecutorMessage),
+        UpdateFramework(UpdateFrameworkMessage),
+        SlaveRegistered(SlaveRegisteredMessage),
+        SlaveReregistered(SlaveReregisteredMessage),
+        PingSlave(PingSlaveMessage),
+        RunTask(RunTaskMessage),
+        KillTask(KillTaskMessage),
+        ShutdownFramework(ShutdownFrameworkMessage),
+        Shutdown(ShutdownMessage),
     }
 }
 

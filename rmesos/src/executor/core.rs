@@ -40,15 +40,17 @@ pub enum Callback {
     Error(String),
 }
 
-/// A message the driver sends to its slave. (Actions live for one call;
-/// boxing the larger messages would buy nothing.)
-#[allow(clippy::large_enum_variant)]
-#[derive(Debug, Clone, PartialEq)]
-pub enum Outgoing {
-    Register(RegisterExecutorMessage),
-    Reregister(ReregisterExecutorMessage),
-    StatusUpdate(StatusUpdateMessage),
-    FrameworkMessage(ExecutorToFrameworkMessage),
+libprocess::outgoing! {
+    /// A message the driver sends to its slave. (Actions live for one call;
+    /// boxing the larger messages would buy nothing.)
+    #[allow(clippy::large_enum_variant)]
+    #[derive(Debug, Clone, PartialEq)]
+    pub enum Outgoing {
+        Register(RegisterExecutorMessage),
+        Reregister(ReregisterExecutorMessage),
+        StatusUpdate(StatusUpdateMessage),
+        FrameworkMessage(ExecutorToFrameworkMessage),
+    }
 }
 
 #[allow(clippy::large_enum_variant)]

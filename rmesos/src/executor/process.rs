@@ -4,12 +4,13 @@
 
 use actix::fut::ActorStreamExt;
 use actix::{Actor, ActorContext, AsyncContext, Context};
+use libprocess::wiring::Shell;
 use libprocess::{Handlers, Me, Node, Process, Upid};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use tokio::sync::{mpsc, watch};
 
-use super::core::{Action, Callback, DriverCore, Outgoing};
+use super::core::{Action, Callback, DriverCore};
 use super::{Command, DriverError, DriverStatus, Executor, ExecutorDriver, ExecutorEnv, EXECUTOR_PROCESS_ID};
 use crate::ids::uuid_from;
 use crate::messages::{
@@ -64,16 +65,35 @@ impl<E: Executor> Actor for DriverProcess<E> {
     }
 }
 
+impl<E: Executor> Shell for DriverProcess<E> {
+    type Core = DriverCore;
+    type Action = Action;
+    /// The core reads no time: its timers are actions.
+    type Now = ();
+
+    fn core_mut(&mut self) -> &mut DriverCore {
+        &mut self.core
+    }
+
+    fn now(&self) {}
+
+    fn perform(&mut self, actions: Vec<Action>, ctx: &mut Context<Self>) {
+        DriverProcess::perform(self, actions, ctx)
+    }
+}
+
 impl<E: Executor> Process for DriverProcess<E> {
     fn install(h: &mut Handlers<Self>) {
-        h.install(Self::on_registered)
-            .install(Self::on_reregistered)
-            .install(Self::on_reconnect)
-            .install(Self::on_run_task)
-            .install(Self::on_kill_task)
-            .install(Self::on_ack)
-            .install(Self::on_framework_message)
-            .install(Self::on_shutdown);
+        libprocess::handlers!(h, Self {
+            ExecutorRegisteredMessage => registered(from, msg);
+            ExecutorReregisteredMessage => reregistered(from, msg);
+            ReconnectExecutorMessage => reconnect(from, msg);
+            RunTaskMessage => run_task(from, msg);
+            KillTaskMessage => kill_task(from, msg);
+            StatusUpdateAcknowledgementMessage => acknowledged(from, msg);
+            FrameworkToExecutorMessage => framework_message(from, msg);
+            ShutdownExecutorMessage => shutdown(from);
+        });
     }
 
     fn exited(&mut self, pid: &Upid, ctx: &mut Context<Self>) {
@@ -83,39 +103,6 @@ impl<E: Executor> Process for DriverProcess<E> {
 }
 
 impl<E: Executor> DriverProcess<E> {
-    fn on_registered(&mut self, from: Upid, m: ExecutorRegisteredMessage, ctx: &mut Context<Self>) {
-        let a = self.core.registered(&from, m);
-        self.perform(a, ctx);
-    }
-    fn on_reregistered(&mut self, from: Upid, m: ExecutorReregisteredMessage, ctx: &mut Context<Self>) {
-        let a = self.core.reregistered(&from, m);
-        self.perform(a, ctx);
-    }
-    fn on_reconnect(&mut self, from: Upid, m: ReconnectExecutorMessage, ctx: &mut Context<Self>) {
-        let a = self.core.reconnect(&from, m);
-        self.perform(a, ctx);
-    }
-    fn on_run_task(&mut self, from: Upid, m: RunTaskMessage, ctx: &mut Context<Self>) {
-        let a = self.core.run_task(&from, m);
-        self.perform(a, ctx);
-    }
-    fn on_kill_task(&mut self, from: Upid, m: KillTaskMessage, ctx: &mut Context<Self>) {
-        let a = self.core.kill_task(&from, m);
-        self.perform(a, ctx);
-    }
-    fn on_ack(&mut self, from: Upid, m: StatusUpdateAcknowledgementMessage, ctx: &mut Context<Self>) {
-        let a = self.core.acknowledged(&from, m);
-        self.perform(a, ctx);
-    }
-    fn on_framework_message(&mut self, from: Upid, m: FrameworkToExecutorMessage, ctx: &mut Context<Self>) {
-        let a = self.core.framework_message(&from, m);
-        self.perform(a, ctx);
-    }
-    fn on_shutdown(&mut self, from: Upid, _m: ShutdownExecutorMessage, ctx: &mut Context<Self>) {
-        let a = self.core.shutdown(&from);
-        self.perform(a, ctx);
-    }
-
     fn command(&mut self, cmd: Command, ctx: &mut Context<Self>) {
         let actions = match cmd {
             Command::StatusUpdate(status) => {
@@ -138,12 +125,7 @@ impl<E: Executor> DriverProcess<E> {
     fn perform(&mut self, actions: Vec<Action>, ctx: &mut Context<Self>) {
         for action in actions {
             match action {
-                Action::Send(to, msg) => match msg {
-                    Outgoing::Register(m) => self.me.send(&to, m),
-                    Outgoing::Reregister(m) => self.me.send(&to, m),
-                    Outgoing::StatusUpdate(m) => self.me.send(&to, m),
-                    Outgoing::FrameworkMessage(m) => self.me.send(&to, m),
-                },
+                Action::Send(to, msg) => msg.send(&self.me, &to),
                 Action::Link(pid) => self.me.link(&pid),
                 Action::Callback(cb) => self.callback(cb),
                 Action::RecoveryTimer(id) => {

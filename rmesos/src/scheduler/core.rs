@@ -102,38 +102,21 @@ pub enum Callback {
     Error(String),
 }
 
-/// A message the driver sends.
-#[derive(Clone, Debug, PartialEq)]
-pub enum Outgoing {
-    Register(RegisterFrameworkMessage),
-    Reregister(ReregisterFrameworkMessage),
-    Unregister(UnregisterFrameworkMessage),
-    Deactivate(DeactivateFrameworkMessage),
-    Launch(LaunchTasksMessage),
-    Kill(KillTaskMessage),
-    Revive(ReviveOffersMessage),
-    Suppress(SuppressOffersMessage),
-    Reconcile(ReconcileTasksMessage),
-    Ack(StatusUpdateAcknowledgementMessage),
-    ToExecutor(FrameworkToExecutorMessage),
-}
-
-impl Outgoing {
-    /// Sends it from the process `me` to `to`.
-    pub fn send(self, me: &libprocess::Me, to: &Upid) {
-        match self {
-            Outgoing::Register(m) => me.send(to, m),
-            Outgoing::Reregister(m) => me.send(to, m),
-            Outgoing::Unregister(m) => me.send(to, m),
-            Outgoing::Deactivate(m) => me.send(to, m),
-            Outgoing::Launch(m) => me.send(to, m),
-            Outgoing::Kill(m) => me.send(to, m),
-            Outgoing::Revive(m) => me.send(to, m),
-            Outgoing::Suppress(m) => me.send(to, m),
-            Outgoing::Reconcile(m) => me.send(to, m),
-            Outgoing::Ack(m) => me.send(to, m),
-            Outgoing::ToExecutor(m) => me.send(to, m),
-        }
+libprocess::outgoing! {
+    /// A message the driver sends.
+    #[derive(Clone, Debug, PartialEq)]
+    pub enum Outgoing {
+        Register(RegisterFrameworkMessage),
+        Reregister(ReregisterFrameworkMessage),
+        Unregister(UnregisterFrameworkMessage),
+        Deactivate(DeactivateFrameworkMessage),
+        Launch(LaunchTasksMessage),
+        Kill(KillTaskMessage),
+        Revive(ReviveOffersMessage),
+        Suppress(SuppressOffersMessage),
+        Reconcile(ReconcileTasksMessage),
+        Ack(StatusUpdateAcknowledgementMessage),
+        ToExecutor(FrameworkToExecutorMessage),
     }
 }
 

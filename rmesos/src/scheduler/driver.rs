@@ -21,6 +21,7 @@ use std::time::Duration;
 use actix::fut::ActorStreamExt;
 use actix::{Actor, ActorContext, AsyncContext, Context};
 use libprocess::clock::WorkGuard;
+use libprocess::wiring::Shell;
 use libprocess::zookeeper::LeaderMessage;
 use libprocess::{Clock, Config, Handlers, Me, Node, NodeError, Process, SpawnError, Upid};
 use rand::SeedableRng;
@@ -439,45 +440,38 @@ impl Actor for SchedulerProcess {
     }
 }
 
+impl Shell for SchedulerProcess {
+    type Core = DriverCore;
+    type Action = Action;
+    type Now = libprocess::Time;
+
+    fn core_mut(&mut self) -> &mut DriverCore {
+        &mut self.core
+    }
+
+    fn now(&self) -> libprocess::Time {
+        self.me.clock().now()
+    }
+
+    fn perform(&mut self, actions: Vec<Action>, ctx: &mut Context<Self>) {
+        SchedulerProcess::perform(self, actions, ctx)
+    }
+}
+
 impl Process for SchedulerProcess {
     fn install(h: &mut Handlers<Self>) {
-        h.install(|a: &mut Self, from, m: FrameworkRegisteredMessage, ctx| {
-            let out = a.core.framework_registered(&from, m);
-            a.perform(out, ctx)
-        })
-        .install(|a: &mut Self, from, m: FrameworkReregisteredMessage, ctx| {
-            let out = a.core.framework_reregistered(&from, m);
-            a.perform(out, ctx)
-        })
-        .install(|a: &mut Self, from, m: ResourceOffersMessage, ctx| {
-            let out = a.core.resource_offers(&from, m);
-            a.perform(out, ctx)
-        })
-        .install(|a: &mut Self, from, m: RescindResourceOfferMessage, ctx| {
-            let out = a.core.offer_rescinded(&from, m);
-            a.perform(out, ctx)
-        })
-        .install(|a: &mut Self, from, m: StatusUpdateMessage, ctx| {
-            let out = a.core.status_update(&from, m);
-            a.perform(out, ctx)
-        })
-        .install(|a: &mut Self, from, m: LostSlaveMessage, ctx| {
-            let out = a.core.lost_slave(&from, m);
-            a.perform(out, ctx)
-        })
-        .install(|a: &mut Self, from, m: ExitedExecutorMessage, ctx| {
-            let out = a.core.exited_executor(&from, m);
-            a.perform(out, ctx)
-        })
-        .install(|a: &mut Self, _from, m: ExecutorToFrameworkMessage, ctx| {
-            let out = a.core.framework_message(m);
-            a.perform(out, ctx)
-        })
-        .install(|a: &mut Self, from, m: FrameworkErrorMessage, ctx| {
-            let out = a.core.framework_error(&from, m);
-            a.perform(out, ctx)
-        })
-        .install(|a: &mut Self, from, m: LeaderMessage, ctx| {
+        libprocess::handlers!(h, Self {
+            FrameworkRegisteredMessage => framework_registered(from, msg);
+            FrameworkReregisteredMessage => framework_reregistered(from, msg);
+            ResourceOffersMessage => resource_offers(from, msg);
+            RescindResourceOfferMessage => offer_rescinded(from, msg);
+            StatusUpdateMessage => status_update(from, msg);
+            LostSlaveMessage => lost_slave(from, msg);
+            ExitedExecutorMessage => exited_executor(from, msg);
+            ExecutorToFrameworkMessage => framework_message(msg);
+            FrameworkErrorMessage => framework_error(from, msg);
+        });
+        h.install(|a: &mut Self, from, m: LeaderMessage, ctx| {
             let me = a.me.pid().clone();
             let Some(change) = a.follower.as_mut().and_then(|f| f.report(&from, m, &me)) else { return };
             let out = a.core.detected(change, a.me.clock().now());

@@ -40,7 +40,7 @@ use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::path::PathBuf;
 use std::time::Duration;
 
-use libprocess::{Me, Time, Upid};
+use libprocess::{Time, Upid};
 use rand::Rng;
 use rand_chacha::rand_core::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -111,47 +111,27 @@ pub enum Timer {
     ExecutorReregistration { framework_id: FrameworkID, executor_id: ExecutorID, run: Uuid },
 }
 
-/// A message the slave sends. (Actions live for one call; boxing the
-/// larger messages would buy nothing.)
-#[allow(clippy::large_enum_variant)]
-#[derive(Debug, Clone, PartialEq)]
-pub enum Outgoing {
-    RegisterSlave(RegisterSlaveMessage),
-    UnregisterSlave(UnregisterSlaveMessage),
-    ReregisterSlave(ReregisterSlaveMessage),
-    Pong(PongSlaveMessage),
-    StatusUpdate(StatusUpdateMessage),
-    Ack(StatusUpdateAcknowledgementMessage),
-    ExitedExecutor(ExitedExecutorMessage),
-    ExecutorToFramework(ExecutorToFrameworkMessage),
-    ExecutorRegistered(ExecutorRegisteredMessage),
-    ExecutorReregistered(ExecutorReregisteredMessage),
-    ReconnectExecutor(ReconnectExecutorMessage),
-    RunTask(RunTaskMessage),
-    KillTask(KillTaskMessage),
-    FrameworkToExecutor(FrameworkToExecutorMessage),
-    ShutdownExecutor(ShutdownExecutorMessage),
-}
-
-impl Outgoing {
-    pub fn send(self, me: &Me, to: &Upid) {
-        match self {
-            Outgoing::RegisterSlave(m) => me.send(to, m),
-            Outgoing::UnregisterSlave(m) => me.send(to, m),
-            Outgoing::ReregisterSlave(m) => me.send(to, m),
-            Outgoing::Pong(m) => me.send(to, m),
-            Outgoing::StatusUpdate(m) => me.send(to, m),
-            Outgoing::Ack(m) => me.send(to, m),
-            Outgoing::ExitedExecutor(m) => me.send(to, m),
-            Outgoing::ExecutorToFramework(m) => me.send(to, m),
-            Outgoing::ExecutorRegistered(m) => me.send(to, m),
-            Outgoing::ExecutorReregistered(m) => me.send(to, m),
-            Outgoing::ReconnectExecutor(m) => me.send(to, m),
-            Outgoing::RunTask(m) => me.send(to, m),
-            Outgoing::KillTask(m) => me.send(to, m),
-            Outgoing::FrameworkToExecutor(m) => me.send(to, m),
-            Outgoing::ShutdownExecutor(m) => me.send(to, m),
-        }
+libprocess::outgoing! {
+    /// A message the slave sends. (Actions live for one call; boxing the
+    /// larger messages would buy nothing.)
+    #[allow(clippy::large_enum_variant)]
+    #[derive(Debug, Clone, PartialEq)]
+    pub enum Outgoing {
+        RegisterSlave(RegisterSlaveMessage),
+        UnregisterSlave(UnregisterSlaveMessage),
+        ReregisterSlave(ReregisterSlaveMessage),
+        Pong(PongSlaveMessage),
+        StatusUpdate(StatusUpdateMessage),
+        Ack(StatusUpdateAcknowledgementMessage),
+        ExitedExecutor(ExitedExecutorMessage),
+        ExecutorToFramework(ExecutorToFrameworkMessage),
+        ExecutorRegistered(ExecutorRegisteredMessage),
+        ExecutorReregistered(ExecutorReregisteredMessage),
+        ReconnectExecutor(ReconnectExecutorMessage),
+        RunTask(RunTaskMessage),
+        KillTask(KillTaskMessage),
+        FrameworkToExecutor(FrameworkToExecutorMessage),
+        ShutdownExecutor(ShutdownExecutorMessage),
     }
 }
 
