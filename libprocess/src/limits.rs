@@ -48,6 +48,13 @@ pub const MAX_INBOUND_CONNECTIONS: usize = 10_000;
 /// Largest HTTP request body read by the operator endpoints: 1 MiB.
 pub const MAX_HTTP_BODY: usize = 1024 * 1024;
 
-/// Time an HTTP client has to send a whole request head (also the idle
-/// time allowed between keep-alive requests) before its connection is closed.
+/// Time an HTTP client has to send a whole request head, from its first
+/// byte, before its connection is closed. (A keep-alive connection idle
+/// between requests is never closed for it, as in Mesos.)
 pub const HTTP_HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Bytes a streaming HTTP response may hold for a client that reads more
+/// slowly than it is written to: 16 MiB (a few of Mesos's largest events,
+/// an OFFERS event for thousands of slaves). Past it the client is cut off,
+/// with a log line; nothing is buffered without bound.
+pub const MAX_HTTP_STREAM_BUFFER: usize = 16 * 1024 * 1024;

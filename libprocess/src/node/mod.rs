@@ -293,6 +293,14 @@ impl Node {
         *write(&self.inner.default_http) = Some(id.to_string());
     }
 
+    /// Answers an HTTP request for `path` in-process, as a connection to
+    /// this node would (routes, default process, body limit; a streaming
+    /// response comes back with its stream). No socket: deterministic tests
+    /// call routes this way on the simulated network and paused clock.
+    pub async fn http(&self, path: &str, req: Request) -> Response {
+        crate::http::call(&*self.inner, path, req).await
+    }
+
     /// Sends `msg` from `from` (normally a process of this node) to `to`.
     #[inline]
     pub fn send<M: Message>(&self, from: &Upid, to: &Upid, msg: M) {
