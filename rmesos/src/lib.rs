@@ -59,6 +59,7 @@ pub(crate) mod named_enum;
 pub mod resources;
 pub mod scheduler;
 pub mod task;
+pub mod v1;
 
 pub use attributes::{AttributeValue, Attributes, AttributesError};
 pub use detect::{DetectError, MasterSpec};
