@@ -107,6 +107,11 @@ macro_rules! outgoing {
 /// the order the core method takes them. Each handler asks
 /// [`Shell::accepts`] first and hands the core's actions to
 /// [`Shell::perform`].
+///
+/// A shell holding a second core (the master's leadership machine) wires
+/// it the same way, naming the core and the function that performs its
+/// actions: `handlers!(h, Self, |s| &mut s.leader, Self::perform_leader
+/// { .. })` (no [`Shell::accepts`] check: its messages are always taken).
 #[macro_export]
 macro_rules! handlers {
     ($h:expr, $shell:ty { $($msg:ty => $f:ident($($arg:ident),* $(,)?);)* }) => {
@@ -119,6 +124,19 @@ macro_rules! handlers {
                 $(let $arg = $crate::handlers!(@arg $arg, shell, from, msg);)*
                 let actions = $crate::wiring::Shell::core_mut(shell).$f($($arg),*);
                 $crate::wiring::Shell::perform(shell, actions, ctx);
+            };
+            $h.install(handler);
+        })*
+    };
+    ($h:expr, $shell:ty, |$s:ident| $core:expr, $perform:path {
+        $($msg:ty => $f:ident($($arg:ident),* $(,)?);)*
+    }) => {
+        $({
+            #[allow(unused_variables)]
+            let handler: $crate::process::MessageHandler<$shell, $msg> = |$s, from, msg, ctx| {
+                $(let $arg = $crate::handlers!(@arg $arg, $s, from, msg);)*
+                let actions = ($core).$f($($arg),*);
+                $perform($s, actions, ctx);
             };
             $h.install(handler);
         })*

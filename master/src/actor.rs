@@ -10,11 +10,13 @@
 //! disconnects it (no offers; tasks of non-checkpointing frameworks lost) and
 //! the health checks decide its removal, as Mesos does.
 //!
-//! Leadership (see `leader.rs`): framework and slave messages are handled
-//! only while this master leads. Registry (see `registry.rs`): a slave's
-//! admission is written before its `SlaveRegisteredMessage` (or, for a slave
-//! the registry does not hold, `SlaveReregisteredMessage`) is sent; removed
-//! slaves are dropped from it.
+//! Leadership (see `leader/`): framework and slave messages are handled
+//! only while this master leads; the leadership machine is a pure core of
+//! its own ([`crate::leader::LeaderCore`]). Registry (see `registry.rs`):
+//! the core decides every write ([`Action::Admit`] before a slave hears it
+//! is registered, [`Action::Unadmit`] for a removed slave,
+//! [`Action::RecordLoss`] / [`Action::ClearLoss`]); this shell only
+//! performs them, and a failed write loses leadership.
 //!
 //! Allocation requested by an event (a slave added, a revive) runs once the
 //! messages already queued are handled: a burst of registrations costs one
@@ -41,16 +43,14 @@ pub struct MasterProcess {
     allocation_pending: bool,
     pub(crate) ha: Ha,
     pub(crate) registry: Registry,
-    /// `slave_removals` when the registry was last pruned.
-    removals_seen: u64,
 }
 
 impl MasterProcess {
     pub fn new(me: Me, core: MasterCore, opts: MasterOptions) -> MasterProcess {
         let started = me.clock().now();
-        let ha = Ha::standalone(core.info().clone(), started);
+        let ha = Ha::standalone(core.info().clone(), me.pid().clone(), started);
         let registry = Registry::in_process();
-        MasterProcess { me, core, opts, started, allocation_pending: false, ha, registry, removals_seen: 0 }
+        MasterProcess { me, core, opts, started, allocation_pending: false, ha, registry }
     }
 
     /// A standby master with ZooKeeper leadership (see `leader.rs`).
@@ -101,11 +101,14 @@ impl MasterProcess {
                         }
                     }));
                 }
-                Action::Send(to, Outgoing::SlaveRegistered(m)) => {
-                    self.admit_then_send(to, m.slave_id.clone(), Outgoing::SlaveRegistered(m), ctx)
-                }
-                Action::Send(to, Outgoing::SlaveReregistered(m)) if !self.registry.contains(&m.slave_id) => {
-                    self.admit_then_send(to, m.slave_id.clone(), Outgoing::SlaveReregistered(m), ctx)
+                Action::Admit { info, to, reply } => self.admit_then_send(info, to, reply, ctx),
+                Action::Unadmit(id) => {
+                    let write: RegistryFuture<()> = self.registry.remove(&id);
+                    ctx.spawn(write.into_actor(self).map(move |res, act: &mut MasterProcess, ctx| {
+                        if let Err(e) = res {
+                            act.lose_leadership(&format!("cannot remove slave {id} from the registry: {e}"), ctx);
+                        }
+                    }));
                 }
                 Action::Send(to, msg) => msg.send(&self.me, &to),
                 Action::Link(pid) => self.me.link(&pid),
@@ -127,42 +130,17 @@ impl MasterProcess {
                 }
             }
         }
-        if self.core.counters().slave_removals != self.removals_seen {
-            self.removals_seen = self.core.counters().slave_removals;
-            self.prune_registry(ctx);
-        }
     }
 
-    /// Writes slave `id`'s admission, then sends `msg`; nothing else is
+    /// Writes slave `info`'s admission, then sends `msg`; nothing else is
     /// handled until the write completes (Mesos's registrar serializes too).
-    fn admit_then_send(&mut self, to: Upid, id: rmesos::SlaveID, msg: Outgoing, ctx: &mut Context<Self>) {
-        let Some(info) = self.core.slave(&id).map(|s| s.info.clone()) else {
-            msg.send(&self.me, &to);
-            return;
-        };
+    fn admit_then_send(&mut self, info: rmesos::SlaveInfo, to: Upid, msg: Outgoing, ctx: &mut Context<Self>) {
+        let id = info.id.clone().map(|id| id.to_string()).unwrap_or_default();
         let write = self.registry.admit(&info);
         ctx.wait(write.into_actor(self).map(move |res, act: &mut MasterProcess, ctx| match res {
             Ok(()) => msg.send(&act.me, &to),
             Err(e) => act.lose_leadership(&format!("cannot write slave {id} to the registry: {e}"), ctx),
         }));
-    }
-
-    /// Drops removed slaves from the registry.
-    fn prune_registry(&mut self, ctx: &mut Context<Self>) {
-        let gone: Vec<rmesos::SlaveID> = self
-            .registry
-            .admitted()
-            .filter(|id| self.core.slave(id).is_none() && !self.core.is_recovered(id))
-            .cloned()
-            .collect();
-        for id in gone {
-            let write: RegistryFuture<()> = self.registry.remove(&id);
-            ctx.spawn(write.into_actor(self).map(move |res, act: &mut MasterProcess, ctx| {
-                if let Err(e) = res {
-                    act.lose_leadership(&format!("cannot remove slave {id} from the registry: {e}"), ctx);
-                }
-            }));
-        }
     }
 
     fn request_allocation(&mut self, ctx: &mut Context<Self>) {

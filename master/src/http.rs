@@ -202,7 +202,7 @@ fn state_json(m: &MasterProcess) -> StateView<'_> {
         "pid": m.me.pid().to_string(),
         "hostname": info.hostname,
         "start_time": start_time,
-        "elected_time": m.ha.elected_at.map(|t| core.wall(t)),
+        "elected_time": m.ha.elected_at().map(|t| core.wall(t)),
         "leader": m.ha.leader().and_then(|l| l.pid.clone()),
         "leader_info": m.ha.leader(),
         "cluster": o.cluster,

@@ -35,7 +35,7 @@ use crate::process::{Handlers, Me, Process};
 use crate::{SpawnError, Upid};
 
 /// Subscriber -> contender: contend with `data` (e.g. MasterInfo JSON).
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ContendMessage {
     #[serde(with = "serde_bytes")]
     pub data: Vec<u8>,
@@ -43,7 +43,7 @@ pub struct ContendMessage {
 crate::message!(ContendMessage, "libprocess.zookeeper.ContendMessage");
 
 /// Subscriber -> contender: stop contending (delete the member znode).
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct WithdrawMessage {}
 crate::message!(WithdrawMessage, "libprocess.zookeeper.WithdrawMessage");
 

@@ -25,7 +25,7 @@ mod tasks;
 #[cfg(test)]
 mod tests;
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::time::Duration;
 
 use libprocess::{Time, Upid};
@@ -87,6 +87,18 @@ libprocess::outgoing! {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Action {
     Send(Upid, Outgoing),
+    /// Write slave `info`'s admission to the registry, then send `reply`
+    /// (its SlaveRegistered / SlaveReregistered) to `to`; nothing else is
+    /// handled until the write completes (Mesos's registrar serializes
+    /// too), and a failed write loses leadership.
+    Admit {
+        info: SlaveInfo,
+        to: Upid,
+        reply: Outgoing,
+    },
+    /// Drop this removed slave from the registry (a failed write loses
+    /// leadership).
+    Unadmit(SlaveID),
     /// Write to the registry that these tasks on this slave are reported
     /// lost, before performing the actions after this one.
     RecordLoss {
@@ -152,6 +164,13 @@ pub struct MasterCore {
     /// one), until the slave reregisters.
     pub(crate) lost_on_disconnect: BTreeMap<SlaveID, std::collections::BTreeSet<(FrameworkID, TaskID)>>,
     pub(crate) offers: HashMap<OfferID, Offer>,
+    /// The slaves the registry holds, as this master wrote or read them:
+    /// an admission is written once per slave ([`Action::Admit`]); removed
+    /// ones are dropped ([`Action::Unadmit`]).
+    pub(crate) admitted: BTreeSet<SlaveID>,
+    /// Slaves removed since the last batch of actions was taken; dropped
+    /// from the registry at the end of that batch.
+    removed: Vec<SlaveID>,
     pub(crate) allocator: Allocator,
     pub(crate) counters: Counters,
     next_framework: u64,
@@ -173,6 +192,8 @@ impl MasterCore {
             recovered: BTreeMap::new(),
             lost_on_disconnect: BTreeMap::new(),
             offers: HashMap::new(),
+            admitted: BTreeSet::new(),
+            removed: Vec::new(),
             allocator: Allocator::new(),
             counters: Counters::default(),
             next_framework: 0,
@@ -226,8 +247,35 @@ impl MasterCore {
 
     // ---- helpers shared by the handler files ----
 
+    /// The actions of one event, ending with the registry removals of the
+    /// slaves it removed.
     fn take(&mut self) -> Vec<Action> {
+        for id in std::mem::take(&mut self.removed) {
+            if !self.slaves.contains_key(&id) && !self.recovered.contains_key(&id) && self.admitted.remove(&id) {
+                self.out.push(Action::Unadmit(id));
+            }
+        }
         std::mem::take(&mut self.out)
+    }
+
+    /// Sends a slave its SlaveRegistered / SlaveReregistered `reply`,
+    /// admitting it in the registry first: always for a registration
+    /// (rewriting an admission is harmless), once for a reregistration.
+    fn admit_then_reply(&mut self, to: &Upid, id: &SlaveID, reply: Outgoing, always: bool) {
+        match self.slaves.get(id) {
+            Some(sl) if always || !self.admitted.contains(id) => {
+                let info = sl.info.clone();
+                self.admitted.insert(id.clone());
+                self.out.push(Action::Admit { info, to: to.clone(), reply });
+            }
+            _ => self.send(to, reply),
+        }
+    }
+
+    /// Slave `id` is gone from the cluster: dropped from the registry at
+    /// the end of this event (unless it came back within it).
+    fn removed(&mut self, id: &SlaveID) {
+        self.removed.push(id.clone());
     }
 
     fn send(&mut self, to: &Upid, msg: Outgoing) {

@@ -28,6 +28,7 @@ impl MasterCore {
     pub fn recover(&mut self, slaves: Vec<SlaveInfo>) -> Vec<Action> {
         for info in slaves {
             let Some(id) = info.id.clone() else { continue };
+            self.admitted.insert(id.clone());
             if !self.slaves.contains_key(&id) {
                 self.recovered.insert(id, info);
             }
@@ -76,6 +77,7 @@ impl MasterCore {
             );
             self.unreachable.insert(id.clone());
             self.counters.slave_removals += 1;
+            self.removed(id);
             for p in &pids {
                 self.send(p, Outgoing::LostSlave(LostSlaveMessage { slave_id: id.clone() }));
             }

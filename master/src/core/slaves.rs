@@ -38,7 +38,8 @@ impl MasterCore {
         if let Some(id) = self.slaves_by_pid.get(from).cloned() {
             tracing::info!(slave = %id, pid = %from, "slave already registered; resending acknowledgement");
             let connection = self.connection();
-            self.send(from, Outgoing::SlaveRegistered(SlaveRegisteredMessage { slave_id: id, connection }));
+            let reply = Outgoing::SlaveRegistered(SlaveRegisteredMessage { slave_id: id.clone(), connection });
+            self.admit_then_reply(from, &id, reply, true);
             return self.take();
         }
         let mut info = msg.slave;
@@ -61,7 +62,8 @@ impl MasterCore {
         self.counters.slave_registrations += 1;
         self.out.push(Action::Link(from.clone()));
         let connection = self.connection();
-        self.send(from, Outgoing::SlaveRegistered(SlaveRegisteredMessage { slave_id: id, connection }));
+        let reply = Outgoing::SlaveRegistered(SlaveRegisteredMessage { slave_id: id.clone(), connection });
+        self.admit_then_reply(from, &id, reply, true);
         self.out.push(Action::Allocate);
         self.take()
     }
@@ -220,7 +222,7 @@ impl MasterCore {
         }
         let connection = self.connection();
         let m = SlaveReregisteredMessage { slave_id: id.clone(), reconciliations, connection };
-        self.send(from, Outgoing::SlaveReregistered(m));
+        self.admit_then_reply(from, &id, Outgoing::SlaveReregistered(m), false);
         for kill in kills {
             self.send(from, Outgoing::KillTask(kill));
         }
@@ -507,6 +509,7 @@ impl MasterCore {
             self.unreachable.insert(id.clone());
         }
         self.counters.slave_removals += 1;
+        self.removed(id);
         let mut pids: Vec<Upid> = self.frameworks.values().filter_map(|f| f.connected_pid().cloned()).collect();
         pids.sort();
         for p in pids {

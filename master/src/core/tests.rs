@@ -45,6 +45,8 @@ fn sent<'a, T>(actions: &'a [Action], to: &Upid, pick: impl Fn(&'a Outgoing) -> 
         .iter()
         .filter_map(|a| match a {
             Action::Send(p, m) if p == to => pick(m),
+            // A slave's (re)registration reply, sent once its admission is written.
+            Action::Admit { to: p, reply: m, .. } if p == to => pick(m),
             _ => None,
         })
         .collect()
@@ -1000,4 +1002,39 @@ fn a_restarted_slave_of_a_checkpointing_framework_keeps_its_tasks_and_its_new_pi
     assert!(!w.m.framework(&w.fid).unwrap().tasks[&TaskID::new("t").unwrap()].state.is_terminal());
     // Messages from the old pid are no longer the slave's.
     assert!(!w.m.slaves_by_pid.contains_key(&w.slave));
+}
+
+/// The registry follows the core's actions: an admission written before
+/// the slave hears it is registered, none again for a reregistration of a
+/// slave the registry holds, and a removal dropped at the end of its event.
+#[test]
+fn the_registry_is_written_by_admit_and_unadmit_actions() {
+    let admits = |acts: &[Action]| acts.iter().filter(|a| matches!(a, Action::Admit { .. })).count();
+    let mut w = world();
+    assert!(w.m.admitted.contains(&w.sid));
+    // Same master, same slave: already admitted, the reply goes out as is.
+    w.m.exited(&w.slave.clone(), at(1));
+    let acts = w.m.reregister_slave(&w.slave.clone(), rereg_msg(&w, vec![]), at(2));
+    assert_eq!(admits(&acts), 0, "{acts:?}");
+    assert_eq!(sent(&acts, &w.slave, |m| matches!(m, Outgoing::SlaveReregistered(_)).then_some(())).len(), 1);
+    // Removed: the last action drops it from the registry.
+    let acts = w.m.unregister_slave(&w.slave.clone(), UnregisterSlaveMessage { slave_id: w.sid.clone() }, at(3));
+    assert_eq!(acts.last(), Some(&Action::Unadmit(w.sid.clone())), "{acts:?}");
+    assert!(!w.m.admitted.contains(&w.sid));
+    // Back again (a new master would not know it either): admitted anew.
+    let acts = w.m.reregister_slave(&w.slave.clone(), rereg_msg(&w, vec![]), at(4));
+    let admitted = acts.iter().any(|a| {
+        matches!(a, Action::Admit { info, to, reply: Outgoing::SlaveReregistered(_) }
+            if info.id.as_ref() == Some(&w.sid) && *to == w.slave)
+    });
+    assert!(admitted, "{acts:?}");
+
+    // A slave read from the registry that never comes back is dropped from it.
+    let mut m = core();
+    let mut gone = SlaveInfo::new("host9", 5051, r("cpus:1"), Attributes::default());
+    gone.id = Some(SlaveID::new("S9").unwrap());
+    m.recover(vec![gone]);
+    let (ids, acts) = m.recovered_timeout(at(600));
+    assert_eq!(ids, vec![SlaveID::new("S9").unwrap()]);
+    assert_eq!(acts.last(), Some(&Action::Unadmit(SlaveID::new("S9").unwrap())), "{acts:?}");
 }

@@ -37,6 +37,12 @@
 //! before its node shuts down, so the next master is elected within
 //! milliseconds rather than after the session timeout (a process that just
 //! exits leaves its session to expire on the servers).
+//!
+//! The machine itself (roles, what each report means) is the pure
+//! [`core::LeaderCore`], unit-tested there; this file is its shell inside
+//! the master's process: it wires the contender's and the detector's
+//! messages to it, reads the registry when told, publishes the role, and
+//! ends the master on [`core::Action::Abdicate`].
 
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::Arc;
@@ -45,7 +51,7 @@ use std::time::Duration;
 use actix::{ActorContext, ActorFutureExt, AsyncContext, Context, WrapFuture};
 use libprocess::zookeeper::{
     Backend, CandidacyLostMessage, ContendMessage, ElectedMessage, GroupConfig, LeaderContender, LeaderDetector,
-    LeaderMessage, WithdrawMessage, WithdrawnMessage, ZkUrl,
+    LeaderMessage, WithdrawnMessage, ZkUrl,
 };
 use libprocess::{Handlers, Node, SpawnError, Time, Upid};
 use rmesos::MasterInfo;
@@ -53,6 +59,10 @@ use tokio::sync::oneshot;
 
 use crate::actor::MasterProcess;
 use crate::registry::Registry;
+
+pub mod core;
+
+pub use self::core::{LeaderCore, Role};
 
 /// The label of master members (Mesos's `json.info_<seq>`).
 pub const MASTER_LABEL: &str = rmesos::detect_zk::MASTER_LABEL;
@@ -76,29 +86,19 @@ impl HaConfig {
     }
 }
 
-/// The master's role now.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Role {
-    Standby,
-    Recovering,
-    Leading,
+fn code(role: Role) -> u8 {
+    match role {
+        Role::Standby => 0,
+        Role::Recovering => 1,
+        Role::Leading => 2,
+    }
 }
 
-impl Role {
-    fn code(self) -> u8 {
-        match self {
-            Role::Standby => 0,
-            Role::Recovering => 1,
-            Role::Leading => 2,
-        }
-    }
-
-    fn from_code(code: u8) -> Role {
-        match code {
-            1 => Role::Recovering,
-            2 => Role::Leading,
-            _ => Role::Standby,
-        }
+fn from_code(code: u8) -> Role {
+    match code {
+        1 => Role::Recovering,
+        2 => Role::Leading,
+        _ => Role::Standby,
     }
 }
 
@@ -110,27 +110,20 @@ pub struct RoleCell(Arc<AtomicU8>);
 
 impl RoleCell {
     pub fn get(&self) -> Role {
-        Role::from_code(self.0.load(Ordering::SeqCst))
+        from_code(self.0.load(Ordering::SeqCst))
     }
 
     fn set(&self, role: Role) {
-        self.0.store(role.code(), Ordering::SeqCst);
+        self.0.store(code(role), Ordering::SeqCst);
     }
 }
 
-/// Leadership state of one master process.
+/// Leadership state of one master process: the machine, its published
+/// role, and who waits for a withdraw.
 pub struct Ha {
-    role: Role,
-    /// `role`, published.
+    core: LeaderCore,
+    /// `core.role()`, published.
     cell: RoleCell,
-    /// The leader as last detected (this master itself when standalone).
-    pub(crate) leader: Option<MasterInfo>,
-    /// Clock time this master was elected.
-    pub(crate) elected_at: Option<Time>,
-    /// Contender and detector pids (None: standalone).
-    zk: Option<(Upid, Upid)>,
-    /// Stopping: acts no more, waits for its withdraw.
-    stopping: bool,
     withdrawn: Option<oneshot::Sender<()>>,
 }
 
@@ -148,42 +141,27 @@ impl actix::Message for Withdraw {
 
 impl actix::Handler<Withdraw> for MasterProcess {
     type Result = ();
-    fn handle(&mut self, msg: Withdraw, _: &mut Context<Self>) {
-        let Some((contender, _)) = self.ha.zk.clone() else {
-            let _ = msg.0.send(());
-            return;
-        };
-        tracing::info!("Master {} stopping: withdrawing from the election", self.me.pid());
-        self.ha.set_role(Role::Standby);
-        self.ha.stopping = true;
+    fn handle(&mut self, msg: Withdraw, ctx: &mut Context<Self>) {
         self.ha.withdrawn = Some(msg.0);
-        self.me.send(&contender, WithdrawMessage {});
+        let acts = self.ha.core.withdraw();
+        self.perform_leader(acts, ctx);
     }
 }
 
 impl Ha {
-    /// A standalone master: leads from the start.
-    pub(crate) fn standalone(info: MasterInfo, now: Time) -> Ha {
+    fn new(core: LeaderCore) -> Ha {
         let cell = RoleCell::default();
-        cell.set(Role::Leading);
-        Ha {
-            role: Role::Leading,
-            cell,
-            leader: Some(info),
-            elected_at: Some(now),
-            zk: None,
-            stopping: false,
-            withdrawn: None,
-        }
+        cell.set(core.role());
+        Ha { core, cell, withdrawn: None }
+    }
+
+    /// A standalone master: leads from the start.
+    pub(crate) fn standalone(info: MasterInfo, pid: Upid, now: Time) -> Ha {
+        Ha::new(LeaderCore::standalone(info, pid, now))
     }
 
     pub fn role(&self) -> Role {
-        self.role
-    }
-
-    pub(crate) fn set_role(&mut self, role: Role) {
-        self.role = role;
-        self.cell.set(role);
+        self.core.role()
     }
 
     /// The published role (shared with [`crate::RunningMaster`]).
@@ -192,7 +170,12 @@ impl Ha {
     }
 
     pub fn leader(&self) -> Option<&MasterInfo> {
-        self.leader.as_ref()
+        self.core.leader()
+    }
+
+    /// Clock time this master was elected.
+    pub fn elected_at(&self) -> Option<Time> {
+        self.core.elected_at()
     }
 }
 
@@ -215,137 +198,60 @@ pub(crate) fn start(
     };
     node.send(master, &contender, ContendMessage { data: info.to_json().into_bytes() });
     let registry = Registry::zookeeper(ha.backend.clone(), ha.url.clone(), ha.session_timeout);
-    let zk = Some((contender, detector));
-    let state = Ha {
-        role: Role::Standby,
-        cell: RoleCell::default(),
-        leader: None,
-        elected_at: None,
-        zk,
-        stopping: false,
-        withdrawn: None,
-    };
-    Ok((state, registry))
+    Ok((Ha::new(LeaderCore::standby(info.clone(), master.clone(), contender, detector)), registry))
 }
 
 pub(crate) fn install(h: &mut Handlers<MasterProcess>) {
-    h.install(MasterProcess::on_elected)
-        .install(MasterProcess::on_candidacy_lost)
-        .install(MasterProcess::on_leader)
-        .install(MasterProcess::on_withdrawn);
+    libprocess::handlers!(h, MasterProcess, |m| &mut m.ha.core, MasterProcess::perform_leader {
+        ElectedMessage => elected(from, msg);
+        CandidacyLostMessage => candidacy_lost(from, msg);
+        LeaderMessage => leader_detected(from, msg);
+        WithdrawnMessage => withdrawn(from);
+    });
 }
 
 impl MasterProcess {
     /// Whether this master serves framework and slave messages now.
     pub(crate) fn serving(&self) -> bool {
-        self.ha.role == Role::Leading
+        self.ha.core.serving()
     }
 
     /// Stopping: nothing the core decides is performed any more.
     pub(crate) fn is_stopping(&self) -> bool {
-        self.ha.stopping
-    }
-
-    fn on_withdrawn(&mut self, from: Upid, _: WithdrawnMessage, _ctx: &mut Context<Self>) {
-        if self.is_contender(&from) {
-            tracing::info!("Master {} withdrew from the election", self.me.pid());
-            if let Some(tx) = self.ha.withdrawn.take() {
-                let _ = tx.send(());
-            }
-        }
+        self.ha.core.stopping()
     }
 
     /// A framework or slave message reached a master that does not lead.
     pub(crate) fn not_leading(&mut self, from: &Upid, what: &str) {
-        let leader = self.ha.leader.as_ref().and_then(|l| l.pid.clone()).unwrap_or_else(|| "none".into());
+        let leader = self.ha.leader().and_then(|l| l.pid.clone()).unwrap_or_else(|| "none".into());
         tracing::info!("Dropping {what} from {from}: not the leading master (leader: {leader})");
         self.core.counters.dropped_messages += 1;
     }
 
-    fn is_contender(&self, from: &Upid) -> bool {
-        self.ha.zk.as_ref().is_some_and(|(c, _)| c == from)
-    }
-
-    fn is_detector(&self, from: &Upid) -> bool {
-        self.ha.zk.as_ref().is_some_and(|(_, d)| d == from)
-    }
-
-    fn on_elected(&mut self, from: Upid, msg: ElectedMessage, _ctx: &mut Context<Self>) {
-        if self.is_contender(&from) {
-            tracing::debug!("Contender {from} reports member {} elected; waiting for the detector", msg.seq);
-        }
-    }
-
-    fn on_candidacy_lost(&mut self, from: Upid, msg: CandidacyLostMessage, ctx: &mut Context<Self>) {
-        if !self.is_contender(&from) {
-            tracing::warn!("Ignoring CandidacyLostMessage from {from}: not this master's contender");
-            return;
-        }
-        if self.ha.stopping {
-            return;
-        }
-        if self.ha.role == Role::Standby {
-            tracing::info!("Lost candidacy as a standby ({}); {} contends again", msg.reason, self.me.pid());
-            let data = self.core.info().to_json().into_bytes();
-            self.me.send(&from, ContendMessage { data });
-            return;
-        }
-        self.lose_leadership(&format!("candidacy lost: {}", msg.reason), ctx);
-    }
-
-    fn on_leader(&mut self, from: Upid, msg: LeaderMessage, ctx: &mut Context<Self>) {
-        if !self.is_detector(&from) {
-            tracing::warn!("Ignoring LeaderMessage from {from}: not this master's detector");
-            return;
-        }
-        let leader = msg.leader.and_then(|m| match std::str::from_utf8(&m.data).map(MasterInfo::from_json) {
-            Ok(Ok(info)) => Some(info),
-            Ok(Err(e)) => {
-                tracing::warn!("leader member {} holds no MasterInfo JSON ({e}); treating as no leader", m.seq);
-                None
+    /// Performs the leadership machine's actions (its role is published first).
+    pub(crate) fn perform_leader(&mut self, actions: Vec<core::Action>, ctx: &mut Context<Self>) {
+        self.ha.cell.set(self.ha.core.role());
+        for action in actions {
+            match action {
+                core::Action::Send(to, msg) => msg.send(&self.me, &to),
+                core::Action::Recover => self.recover(ctx),
+                core::Action::Withdrawn => {
+                    if let Some(tx) = self.ha.withdrawn.take() {
+                        let _ = tx.send(());
+                    }
+                }
+                core::Action::Abdicate(_) => {
+                    if self.opts.exit_on_lost_leadership {
+                        std::process::exit(1);
+                    }
+                    ctx.stop();
+                    self.me.node().shutdown();
+                }
             }
-            Err(e) => {
-                tracing::warn!("leader member {} holds non-UTF-8 data ({e}); treating as no leader", m.seq);
-                None
-            }
-        });
-        let me_leads = leader.as_ref().is_some_and(|l| l.id == self.core.info().id);
-        let describe = |l: &Option<MasterInfo>| match l {
-            Some(l) => format!("{} ({})", l.pid.as_deref().unwrap_or("?"), l.id),
-            None => "none".to_string(),
-        };
-        let text = describe(&leader);
-        // The leader this master saw before, if another: its loss is part of
-        // the line (SEED 2: standbys log the loss of the leader).
-        let was = match &self.ha.leader {
-            Some(old) if leader.as_ref().is_none_or(|l| l.id != old.id) => {
-                format!("; previous leader {} is gone", describe(&self.ha.leader))
-            }
-            _ => String::new(),
-        };
-        self.ha.leader = leader;
-        if self.ha.stopping {
-            return;
-        }
-        match (self.ha.role, me_leads) {
-            (Role::Standby, true) => {
-                let (id, me) = (&self.core.info().id, self.me.pid());
-                tracing::info!("Elected as the leading master! (master {id} at {me}{was})");
-                self.ha.set_role(Role::Recovering);
-                self.recover(ctx);
-            }
-            (Role::Standby, false) if text == "none" => {
-                tracing::info!("No leading master detected; {} waits as a standby{was}", self.me.pid())
-            }
-            (Role::Standby, false) => {
-                tracing::info!("Following leader {text} as a standby (this master: {}{was})", self.me.pid())
-            }
-            (_, false) => self.lose_leadership(&format!("the detected leader is now {text}"), ctx),
-            (_, true) => {}
         }
     }
 
-    /// Reads the registry, then leads.
+    /// Reads the registry, hands it to the core, then leads.
     fn recover(&mut self, ctx: &mut Context<Self>) {
         let (slaves, losses) = (self.registry.recover(), self.registry.losses());
         let read = async move {
@@ -353,7 +259,7 @@ impl MasterProcess {
             Ok::<_, libprocess::zookeeper::ZkError>((slaves, losses.await?))
         };
         let fut = read.into_actor(self).map(|res, act: &mut MasterProcess, ctx| {
-            if act.ha.role != Role::Recovering {
+            if !act.ha.core.recovering() {
                 return;
             }
             match res {
@@ -370,9 +276,9 @@ impl MasterProcess {
                             act.perform(acts, ctx);
                         });
                     }
-                    act.ha.set_role(Role::Leading);
-                    act.ha.elected_at = Some(act.now());
-                    tracing::info!("Master {} at {} leads: recovered the registry", act.core.info().id, act.me.pid());
+                    let now = act.now();
+                    let acts = act.ha.core.recovered(now);
+                    act.perform_leader(acts, ctx);
                 }
                 Err(e) => act.lose_leadership(&format!("cannot read the registry: {e}"), ctx),
             }
@@ -382,19 +288,7 @@ impl MasterProcess {
 
     /// See the module doc: the master stops at once.
     pub(crate) fn lose_leadership(&mut self, why: &str, ctx: &mut Context<Self>) {
-        if self.ha.role == Role::Standby {
-            return;
-        }
-        self.ha.set_role(Role::Standby);
-        tracing::error!(
-            "Lost leadership ({why})... committing suicide! (master {} at {})",
-            self.core.info().id,
-            self.me.pid()
-        );
-        if self.opts.exit_on_lost_leadership {
-            std::process::exit(1);
-        }
-        ctx.stop();
-        self.me.node().shutdown();
+        let acts = self.ha.core.lose(why);
+        self.perform_leader(acts, ctx);
     }
 }
