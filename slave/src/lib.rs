@@ -19,6 +19,7 @@
 //! binary `rmesos-executor` is looked up in `--launcher_dir`, by default the
 //! directory of the running binary (cargo puts every workspace binary there).
 
+pub mod cgroups;
 pub mod checkpoint;
 pub mod containerizer;
 pub mod core;
