@@ -2,13 +2,15 @@
 # The project's test command (README, second command; .ci/run calls it).
 # Installs what the tests need on a fresh Debian machine, then runs every test.
 # ZooKeeper comes from Debian's `zookeeper` package (Java is already present);
-# tests that need it start their own ensemble on free loopback ports. With
-# CI=true a missing ZooKeeper fails those tests instead of skipping them.
+# tests that need it start their own ensemble on free loopback ports. TLS
+# tests make their certificates with Debian's `openssl`. With CI=true a
+# missing ZooKeeper or openssl fails those tests instead of skipping them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 need_apt=()
 [ -f /usr/share/java/zookeeper.jar ] || need_apt+=(zookeeper)
+command -v openssl >/dev/null || need_apt+=(openssl)
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "installing ${need_apt[*]} (Debian packages)"
   sudo_cmd=""

@@ -24,6 +24,7 @@ pub mod process;
 mod queue;
 mod sync;
 pub mod testkit;
+pub mod tls;
 pub mod transport;
 pub mod wire;
 pub mod wiring;

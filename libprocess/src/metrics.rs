@@ -55,6 +55,14 @@ counters! {
     http_requests,
     /// HTTP connections that ended in a protocol error (garbage, bad request).
     http_errors,
+    /// TLS handshakes that failed, either way (bad or untrusted certificate,
+    /// wrong name, truncated or garbled handshake).
+    tls_handshakes_failed,
+    /// Plaintext connections refused because this node requires TLS.
+    plaintext_refused,
+    /// libprocess peers refused because their certificate does not name the
+    /// address their handshake claims.
+    tls_peer_mismatch,
 }
 
 impl Metrics {

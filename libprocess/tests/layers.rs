@@ -19,8 +19,8 @@ use std::path::{Path, PathBuf};
 const LAYERS: &[&[&str]] = &[
     // values and tools, importing nothing of the crate
     &["limits", "fasthash", "metrics", "message", "clock", "config", "sync"],
-    // addresses, frames, a process's queue, HTTP types and serving
-    &["pid", "wire", "queue", "http"],
+    // addresses, frames, a process's queue, HTTP types and serving, TLS setup
+    &["pid", "wire", "queue", "http", "tls"],
     // a read's batch of frames, the delivery hook, the transports
     &["batch", "hook", "transport"],
     // what the node holds for each process

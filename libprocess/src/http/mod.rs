@@ -3,7 +3,7 @@
 //! `/<route>` (so `/state` reaches `/master/state`, as in Mesos).
 //!
 //! The transport hands a connection here when its first byte is not the
-//! libprocess magic. hyper parses it; a request is turned into a [`Request`],
+//! libprocess magic (inside TLS too: HTTPS on the same port). hyper parses it; a request is turned into a [`Request`],
 //! run on the process's actor like a message, and its [`Response`] written
 //! back. What serves which path is the node's business: this module sees it
 //! only as [`Routes`], which the node implements. Garbage is answered by hyper with a 400 and the connection closed

@@ -43,6 +43,7 @@ use crate::message::{Body, Message};
 use crate::metrics::{Counted, Metrics};
 use crate::pid::{PidError, Upid};
 use crate::sync::{lock, read, write};
+use crate::tls::{Tls, TlsError};
 use crate::transport::{tcp::TcpTransport, Transport};
 use crate::wire::encode_frame_cached;
 
@@ -77,6 +78,8 @@ pub enum NodeError {
     Config(#[from] ConfigError),
     #[error("cannot bind {0}: {1}")]
     Bind(SocketAddr, std::io::Error),
+    #[error(transparent)]
+    Tls(#[from] TlsError),
 }
 
 /// A handle on a node; clones share it.
@@ -128,15 +131,21 @@ impl Node {
     /// As [`Node::bind`] with the given clock.
     pub async fn bind_with_clock(config: Config, clock: Clock) -> Result<Node, NodeError> {
         config.validate()?;
+        let tls = Tls::load(&config.ssl)?;
         let want = SocketAddr::new(config.ip, config.port);
         let listener = tokio::net::TcpListener::bind(want).await.map_err(|e| NodeError::Bind(want, e))?;
         let bound = listener.local_addr().map_err(|e| NodeError::Bind(want, e))?;
         let address = config.advertised(bound);
         let incarnation = rand::random::<u64>();
-        let transport = TcpTransport::<NodeInner>::new(address, incarnation, clock.clone());
+        let security = match &tls {
+            None => "plaintext",
+            Some(t) if t.support_downgrade() => "TLS, plaintext accepted (downgrade)",
+            Some(_) => "TLS only",
+        };
+        let transport = TcpTransport::<NodeInner>::new(address, incarnation, clock.clone(), tls);
         let node = Node::with_transport(address, incarnation, clock, transport.clone());
         transport.start(listener, node.inbound());
-        tracing::info!(%address, incarnation, "libprocess node listening on {bound}");
+        tracing::info!(%address, incarnation, "libprocess node listening on {bound} ({security})");
         Ok(node)
     }
 

@@ -12,10 +12,13 @@
 //!   delivers them, on any transport (simulated or TCP) and for local sends.
 //! - [`LogCapture`]: the log lines of the current thread, as the binaries
 //!   print them, for tests that lock in what an operator reads.
+//! - [`certs`]: a test CA and the certificates it issues (by `openssl`), for
+//!   TLS tests.
 //!
 //! The guide for framework authors is `docs/testing.md` (its example is
 //! compiled and run as a doctest of this module, so it cannot rot).
 
+pub mod certs;
 pub mod filter;
 pub mod logs;
 pub mod sim;

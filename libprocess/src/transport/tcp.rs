@@ -20,6 +20,16 @@
 //! [`Inbound`]; any bad frame closes the connection with a log line and a
 //! counter. Anything else is HTTP, served by `crate::http` on the node's
 //! [`Routes`].
+//!
+//! TLS (`crate::tls`, when the node has it): outgoing connections are TLS
+//! (retried in plaintext if the handshake fails and downgrade is
+//! supported). An incoming connection starting with a TLS handshake record
+//! is TLS, and inside it the first byte decides again (messages or HTTPS);
+//! one starting otherwise is plaintext, served only with
+//! `LIBPROCESS_SSL_SUPPORT_DOWNGRADE`, else closed with a log line. A
+//! failed TLS handshake, like a bad frame, closes that connection only.
+//! The code paths are generic over the stream, so plaintext costs what it
+//! did before TLS existed.
 
 use std::cell::RefCell;
 use std::net::SocketAddr;
@@ -28,7 +38,8 @@ use std::sync::{Arc, Mutex, OnceLock, Weak};
 
 use bytes::BytesMut;
 use futures::future::BoxFuture;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use rustls::pki_types::CertificateDer;
+use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{watch, Notify};
 use tokio_util::sync::CancellationToken;
@@ -40,12 +51,15 @@ use crate::http::Routes;
 use crate::limits::*;
 use crate::metrics::Metrics;
 use crate::sync::lock;
+use crate::tls::{Tls, TLS_HANDSHAKE_BYTE};
 use crate::wire::{encode_hello, read_hello, FrameReader, Hello, WireError};
 
 /// The real transport, for a node `N` (set by `start`).
 pub(crate) struct TcpTransport<N> {
     hello: Hello,
     clock: Clock,
+    /// None: plaintext only.
+    tls: Option<Arc<Tls>>,
     node: OnceLock<Weak<N>>,
     peers: Mutex<FastMap<SocketAddr, Arc<Peer>>>,
     shutdown: CancellationToken,
@@ -101,10 +115,16 @@ struct Queue {
 
 impl<N: Inbound + Routes> TcpTransport<N> {
     /// Must be called inside a tokio runtime (its tasks run there).
-    pub(crate) fn new(address: SocketAddr, incarnation: u64, clock: Clock) -> Arc<TcpTransport<N>> {
+    pub(crate) fn new(
+        address: SocketAddr,
+        incarnation: u64,
+        clock: Clock,
+        tls: Option<Arc<Tls>>,
+    ) -> Arc<TcpTransport<N>> {
         Arc::new_cyclic(|me| TcpTransport {
             hello: Hello { node: address, incarnation },
             clock,
+            tls,
             node: OnceLock::new(),
             peers: Mutex::new(FastMap::default()),
             shutdown: CancellationToken::new(),
@@ -181,7 +201,7 @@ impl<N: Inbound + Routes> TcpTransport<N> {
                 return;
             }
             match self.connect(peer.addr).await {
-                Ok((stream, hello)) => {
+                Ok((link, hello)) => {
                     failures = 0;
                     if hello.node != peer.addr {
                         tracing::warn!(peer = %peer.addr, advertised = %hello.node,
@@ -190,7 +210,17 @@ impl<N: Inbound + Routes> TcpTransport<N> {
                     if let Some(n) = self.node() {
                         n.peer_hello(peer.addr, hello.incarnation);
                     }
-                    match self.write_loop(&peer, stream).await {
+                    let written = match link {
+                        Link::Plain(s) => {
+                            let (rd, wr) = s.into_split();
+                            self.write_loop(&peer, rd, wr).await
+                        }
+                        Link::Tls(s) => {
+                            let (rd, wr) = tokio::io::split(*s);
+                            self.write_loop(&peer, rd, wr).await
+                        }
+                    };
+                    match written {
                         Ok(()) => return, // shut down
                         Err(e) => tracing::debug!(peer = %peer.addr, error = %e, "connection to peer lost"),
                     }
@@ -234,13 +264,33 @@ impl<N: Inbound + Routes> TcpTransport<N> {
         }
     }
 
-    async fn connect(&self, addr: SocketAddr) -> Result<(TcpStream, Hello), WireError> {
+    async fn connect(&self, addr: SocketAddr) -> Result<(Link, Hello), WireError> {
         let handshake = async {
             let mut stream = TcpStream::connect(addr).await?;
             stream.set_nodelay(true)?;
-            stream.write_all(&encode_hello(&self.hello)).await?;
-            let hello = read_hello(&mut stream).await?;
-            Ok::<_, WireError>((stream, hello))
+            let Some(tls) = &self.tls else {
+                let hello = self.exchange_hellos(&mut stream).await?;
+                return Ok((Link::Plain(stream), hello));
+            };
+            match tls.connector().connect(Tls::server_name(addr), stream).await {
+                Ok(mut s) => {
+                    let hello = self.exchange_hellos(&mut s).await?;
+                    Ok((Link::Tls(Box::new(s)), hello))
+                }
+                Err(e) => {
+                    self.count(|m| &m.tls_handshakes_failed);
+                    if !tls.support_downgrade() {
+                        tracing::warn!(peer = %addr, error = %e, "TLS handshake with peer failed");
+                        return Err(e.into());
+                    }
+                    tracing::warn!(peer = %addr, error = %e,
+                        "TLS handshake with peer failed; retrying in plaintext (LIBPROCESS_SSL_SUPPORT_DOWNGRADE)");
+                    let mut stream = TcpStream::connect(addr).await?;
+                    stream.set_nodelay(true)?;
+                    let hello = self.exchange_hellos(&mut stream).await?;
+                    Ok((Link::Plain(stream), hello))
+                }
+            }
         };
         match self.clock.timeout(HANDSHAKE_TIMEOUT, handshake).await {
             Ok(r) => r,
@@ -248,10 +298,20 @@ impl<N: Inbound + Routes> TcpTransport<N> {
         }
     }
 
+    /// The connector's half of the handshake: ours, then the peer's.
+    async fn exchange_hellos<S: AsyncRead + AsyncWrite + Unpin>(&self, s: &mut S) -> Result<Hello, WireError> {
+        s.write_all(&encode_hello(&self.hello)).await?;
+        s.flush().await?;
+        read_hello(s).await
+    }
+
     /// Writes queued frames until the connection breaks (Err) or the
     /// transport shuts down (Ok).
-    async fn write_loop(&self, peer: &Peer, stream: TcpStream) -> Result<(), WireError> {
-        let (mut rd, mut wr) = stream.into_split();
+    async fn write_loop<R, W>(&self, peer: &Peer, mut rd: R, mut wr: W) -> Result<(), WireError>
+    where
+        R: AsyncRead + Unpin,
+        W: AsyncWrite + Unpin,
+    {
         let mut spare = BytesMut::new();
         let mut probe = [0u8; 64];
         loop {
@@ -264,7 +324,12 @@ impl<N: Inbound + Routes> TcpTransport<N> {
                     q.frames = 0;
                     (std::mem::replace(&mut q.buf, std::mem::take(&mut spare)), q.enqueued)
                 };
-                let written = wr.write_all(&batch).await;
+                // flush: a no-op on a socket; TLS may hold a record back.
+                let written = async {
+                    wr.write_all(&batch).await?;
+                    wr.flush().await
+                }
+                .await;
                 // Written, or lost with the connection: either way done with.
                 peer.done.send_replace(upto);
                 written?;
@@ -313,6 +378,7 @@ impl<N: Inbound + Routes> TcpTransport<N> {
                 continue;
             }
             self.count(|m| &m.connections_accepted);
+            let _ = stream.set_nodelay(true);
             active.fetch_add(1, Ordering::SeqCst);
             let (this, node, active) = (self.clone(), node.clone(), active.clone());
             self.spawn(async move {
@@ -326,13 +392,15 @@ impl<N: Inbound + Routes> TcpTransport<N> {
         let mut first = [0u8; 1];
         let peeked = self.clock.timeout(HANDSHAKE_TIMEOUT, stream.peek(&mut first)).await;
         match peeked {
-            Ok(Ok(1)) if first[0] == crate::wire::MAGIC[0] => {
-                tokio::select! {
-                    _ = self.serve_messages(stream, remote, &node) => {}
-                    _ = self.shutdown.cancelled() => {}
+            Ok(Ok(1)) => match &self.tls {
+                Some(tls) if first[0] == TLS_HANDSHAKE_BYTE => self.serve_tls(tls, stream, remote, node).await,
+                Some(tls) if !tls.support_downgrade() => {
+                    self.count(|m| &m.plaintext_refused);
+                    tracing::warn!(%remote, "closing connection: plaintext refused, this node requires TLS \
+                        (LIBPROCESS_SSL_SUPPORT_DOWNGRADE is false)");
                 }
-            }
-            Ok(Ok(1)) => crate::http::serve(stream, remote, node).await,
+                _ => self.serve_plain_or_http(stream, remote, node, first[0], None).await,
+            },
             Ok(Ok(_)) => tracing::debug!(%remote, "connection closed before sending anything"),
             Ok(Err(e)) => tracing::debug!(%remote, error = %e, "connection failed before sending anything"),
             Err(_) => {
@@ -342,7 +410,72 @@ impl<N: Inbound + Routes> TcpTransport<N> {
         }
     }
 
-    async fn serve_messages(&self, mut stream: TcpStream, remote: SocketAddr, node: &Weak<N>) {
+    /// A connection whose first byte is `first`: libprocess messages or
+    /// HTTP. `certs`: what the client presented, if it came over TLS.
+    async fn serve_plain_or_http<S>(
+        &self,
+        stream: S,
+        remote: SocketAddr,
+        node: Weak<N>,
+        first: u8,
+        certs: Option<Vec<CertificateDer<'static>>>,
+    ) where
+        S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    {
+        if first == crate::wire::MAGIC[0] {
+            tokio::select! {
+                _ = self.serve_messages(stream, remote, &node, certs.as_deref()) => {}
+                _ = self.shutdown.cancelled() => {}
+            }
+        } else {
+            crate::http::serve(stream, remote, node).await
+        }
+    }
+
+    /// A connection that opened with a TLS handshake: completes it (within
+    /// `HANDSHAKE_TIMEOUT`), then serves what it carries.
+    async fn serve_tls(&self, tls: &Tls, stream: TcpStream, remote: SocketAddr, node: Weak<N>) {
+        let stream = match self.clock.timeout(HANDSHAKE_TIMEOUT, tls.acceptor().accept(stream)).await {
+            Ok(Ok(s)) => s,
+            Ok(Err(e)) => {
+                self.count(|m| &m.tls_handshakes_failed);
+                return tracing::warn!(%remote, error = %e, "closing connection: TLS handshake failed");
+            }
+            Err(_) => {
+                self.count(|m| &m.tls_handshakes_failed);
+                return tracing::warn!(%remote, "closing connection: TLS handshake not done within {HANDSHAKE_TIMEOUT:?}");
+            }
+        };
+        let certs: Vec<CertificateDer<'static>> = stream
+            .get_ref()
+            .1
+            .peer_certificates()
+            .map(|c| c.iter().map(|c| c.clone().into_owned()).collect())
+            .unwrap_or_default();
+        // Peek the first byte inside TLS: a one-byte buffer, read past once
+        // it is consumed (bigger reads bypass it).
+        let mut stream = BufReader::with_capacity(1, stream);
+        let first = match self.clock.timeout(HANDSHAKE_TIMEOUT, stream.fill_buf()).await {
+            Ok(Ok([b, ..])) => *b,
+            Ok(Ok([])) => return tracing::debug!(%remote, "TLS connection closed before sending anything"),
+            Ok(Err(e)) => return tracing::debug!(%remote, error = %e, "TLS connection failed before sending anything"),
+            Err(_) => {
+                self.count(|m| &m.handshakes_failed);
+                return tracing::warn!(%remote, "closing connection: nothing sent within {HANDSHAKE_TIMEOUT:?}");
+            }
+        };
+        self.serve_plain_or_http(stream, remote, node, first, Some(certs)).await
+    }
+
+    async fn serve_messages<S>(
+        &self,
+        mut stream: S,
+        remote: SocketAddr,
+        node: &Weak<N>,
+        certs: Option<&[CertificateDer<'static>]>,
+    ) where
+        S: AsyncRead + AsyncWrite + Unpin,
+    {
         let hello = match self.clock.timeout(HANDSHAKE_TIMEOUT, read_hello(&mut stream)).await {
             Ok(Ok(h)) => h,
             Ok(Err(e)) => {
@@ -356,11 +489,23 @@ impl<N: Inbound + Routes> TcpTransport<N> {
                 return;
             }
         };
-        if let Err(e) = stream.write_all(&encode_hello(&self.hello)).await {
+        // Over TLS a node may speak only for the address its certificate
+        // names (when client certificates are required; see `tls`).
+        if let (Some(tls), Some(certs)) = (&self.tls, certs) {
+            if !tls.peer_claim_ok(certs, hello.node.ip()) {
+                self.count(|m| &m.tls_peer_mismatch);
+                return tracing::warn!(%remote, claimed = %hello.node,
+                    "closing connection: the peer's certificate does not name the address its handshake claims");
+            }
+        }
+        let mine = async {
+            stream.write_all(&encode_hello(&self.hello)).await?;
+            stream.flush().await
+        };
+        if let Err(e) = mine.await {
             tracing::debug!(%remote, error = %e, "peer left during handshake");
             return;
         }
-        let _ = stream.set_nodelay(true);
         if let Some(n) = node.upgrade() {
             n.peer_hello(hello.node, hello.incarnation);
         }
@@ -430,11 +575,19 @@ impl<N: Inbound + Routes> TcpTransport<N> {
     }
 }
 
+/// An outgoing connection after its handshake.
+enum Link {
+    Plain(TcpStream),
+    Tls(Box<tokio_rustls::client::TlsStream<TcpStream>>),
+}
+
 /// Socket errors that mean the connection is gone (counted nowhere: they
 /// say nothing about what the peer sent).
 fn is_connection_loss(e: &std::io::Error) -> bool {
     use std::io::ErrorKind::*;
-    matches!(e.kind(), ConnectionReset | ConnectionAborted | BrokenPipe)
+    // UnexpectedEof: a TLS peer gone without its close_notify (killed); a
+    // plain socket reports EOF as a zero-byte read instead.
+    matches!(e.kind(), ConnectionReset | ConnectionAborted | BrokenPipe | UnexpectedEof)
 }
 
 impl<N: Inbound + Routes> Transport for TcpTransport<N> {
@@ -584,7 +737,7 @@ mod tests {
         let addr = listener.local_addr().unwrap();
         let (tx, rx) = mpsc::unbounded_channel();
         let recorder = Arc::new(Recorder { metrics: Metrics::default(), events: tx });
-        let transport = TcpTransport::new(addr, incarnation, Clock::real());
+        let transport = TcpTransport::new(addr, incarnation, Clock::real(), None);
         transport.start(listener, Arc::downgrade(&recorder));
         (transport, recorder, rx)
     }
