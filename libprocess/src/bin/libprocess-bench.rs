@@ -18,6 +18,11 @@
 //! ratio honest, every figure is a pausable load, and the loads run in turn,
 //! `ROUNDS` times over; each figure is its best round. A burst of outside load
 //! then costs a figure one round, rather than skewing one side of a ratio.
+//!
+//! TLS: each process also runs a node with TLS, strict (both sides verify),
+//! on certificates the bench makes with `openssl` in a temp directory; the
+//! `tls_remote_*` figures are the remote ones over TLS, held as ratios of
+//! their plaintext twins (without openssl they are left out, with a line).
 
 use std::cell::Cell;
 use std::io::{BufRead, BufReader, Write};
@@ -27,7 +32,9 @@ use std::rc::Rc;
 use std::time::Duration;
 
 use actix::prelude::*;
+use libprocess::config::SslConfig;
 use libprocess::limits::MAX_QUEUED_MESSAGES_PER_PEER;
+use libprocess::testkit::certs::TestCa;
 use libprocess::{Clock, Config, Handlers, Me, Node, Process, Upid};
 use serde::{Deserialize, Serialize};
 
@@ -314,23 +321,61 @@ fn actix_oneway() -> Load {
 /// It stays single-threaded like the bench itself (no thread watching stdin:
 /// the kernel kills it if the bench dies), so that both sides allocate alike
 /// (glibc's allocator takes locks once a process has a second thread).
-fn peer() {
+fn peer(tls_dir: Option<std::path::PathBuf>) {
     // SAFETY: prctl(PR_SET_PDEATHSIG) only sets a flag of this process.
     unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) };
     actix::System::new().block_on(async {
         let node = Node::bind(Config::loopback(0)).await.expect("peer node binds");
         node.spawn("sink", |me| Sink { me, received: 0 }).expect("spawn sink");
         node.spawn("echo", |me| Echo { me }).expect("spawn echo");
+        let tls = match tls_dir {
+            Some(dir) => {
+                let node = Node::bind(tls_config(&dir)).await.expect("peer TLS node binds");
+                node.spawn("sink", |me| Sink { me, received: 0 }).expect("spawn sink");
+                node.spawn("echo", |me| Echo { me }).expect("spawn echo");
+                node.address().to_string()
+            }
+            None => "-".into(),
+        };
         let tcp = tcp_baseline::serve().await;
-        println!("READY {} {}", node.address(), tcp);
+        println!("READY {} {} {}", node.address(), tcp, tls);
         std::io::stdout().flush().expect("stdout");
         std::future::pending::<()>().await;
     });
 }
 
+/// Makes the CA and the one certificate both processes present (naming
+/// 127.0.0.1) in a fresh temp directory; None without openssl.
+fn make_certs() -> Option<std::path::PathBuf> {
+    let ok = Command::new("openssl").arg("version").output().is_ok_and(|o| o.status.success());
+    if !ok {
+        eprintln!("openssl is missing: the tls_* figures are left out");
+        return None;
+    }
+    let dir = std::env::temp_dir().join(format!("libprocess-bench-tls-{}", std::process::id()));
+    let ca = TestCa::new(&dir, "ca");
+    ca.issue("node", &[std::net::Ipv4Addr::LOCALHOST.into()]);
+    Some(dir)
+}
+
+/// A loopback node with strict TLS on the certificates in `dir`.
+fn tls_config(dir: &std::path::Path) -> Config {
+    let ssl = SslConfig {
+        enabled: true,
+        cert_file: Some(dir.join("node.pem")),
+        key_file: Some(dir.join("node.key")),
+        ca_file: Some(dir.join("ca.pem")),
+        verify_server_cert: true,
+        require_client_cert: true,
+        ..SslConfig::default()
+    };
+    Config { ssl, ..Config::loopback(0) }
+}
+
 fn main() {
-    if std::env::args().nth(1).as_deref() == Some("--peer") {
-        return peer();
+    let mut args = std::env::args().skip(1);
+    if args.next().as_deref() == Some("--peer") {
+        return peer(args.next().map(Into::into));
     }
     // Profiling aid: `LIBPROCESS_BENCH_ONLY=remote_oneway` runs the figures
     // whose names contain it.
@@ -352,13 +397,20 @@ fn main() {
         }
         None => Command::new(&own),
     };
-    let mut child = command.arg("--peer").stdout(Stdio::piped()).spawn().expect("start the peer process");
+    let tls_dir = make_certs();
+    command.arg("--peer");
+    if let Some(dir) = &tls_dir {
+        command.arg(dir);
+    }
+    let mut child = command.stdout(Stdio::piped()).spawn().expect("start the peer process");
     let mut ready = String::new();
     BufReader::new(child.stdout.take().expect("stdout")).read_line(&mut ready).expect("peer says READY");
     let mut words = ready.split_whitespace().skip(1);
-    let mut addr = || -> SocketAddr { words.next().and_then(|w| w.parse().ok()).expect("READY <node> <tcp>") };
-    let (peer_node, peer_tcp) = (addr(), addr());
+    let mut addr = || -> Option<SocketAddr> { words.next().and_then(|w| w.parse().ok()) };
+    let (peer_node, peer_tcp) = (addr().expect("READY <node> <tcp>"), addr().expect("READY <node> <tcp>"));
+    let peer_tls = addr();
 
+    let certs = tls_dir.clone();
     let figures: Vec<(&str, u64)> = actix::System::new().block_on(async move {
         let node = Node::bind(Config::loopback(0)).await.expect("node binds");
         let clock = node.clock().clone();
@@ -366,6 +418,10 @@ fn main() {
         let echo = node.spawn("echo", |me| Echo { me }).expect("spawn echo").pid;
         let remote_sink = Upid::new("sink", peer_node).expect("pid");
         let remote_echo = Upid::new("echo", peer_node).expect("pid");
+        let tls_node = match (&certs, peer_tls) {
+            (Some(dir), Some(_)) => Some(Node::bind(tls_config(dir)).await.expect("TLS node binds")),
+            _ => None,
+        };
         let mut loads: Vec<(&str, Load)> = vec![
             ("local_oneway_msgs_per_s", oneway(&node, "source-local", &sink, LOCAL_WINDOW)),
             ("local_roundtrips_per_s", rpc(&node, "client-local", &echo, 1)),
@@ -376,6 +432,11 @@ fn main() {
             ("baseline_tcp_oneway_frames_per_s", tcp_baseline::oneway(peer_tcp).await),
             ("baseline_tcp_roundtrips_per_s", tcp_baseline::roundtrips(peer_tcp).await),
         ];
+        if let (Some(tls), Some(peer)) = (&tls_node, peer_tls) {
+            let (sink, echo) = (Upid::new("sink", peer).expect("pid"), Upid::new("echo", peer).expect("pid"));
+            loads.push(("tls_remote_oneway_msgs_per_s", oneway(tls, "source-tls", &sink, WINDOW)));
+            loads.push(("tls_remote_roundtrips_per_s", rpc(tls, "client-tls", &echo, 1)));
+        }
         loads.retain(|(name, _)| want(name));
         let mut f: Vec<(&str, u64)> = loads.iter().map(|(name, _)| (*name, 0)).collect();
         for _ in 0..ROUNDS {
@@ -392,8 +453,14 @@ fn main() {
             }
         }
         node.shutdown();
+        if let Some(tls) = tls_node {
+            tls.shutdown();
+        }
         f
     });
+    if let Some(dir) = &tls_dir {
+        let _ = std::fs::remove_dir_all(dir);
+    }
     if wrap.is_empty() {
         let _ = child.kill();
     } else {
@@ -420,6 +487,8 @@ fn main() {
         ("ratio_local_oneway_vs_actix", "local_oneway_msgs_per_s", "baseline_actix_oneway_msgs_per_s", 0.5),
         ("ratio_remote_oneway_vs_tcp", "remote_oneway_msgs_per_s", "baseline_tcp_oneway_frames_per_s", 0.15),
         ("ratio_remote_roundtrips_vs_tcp", "remote_roundtrips_per_s", "baseline_tcp_roundtrips_per_s", 0.6),
+        ("ratio_tls_remote_oneway_vs_plain", "tls_remote_oneway_msgs_per_s", "remote_oneway_msgs_per_s", 0.5),
+        ("ratio_tls_remote_roundtrips_vs_plain", "tls_remote_roundtrips_per_s", "remote_roundtrips_per_s", 0.8),
     ];
     for (name, a, b, target) in ratios {
         let (Some(a), Some(b)) = (get(a), get(b)) else { continue };
