@@ -3,7 +3,8 @@
 # Installs what the tests need on a fresh Debian machine, then runs every test.
 # ZooKeeper comes from Debian's `zookeeper` package (Java is already present);
 # tests that need it start their own ensemble on free loopback ports. TLS
-# tests make their certificates with Debian's `openssl`. With CI=true a
+# tests make their certificates with Debian's `openssl`; end-to-end tests
+# read HTTPS endpoints with `curl`. With CI=true a
 # missing ZooKeeper or openssl fails those tests instead of skipping them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -11,6 +12,7 @@ cd "$(dirname "$0")/.."
 need_apt=()
 [ -f /usr/share/java/zookeeper.jar ] || need_apt+=(zookeeper)
 command -v openssl >/dev/null || need_apt+=(openssl)
+command -v curl >/dev/null || need_apt+=(curl)
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "installing ${need_apt[*]} (Debian packages)"
   sudo_cmd=""
