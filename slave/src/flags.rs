@@ -9,6 +9,8 @@ use std::time::Duration;
 use clap::Parser;
 use rmesos::{parse_duration, Attributes, MasterSpec, Resources};
 
+pub use crate::containerizer::isolation::{self, Isolation};
+pub use crate::containerizer::mesos::LauncherKind;
 pub use crate::core::RecoverMode;
 
 #[derive(Parser, Debug, Clone)]
@@ -83,15 +85,68 @@ pub struct Flags {
     /// start; with `false`, the unreadable parts are skipped (logged).
     #[arg(long, env = "RMESOS_STRICT", default_value_t = true, action = clap::ArgAction::Set)]
     pub strict: bool,
+
+    /// Isolators, comma-separated: posix/cpu, posix/mem (measure only),
+    /// cgroups/cpu, cgroups/mem, cgroups/pids (enforce; need root), filesystem/posix.
+    #[arg(long, env = "RMESOS_ISOLATION", default_value = isolation::DEFAULT, value_parser = isolation::parse)]
+    pub isolation: Isolation,
+
+    /// How executors are started and killed: `posix` (a session each) or
+    /// `linux` (also a cgroup each: nothing escapes a kill). Default:
+    /// linux when an isolator uses cgroups, else posix.
+    #[arg(long, env = "RMESOS_LAUNCHER", value_parser = parse_launcher)]
+    pub launcher: Option<LauncherKind>,
+
+    /// Where cgroups are mounted (v1: one directory per controller; v2: unified).
+    #[arg(long, env = "RMESOS_CGROUPS_HIERARCHY", default_value = "/sys/fs/cgroup")]
+    pub cgroups_hierarchy: PathBuf,
+
+    /// The cgroup (relative to each hierarchy) under which containers get theirs.
+    #[arg(long, env = "RMESOS_CGROUPS_ROOT", default_value = "rmesos")]
+    pub cgroups_root: String,
+
+    /// With cgroups/cpu: also a CFS quota, a hard cpu limit of the container's cpus.
+    #[arg(long, env = "RMESOS_CGROUPS_ENABLE_CFS", default_value_t = false, action = clap::ArgAction::Set)]
+    pub cgroups_enable_cfs: bool,
+
+    /// With cgroups/pids: most processes (and threads) in one container
+    /// (an rmesos flag: Mesos has no pids limit).
+    #[arg(long, env = "RMESOS_CGROUPS_MAX_PIDS", default_value_t = crate::containerizer::mesos::DEFAULT_MAX_PIDS)]
+    pub cgroups_max_pids: u64,
+
+    /// Run each task as its user (CommandInfo.user, else FrameworkInfo.user);
+    /// with false, as the slave's user.
+    #[arg(long, env = "RMESOS_SWITCH_USER", default_value_t = true, action = clap::ArgAction::Set)]
+    pub switch_user: bool,
 }
 
 impl Flags {
+    /// The containerizer's part of the flags.
+    pub fn containerizer(&self) -> crate::containerizer::MesosConfig {
+        crate::containerizer::MesosConfig {
+            isolation: self.isolation.clone(),
+            launcher: self.launcher,
+            cgroups_hierarchy: self.cgroups_hierarchy.clone(),
+            cgroups_root: self.cgroups_root.clone(),
+            cgroups_enable_cfs: self.cgroups_enable_cfs,
+            cgroups_max_pids: self.cgroups_max_pids,
+        }
+    }
+
     pub fn recover_mode(&self) -> RecoverMode {
         if self.recover == "cleanup" {
             RecoverMode::Cleanup
         } else {
             RecoverMode::Reconnect
         }
+    }
+}
+
+fn parse_launcher(s: &str) -> Result<LauncherKind, String> {
+    match s {
+        "posix" => Ok(LauncherKind::Posix),
+        "linux" => Ok(LauncherKind::Linux),
+        other => Err(format!("unknown launcher '{other}' (posix or linux)")),
     }
 }
 
@@ -126,6 +181,13 @@ impl Flags {
             recovery_timeout: Duration::from_secs(15 * 60),
             executor_reregistration_timeout: Duration::from_secs(2),
             strict: true,
+            isolation: isolation::parse(isolation::DEFAULT).expect("the default parses"),
+            launcher: None,
+            cgroups_hierarchy: PathBuf::from("/sys/fs/cgroup"),
+            cgroups_root: "rmesos".into(),
+            cgroups_enable_cfs: false,
+            cgroups_max_pids: crate::containerizer::mesos::DEFAULT_MAX_PIDS,
+            switch_user: true,
         }
     }
 }
@@ -150,6 +212,12 @@ mod tests {
         assert_eq!(f.recovery_timeout, Duration::from_secs(900));
         assert_eq!(f.executor_reregistration_timeout, Duration::from_secs(2));
         assert!(f.strict);
+        assert_eq!(f.isolation.to_string(), "posix/cpu,posix/mem");
+        assert_eq!(
+            (f.launcher, f.cgroups_hierarchy.to_str(), f.cgroups_root.as_str()),
+            (None, Some("/sys/fs/cgroup"), "rmesos")
+        );
+        assert!(!f.cgroups_enable_cfs && f.switch_user);
         let f = parse(&["--master", "a:1", "--work_dir", "/w", "--recover", "cleanup", "--strict", "false"]).unwrap();
         assert_eq!(f.recover_mode(), RecoverMode::Cleanup);
         assert!(!f.strict);
@@ -163,6 +231,11 @@ mod tests {
             (vec!["--master", "zk://a:2181/", "--work_dir", "/w"], "ZooKeeper path"),
             (vec!["--master", "a:1", "--work_dir", "/w", "--resources", "cpus:x"], "cpus"),
             (vec!["--master", "a:1", "--work_dir", "/w", "--attributes", "rack"], "name:value"),
+            (
+                vec!["--master", "a:1", "--work_dir", "/w", "--isolation", "cgroups/cpu,gpu/nvidia"],
+                "Unknown or unsupported isolator 'gpu/nvidia'",
+            ),
+            (vec!["--master", "a:1", "--work_dir", "/w", "--launcher", "docker"], "unknown launcher"),
         ] {
             let e = parse(&args).unwrap_err();
             assert_eq!(e.exit_code(), 2, "{args:?}");

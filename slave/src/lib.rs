@@ -25,8 +25,9 @@ pub mod containerizer;
 pub mod core;
 pub mod flags;
 pub mod http;
-pub mod launcher;
+pub use containerizer::launcher;
 pub mod machine;
+pub mod monitor;
 pub mod paths;
 pub mod process;
 pub mod recover;
@@ -59,6 +60,9 @@ pub enum StartError {
     Zk(String),
     #[error("{0} (start with --strict=false to skip what cannot be read, or --recover=cleanup)")]
     Recovery(recover::RecoveryError),
+    /// The isolators chosen cannot work on this machine.
+    #[error("{0}")]
+    Containerizer(String),
 }
 
 /// A running slave.
@@ -141,7 +145,9 @@ pub fn start_on_with(
     flags: Flags,
     zk_backend: Option<std::sync::Arc<dyn libprocess::zookeeper::Backend>>,
 ) -> Result<Slave, StartError> {
-    start_full(node, flags, Box::<containerizer::Posix>::default(), rand::random(), zk_backend)
+    let containerizer =
+        containerizer::Mesos::new(flags.containerizer(), node.clock().clone()).map_err(StartError::Containerizer)?;
+    start_full(node, flags, Box::new(containerizer), rand::random(), zk_backend)
 }
 
 /// [`start_on`] with another way to run executors (e.g.
@@ -202,6 +208,7 @@ pub fn start_full(
         executor_shutdown_grace_period: flags.executor_shutdown_grace_period,
         recovery_timeout: flags.recovery_timeout,
         executor_reregistration_timeout: flags.executor_reregistration_timeout,
+        switch_user: flags.switch_user,
         seed,
     };
     let (tx, rx) = watch::channel(false);

@@ -91,6 +91,7 @@ impl SlaveProcess {
                     tracing::info!(executor = %executor_id, framework = %framework_id, %run, "Killing executor run {run}");
                     self.containerizer.kill(run);
                 }
+                Action::Update { run, resources, .. } => self.containerizer.update(run, &resources),
                 Action::Checkpoint(c) => {
                     if let Err(e) = checkpoint::apply(&self.work_dir, self.core.slave_id(), &c) {
                         tracing::error!(error = %e, "Failed to checkpoint {c:?}");
@@ -145,11 +146,45 @@ impl SlaveProcess {
         }
         // Awaited on the actor: the run's end is reported at once.
         ctx.spawn(actix::fut::wrap_future::<_, Self>(exit).map(move |code, act, ctx| {
+            act.check_limitation(&fid, &eid, run, ctx);
             act.containerizer.reaped(run);
             let now = act.now();
             let a = act.core.executor_exited(&fid, &eid, run, code, now);
             act.perform(a, ctx);
         }));
+    }
+
+    /// Asks the containerizer whether run `run` hit a limit, and tells the
+    /// core (which fails its tasks with the limitation's reason).
+    fn check_limitation(
+        &mut self,
+        fid: &rmesos::FrameworkID,
+        eid: &rmesos::ExecutorID,
+        run: uuid::Uuid,
+        ctx: &mut Context<Self>,
+    ) {
+        if let Some(l) = self.containerizer.limitation(run) {
+            let now = self.now();
+            let a = self.core.container_limited(fid, eid, run, l.reason, &l.message, now);
+            self.perform(a, ctx);
+        }
+    }
+
+    /// An executor's status update: a terminal one first asks whether the
+    /// container hit a limit (the kernel's OOM kill is why the task died).
+    fn on_status_update(&mut self, from: Upid, msg: StatusUpdateMessage, ctx: &mut Context<Self>) {
+        if msg.update.status.state.is_terminal() {
+            let fid = msg.update.framework_id.clone();
+            let eid = msg.update.executor_id.clone().or_else(|| msg.update.status.executor_id.clone());
+            if let Some(eid) = eid {
+                if let Some(run) = self.core.run_of(&fid, &eid) {
+                    self.check_limitation(&fid, &eid, run, ctx);
+                }
+            }
+        }
+        let now = self.now();
+        let a = self.core.status_update(&from, msg, now);
+        self.perform(a, ctx);
     }
 
     /// Takes over a run of the previous slave process: watches its end
@@ -180,6 +215,7 @@ impl SlaveProcess {
             return;
         };
         ctx.spawn(actix::fut::wrap_future::<_, Self>(exit).map(move |code, act, ctx| {
+            act.check_limitation(&fid, &eid, run, ctx);
             act.containerizer.reaped(run);
             let now = act.now();
             let a = act.core.executor_exited(&fid, &eid, run, code, now);
@@ -217,6 +253,8 @@ impl Actor for SlaveProcess {
             let now = self.now();
             let a = self.core.recover(state, mode, now);
             self.perform(a, ctx);
+            // Every recovered run was offered: the rest are orphans.
+            self.containerizer.recovered();
         }
         // With ZooKeeper, the detector's first report starts registration.
         if let Some(master) = self.master.clone() {
@@ -270,7 +308,6 @@ impl Process for SlaveProcess {
             RunTaskMessage => run_task(from, msg, now);
             RegisterExecutorMessage => register_executor(from, msg, now);
             ReregisterExecutorMessage => reregister_executor(from, msg, now);
-            StatusUpdateMessage => status_update(from, msg, now);
             StatusUpdateAcknowledgementMessage => acknowledge(from, msg, now);
             KillTaskMessage => kill_task(from, msg, now);
             ShutdownFrameworkMessage => shutdown_framework(from, msg, now);
@@ -281,7 +318,10 @@ impl Process for SlaveProcess {
             ShutdownMessage => shutdown(from, msg);
         });
         h.install(Self::on_leader)
+            .install(Self::on_status_update)
             .route("state", Self::state)
+            .route("monitor/statistics", Self::statistics)
+            .route("monitor/statistics.json", Self::statistics)
             .route("health", |_, _, _| http::health())
             .route("metrics/snapshot", |a: &mut Self, _, _| Response::json(&a.core.metrics_json()))
             .route("files/read", Self::files_read);
@@ -296,6 +336,10 @@ impl Process for SlaveProcess {
 impl SlaveProcess {
     fn state(&mut self, _req: Request, _ctx: &mut Context<Self>) -> Response {
         Response::json(&self.core.state_json())
+    }
+
+    fn statistics(&mut self, _req: Request, _ctx: &mut Context<Self>) -> Response {
+        Response::json(&crate::monitor::statistics(&self.core, self.containerizer.as_ref()))
     }
 
     fn files_read(&mut self, req: Request, _ctx: &mut Context<Self>) -> Response {

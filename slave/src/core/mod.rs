@@ -25,6 +25,7 @@
 //! Checkpoints ([`Action::Checkpoint`]) are asked for the slave itself and
 //! for frameworks with `FrameworkInfo.checkpoint` only, as Mesos does.
 
+pub mod containers;
 mod lifecycle;
 pub mod recovery;
 #[cfg(test)]
@@ -86,6 +87,8 @@ pub struct CoreConfig {
     pub recovery_timeout: Duration,
     /// `--executor_reregistration_timeout`.
     pub executor_reregistration_timeout: Duration,
+    /// `--switch_user`: tasks run as their user (else as the slave's).
+    pub switch_user: bool,
     /// Seed of the core's randomness (backoff jitter, run ids, uuids).
     pub seed: u64,
 }
@@ -145,6 +148,10 @@ pub struct Launch {
     pub command: CommandInfo,
     /// The environment on top of the slave's (see `rmesos::executor::env`).
     pub env: Vec<(String, String)>,
+    /// The container's resources (executor + tasks: [`containers`]).
+    pub resources: rmesos::Resources,
+    /// The user to run as (None: the slave's own; [`containers::launch_user`]).
+    pub user: Option<String>,
 }
 
 #[allow(clippy::large_enum_variant)]
@@ -223,6 +230,14 @@ pub enum Action {
         run: Uuid,
     },
     Checkpoint(Checkpoint),
+    /// The run's tasks changed: its limits become `resources` (Mesos's
+    /// containerizer `update`).
+    Update {
+        framework_id: FrameworkID,
+        executor_id: ExecutorID,
+        run: Uuid,
+        resources: rmesos::Resources,
+    },
     /// Take over a run of the previous slave process (watch its exit; with
     /// `kill`, kill it at once and forget it: `--recover=cleanup`).
     Recover {

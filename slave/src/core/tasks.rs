@@ -13,7 +13,7 @@ use rmesos::task::{Reason, Source, Task, TaskState, TaskStatus};
 use rmesos::{format_duration, StatusUpdate};
 
 use super::state::{Executor, ExecutorState, Framework, FrameworkState, Termination};
-use super::{Action, Checkpoint, Launch, Now, Outgoing, RegState, SlaveCore, Timer};
+use super::{containers, Action, Checkpoint, Launch, Now, Outgoing, RegState, SlaveCore, Timer};
 use crate::paths;
 use crate::status_update_manager::{Output, Received};
 use uuid::Uuid;
@@ -79,9 +79,12 @@ impl SlaveCore {
     fn command_executor_info(&self, fid: &FrameworkID, task: &TaskInfo) -> ExecutorInfo {
         let path = self.cfg.command_executor.to_string_lossy().into_owned();
         let shown = task.command.as_ref().and_then(|c| c.value.clone()).unwrap_or_default();
+        let mut command = CommandInfo::exec(path, vec!["rmesos-executor".into()]);
+        // The command executor runs as its task's user (Mesos does the same).
+        command.user = task.command.as_ref().and_then(|c| c.user.clone());
         let mut info = ExecutorInfo::new(
             ExecutorID::new(task.task_id.as_str()).expect("a task id is a valid executor id"),
-            CommandInfo::exec(path, vec!["rmesos-executor".into()]),
+            command,
         );
         info.framework_id = Some(fid.clone());
         info.name = Some(format!("Command Executor (Task: {}) (Command: sh -c '{}')", task.task_id, shown));
@@ -148,10 +151,12 @@ impl SlaveCore {
                 tracing::info!(task = %task.task_id, executor = %eid, "Queuing task for executor still registering");
                 let e = self.executor_mut(&fid, &eid).expect("exists");
                 e.queued.insert(task.task_id.clone(), task);
+                self.update_container(&fid, &eid);
             }
             Some((ExecutorState::Running, pid, run)) => {
                 let pid = pid.expect("a running executor has a pid");
                 self.launch_on(&fid, &eid, run, &pid, task);
+                self.update_container(&fid, &eid);
             }
             None => {
                 let sid = self.info.id.clone().expect("running implies registered");
@@ -170,6 +175,9 @@ impl SlaveCore {
                     info: executor_info.clone(),
                     run,
                 }));
+                let user =
+                    containers::launch_user(self.cfg.switch_user, &self.frameworks[&fid].info, &executor_info.command);
+                let resources = containers::container_resources(&self.frameworks[&fid].executors[&eid]);
                 self.push(Action::Launch(Launch {
                     framework_id: fid.clone(),
                     executor_id: eid.clone(),
@@ -177,6 +185,8 @@ impl SlaveCore {
                     directory: dir,
                     command: executor_info.command,
                     env,
+                    resources,
+                    user,
                 }));
                 self.push(Action::SetTimer(
                     self.cfg.executor_registration_timeout,
@@ -315,8 +325,13 @@ impl SlaveCore {
         }
         update.slave_id = self.info.id.clone();
         update.status.slave_id = self.info.id.clone();
-        update.executor_id = Some(eid);
+        let mut update = self.limited(&fid, &eid, update);
+        let terminal = update.status.state.is_terminal();
+        update.executor_id = Some(eid.clone());
         self.handle_update(update, now);
+        if terminal {
+            self.update_container(&fid, &eid);
+        }
         self.take()
     }
 

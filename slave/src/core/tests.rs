@@ -50,6 +50,7 @@ pub(super) fn core() -> SlaveCore {
         executor_shutdown_grace_period: Duration::from_secs(5),
         recovery_timeout: Duration::from_secs(900),
         executor_reregistration_timeout: Duration::from_secs(2),
+        switch_user: true,
         seed: 7,
     };
     SlaveCore::new(cfg, me())

@@ -7,7 +7,11 @@
 //!   that session) can be killed together, and a Ctrl+C at the slave's
 //!   terminal does not reach it;
 //! - with the slave's environment minus its listening port, plus the
-//!   executor environment from the core.
+//!   executor environment from the core;
+//! - with the linux launcher, in its cgroups from before exec (the child
+//!   writes itself into each `cgroup.procs`), so everything it ever forks
+//!   is inside;
+//! - as its user ([`super::user`]), the sandbox chowned to it.
 //!
 //! Killing sends SIGKILL to the session's process group and to every process
 //! of the session (found in `/proc`), a bounded number of sweeps, so
@@ -19,7 +23,17 @@ use std::process::{ExitStatus, Stdio};
 
 use tokio::process::{Child, Command};
 
+use super::user::{self, User};
 use crate::core::Launch;
+
+/// What the launcher does beyond the posix basics.
+#[derive(Debug, Default)]
+pub struct Spawn {
+    /// `cgroup.procs` files to join before exec (linux launcher).
+    pub cgroup_procs: Vec<std::ffi::CString>,
+    /// The user to become (`--switch_user`).
+    pub user: Option<User>,
+}
 
 /// Sweeps of `/proc` when killing a session (processes forked during a
 /// sweep are caught by the next).
@@ -31,10 +45,15 @@ const STRIP_ENV: &[&str] = &["LIBPROCESS_PORT", "LIBPROCESS_ADVERTISE_PORT", "LI
 
 /// Creates the sandbox and starts the executor. Returns the child (its pid
 /// is the session id).
-pub fn launch(l: &Launch) -> io::Result<Child> {
+pub fn launch(l: &Launch, spawn: Spawn) -> io::Result<Child> {
     std::fs::create_dir_all(&l.directory)?;
     let stdout = File::create(l.directory.join("stdout"))?;
     let stderr = File::create(l.directory.join("stderr"))?;
+    if let Some(u) = &spawn.user {
+        for p in [l.directory.clone(), l.directory.join("stdout"), l.directory.join("stderr")] {
+            user::chown(&p, u)?;
+        }
+    }
     let value = l.command.value.clone().ok_or_else(|| io::Error::other("the executor command has no value"))?;
     let mut cmd = if l.command.shell {
         let mut c = Command::new("sh");
@@ -57,9 +76,24 @@ pub fn launch(l: &Launch) -> io::Result<Child> {
         .stdout(stdout)
         .stderr(stderr)
         .kill_on_drop(false);
-    // SAFETY: setsid is async-signal-safe; nothing else runs between fork and exec.
+    if let Some(u) = &spawn.user {
+        cmd.env("USER", &u.name).env("HOME", &u.home);
+    }
+    let Spawn { cgroup_procs, user } = spawn;
+    let ids = user.map(|u| (u.groups, u.gid, u.uid));
+    // SAFETY: setsid, join_self and become_user are async-signal-safe and
+    // allocate nothing; nothing else runs between fork and exec.
     unsafe {
-        cmd.pre_exec(|| if libc::setsid() == -1 { Err(io::Error::last_os_error()) } else { Ok(()) });
+        cmd.pre_exec(move || {
+            if libc::setsid() == -1 {
+                return Err(io::Error::last_os_error());
+            }
+            crate::cgroups::join_self(&cgroup_procs)?;
+            if let Some((groups, gid, uid)) = &ids {
+                user::become_user(groups, *gid, *uid)?;
+            }
+            Ok(())
+        });
     }
     cmd.spawn()
 }
@@ -111,19 +145,7 @@ pub fn session_alive(pid: u32) -> bool {
     session == Some(pid) && state != Some("Z") && state != Some("X")
 }
 
-/// Processes whose session is `sid` (from `/proc/<pid>/stat`).
+/// Processes whose session is `sid`.
 fn session_members(sid: i32) -> Vec<i32> {
-    let Ok(dir) = std::fs::read_dir("/proc") else { return Vec::new() };
-    dir.filter_map(|e| e.ok())
-        .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
-        .filter(|pid| {
-            let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else { return false };
-            // Fields after "(comm)": state ppid pgrp session ...; comm may hold spaces.
-            let Some(rest) = stat.rsplit_once(')').map(|(_, r)| r) else { return false };
-            let mut f = rest.split_whitespace();
-            let state = f.next();
-            let session = f.nth(2).and_then(|s| s.parse::<i32>().ok());
-            session == Some(sid) && state != Some("Z")
-        })
-        .collect()
+    super::procfs::session_members(sid)
 }
