@@ -116,7 +116,11 @@ async fn cluster(clock: Clock, opts: MasterOptions, pong: bool) -> Cluster {
     let (slave, mut slave_rx) = probe(&agents, "slave(1)", pong);
     let (sched, mut sched_rx) = probe(&agents, "scheduler-1", false);
     let info = SlaveInfo::new("fakehost", slave.addr().port(), r("cpus:2;mem:1024"), Attributes::default());
-    agents.send(&slave, &master, RegisterSlaveMessage { slave: info, checkpointed_resources: r(""), version: None });
+    agents.send(
+        &slave,
+        &master,
+        RegisterSlaveMessage { slave: info, checkpointed_resources: r(""), version: None, incarnation: None },
+    );
     let sid = expect(&mut slave_rx, |e| match e {
         Ev::SlaveRegistered(_, m) => Some(m.slave_id),
         _ => None,

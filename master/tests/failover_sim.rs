@@ -87,6 +87,7 @@ impl FakeSlave {
                 slave: self.info.clone(),
                 checkpointed_resources: Resources::new(),
                 version: None,
+                incarnation: None,
             };
             self.me.send(&master, msg);
         } else {
@@ -98,6 +99,7 @@ impl FakeSlave {
                 frameworks: self.frameworks.clone(),
                 completed_frameworks: vec![],
                 version: None,
+                incarnation: None,
             };
             self.me.send(&master, msg);
         }

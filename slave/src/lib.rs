@@ -210,6 +210,7 @@ pub fn start_full(
         executor_reregistration_timeout: flags.executor_reregistration_timeout,
         switch_user: flags.switch_user,
         seed,
+        incarnation: incarnation(node, seed),
     };
     let (tx, rx) = watch::channel(false);
     let detector = match &master {
@@ -229,6 +230,16 @@ pub fn start_full(
         })?;
     node.set_default_http(SLAVE_PROCESS_ID);
     Ok(Slave { pid: spawned.pid, node: node.clone(), addr: spawned.addr, stopped: rx, owns_node: false })
+}
+
+/// The id of this start of the slave: the node's incarnation (new for each
+/// node start) mixed with the slave's seed (random for each real start;
+/// one per start in a simulation), so that two slaves started one after
+/// the other at one address differ even on one node.
+fn incarnation(node: &Node, seed: u64) -> u64 {
+    use rand::Rng;
+    use rand_chacha::rand_core::SeedableRng;
+    rand_chacha::ChaCha8Rng::seed_from_u64(seed ^ node.incarnation().rotate_left(32)).gen()
 }
 
 /// The directory of the running binary (where cargo also puts rmesos-executor).

@@ -401,6 +401,50 @@ async fn slave_killed_then_started_again_registers_and_is_offered_again() {
     }
 }
 
+/// Issue 11: a slave killed and started again at once at the same address
+/// (a new incarnation, a fresh work dir, so no id), well within the time
+/// the master waits for a disconnected slave to reregister. It is a new
+/// slave: the old one is removed at its registration, its task (of a
+/// checkpointing framework, so not lost at the disconnection) is
+/// TASK_LOST with REASON_SLAVE_REMOVED, the framework hears `slave_lost`,
+/// and the newcomer is offered whole under a new id. (It used to be given
+/// the old id, and the master believed the old task still ran there.)
+#[actix_rt::test]
+async fn slave_restarted_at_once_with_a_fresh_work_dir_is_a_new_slave_and_its_old_tasks_are_lost() {
+    let info = FrameworkInfo { checkpoint: true, ..FrameworkInfo::new("tester", "sim") };
+    let mut w = world_with(info).await;
+    let first = w.running("t1", "run").await;
+    let restarted = w.sim.now();
+    let node = w.sim.restart(SLAVE);
+    start_slave(&w.sim, &node, &w.work_dir.join("again"), w.gone_tx.clone(), 100);
+    let (mut lost, mut slave_lost) = (None, false);
+    let offer = loop {
+        match w.next().await {
+            Ev::Status(s) => {
+                assert_eq!((s.task_id.as_str(), s.state), ("t1", TaskState::Lost), "{s:?}");
+                lost = Some(s);
+            }
+            Ev::SlaveLost(sid) => {
+                assert_eq!(sid, first.slave_id);
+                slave_lost = true;
+            }
+            Ev::Offers(offers) => {
+                if let Some(o) = offers.into_iter().find(|o| o.slave_id != first.slave_id) {
+                    break o;
+                }
+            }
+            Ev::ExecutorLost(..) => {}
+            other => panic!("unexpected {other:?}"),
+        }
+    };
+    let lost = lost.expect("TASK_LOST before the new slave is offered");
+    assert_eq!(lost.reason, Some(Reason::SlaveRemoved), "{lost:?}");
+    assert!(slave_lost, "the framework is told the old slave is lost");
+    assert_eq!(offer.resources, Resources::parse(SLAVE_RESOURCES).unwrap(), "nothing of the old task is counted");
+    let took = w.sim.now().saturating_since(restarted);
+    assert!(took < PING_TIMEOUT, "at the registration, not after the health checks: {took:?}");
+}
+
 #[actix_rt::test]
 async fn executor_exit_is_task_lost_and_executor_lost() {
     let mut w = world().await;

@@ -101,6 +101,7 @@ pub fn reregister_message(i: u64, shape: Shape, port: u16) -> ReregisterSlaveMes
         frameworks,
         completed_frameworks: Vec::new(),
         version: Some(env!("CARGO_PKG_VERSION").into()),
+        incarnation: Some(i),
     }
 }
 
@@ -262,6 +263,7 @@ pub async fn add_slaves(n: u64) -> f64 {
             slave: SlaveInfo::new(format!("host{i}"), 5051, r(SLAVE_RESOURCES), Attributes::default()),
             checkpointed_resources: Resources::new(),
             version: None,
+            incarnation: Some(i),
         })
         .collect();
     let t = now();
@@ -362,7 +364,7 @@ pub async fn launch_tasks(slaves: u64, per_offer: u64) -> f64 {
         c.fakes.send(
             pid,
             &c.master,
-            RegisterSlaveMessage { slave: info, checkpointed_resources: r(""), version: None },
+            RegisterSlaveMessage { slave: info, checkpointed_resources: r(""), version: None, incarnation: None },
         );
     }
     c.wait(slaves as usize, |e| matches!(e, Ev::Registered).then_some(())).await;

@@ -142,8 +142,12 @@ pub enum Removal {
     ReregisterTimeout,
     /// It said it is going away for good (UnregisterSlaveMessage).
     Unregistered,
-    /// Another slave (a restart with a new id) registered at its pid.
+    /// Another slave (a restart with a new id) reregistered at its pid.
     Replaced,
+    /// A slave with no id registered at its pid while it was disconnected
+    /// (Mesos's rule), or from another incarnation (a new process): the
+    /// old one is gone.
+    NewAtSameAddress,
 }
 
 /// The master's state machine; see the module doc.
@@ -163,6 +167,10 @@ pub struct MasterCore {
     /// connection broke (by this master or, from the registry, an earlier
     /// one), until the slave reregisters.
     pub(crate) lost_on_disconnect: BTreeMap<SlaveID, std::collections::BTreeSet<(FrameworkID, TaskID)>>,
+    /// Explicit reconciliations of tasks this master does not know on a
+    /// slave recovered from the registry, answered when that slave
+    /// reregisters or is given up on (see `recovery.rs`).
+    pub(crate) deferred_reconciliations: BTreeMap<SlaveID, std::collections::BTreeSet<(FrameworkID, TaskID)>>,
     pub(crate) offers: HashMap<OfferID, Offer>,
     /// The slaves the registry holds, as this master wrote or read them:
     /// an admission is written once per slave ([`Action::Admit`]); removed
@@ -191,6 +199,7 @@ impl MasterCore {
             unreachable: state::UnreachableSlaves::default(),
             recovered: BTreeMap::new(),
             lost_on_disconnect: BTreeMap::new(),
+            deferred_reconciliations: BTreeMap::new(),
             offers: HashMap::new(),
             admitted: BTreeSet::new(),
             removed: Vec::new(),

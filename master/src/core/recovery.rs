@@ -11,7 +11,12 @@
 //! TASK_LOST (TASK_UNREACHABLE for partition-aware frameworks) for their
 //! tasks, which this master never knew (Mesos does the same). While a slave
 //! is recovered, explicit reconciliation of its tasks gets no answer (as
-//! Mesos): the answer would be a guess.
+//! Mesos): the answer would be a guess. Unlike Mesos, the question is kept
+//! and answered when the slave reregisters (the task's state if it reports
+//! it, else TASK_LOST / TASK_GONE "unknown to the agent") or is given up on
+//! (TASK_LOST / TASK_UNREACHABLE): a framework that reconciles once after a
+//! failover is not left waiting for a task the failed master launched into
+//! a partition, which no slave will ever report.
 
 use libprocess::{Time, Upid};
 use rmesos::messages::LostSlaveMessage;
@@ -65,7 +70,7 @@ impl MasterCore {
     /// `agent_reregister_timeout` after recovery: the recovered slaves still
     /// missing are removed (see the module doc). Returns their ids with the
     /// actions, so the shell can drop them from the registry.
-    pub fn recovered_timeout(&mut self, _now: Time) -> (Vec<SlaveID>, Vec<Action>) {
+    pub fn recovered_timeout(&mut self, now: Time) -> (Vec<SlaveID>, Vec<Action>) {
         let missing: Vec<(SlaveID, SlaveInfo)> = std::mem::take(&mut self.recovered).into_iter().collect();
         let mut pids: Vec<Upid> = self.frameworks.values().filter_map(|f| f.connected_pid().cloned()).collect();
         pids.sort();
@@ -81,6 +86,7 @@ impl MasterCore {
             for p in &pids {
                 self.send(p, Outgoing::LostSlave(LostSlaveMessage { slave_id: id.clone() }));
             }
+            self.answer_deferred_reconciliations(id, false, now);
         }
         (missing.into_iter().map(|(id, _)| id).collect(), self.take())
     }
@@ -133,6 +139,7 @@ mod tests {
             frameworks: vec![],
             completed_frameworks: vec![],
             version: None,
+            incarnation: None,
         };
         m.reregister_slave(&slave, msg, at(2));
         assert!(!m.is_recovered(&s0) && m.slave(&s0).is_some());

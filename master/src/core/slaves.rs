@@ -2,6 +2,14 @@
 //! (rebuilding tasks and executors the master does not know), health checks,
 //! disconnection and removal.
 //!
+//! A slave that restarts with a fresh work directory registers with no id
+//! from the pid its old process had. That is a new slave: the old one is
+//! removed first (its tasks TASK_LOST), unless the registration is the old
+//! process retrying (connected, same incarnation): see `register_slave`.
+//! One that restarts and recovers reregisters under its id, and the tasks
+//! the master knows there that it does not report are reconciled through
+//! it (it answers their loss).
+//!
 //! Health checks, as Mesos's slave observer: every `agent_ping_timeout` the
 //! master pings each slave; a ping still unanswered at the next tick is a
 //! miss; after `max_agent_ping_timeouts` consecutive misses the slave is
@@ -33,14 +41,30 @@ impl MasterCore {
         Some(MasterSlaveConnection::new(self.cfg.agent_ping_timeout * self.cfg.max_agent_ping_timeouts))
     }
 
-    /// RegisterSlaveMessage: a slave with no id yet.
+    /// RegisterSlaveMessage: a slave with no id yet. From the pid of a
+    /// registered slave it is a retry of that slave (the id is sent again)
+    /// only while that slave is connected and of the same incarnation;
+    /// otherwise the slave there is gone (a restart with a fresh work
+    /// directory, or one that failed recovery): it is removed, its tasks
+    /// TASK_LOST (REASON_SLAVE_REMOVED, as Mesos's "a new agent registered
+    /// at the same address"), and the newcomer is admitted under a new id.
     pub fn register_slave(&mut self, from: &Upid, msg: RegisterSlaveMessage, now: Time) -> Vec<Action> {
         if let Some(id) = self.slaves_by_pid.get(from).cloned() {
-            tracing::info!(slave = %id, pid = %from, "slave already registered; resending acknowledgement");
-            let connection = self.connection();
-            let reply = Outgoing::SlaveRegistered(SlaveRegisteredMessage { slave_id: id.clone(), connection });
-            self.admit_then_reply(from, &id, reply, true);
-            return self.take();
+            let sl = &self.slaves[&id];
+            let new_incarnation = matches!((sl.incarnation, msg.incarnation), (Some(a), Some(b)) if a != b);
+            if sl.connected && !new_incarnation {
+                tracing::info!(slave = %id, pid = %from, "slave already registered; resending acknowledgement");
+                let connection = self.connection();
+                let reply = Outgoing::SlaveRegistered(SlaveRegisteredMessage { slave_id: id.clone(), connection });
+                self.admit_then_reply(from, &id, reply, true);
+                return self.take();
+            }
+            tracing::info!(
+                "Removing old {} slave {id} at {from} because a registration attempt occurred{}",
+                if sl.connected { "connected" } else { "disconnected" },
+                if new_incarnation { " from a new incarnation" } else { "" }
+            );
+            self.remove_slave(&id, Removal::NewAtSameAddress, now);
         }
         let mut info = msg.slave;
         if info.hostname.trim().is_empty() {
@@ -56,7 +80,8 @@ impl MasterCore {
         info.id = Some(id.clone());
         tracing::info!("Registered slave {id} at {from} ({}) with {}", info.hostname, info.resources);
         self.allocator.add_slave(&id, info.resources.clone(), &[]);
-        let slave = Slave::new(id.clone(), info, from.clone(), msg.version, self.wall(now));
+        let mut slave = Slave::new(id.clone(), info, from.clone(), msg.version, self.wall(now));
+        slave.incarnation = msg.incarnation;
         self.slaves.insert(id.clone(), slave);
         self.slaves_by_pid.insert(from.clone(), id.clone());
         self.counters.slave_registrations += 1;
@@ -111,6 +136,7 @@ impl MasterCore {
             let old_pid = std::mem::replace(&mut sl.pid, from.clone());
             sl.info = SlaveInfo { id: Some(id.clone()), ..msg.slave.clone() };
             sl.version = msg.version.clone();
+            sl.incarnation = msg.incarnation;
             sl.connected = true;
             sl.active = true;
             sl.awaiting_pong = false;
@@ -135,6 +161,7 @@ impl MasterCore {
             self.allocator.add_slave(&id, info.resources.clone(), &[]);
             let mut slave = Slave::new(id.clone(), info, from.clone(), msg.version.clone(), wall);
             slave.reregistered_time = Some(wall);
+            slave.incarnation = msg.incarnation;
             self.slaves.insert(id.clone(), slave);
         }
         self.slaves_by_pid.insert(from.clone(), id.clone());
@@ -195,6 +222,7 @@ impl MasterCore {
             let executors = msg.executor_infos;
             self.adopt_reported(&id, msg.frameworks, tasks, executors, was_unreachable, &mut shutdown, now);
         }
+        self.answer_deferred_reconciliations(&id, true, now);
         // Tasks the master knows on this slave that the slave did not report:
         // the slave answers these reconciliations with their final updates.
         let mut reconciliations = Vec::new();
@@ -216,7 +244,13 @@ impl MasterCore {
                     })
                     .collect();
                 if !statuses.is_empty() {
-                    reconciliations.push(ReconcileTasksMessage { framework_id: fid.clone(), statuses });
+                    tracing::warn!(
+                        "{} task(s) of framework {fid} unknown to slave {id} during re-registration: reconciling \
+                         with the slave",
+                        statuses.len()
+                    );
+                    let framework = Some(fw.info.clone());
+                    reconciliations.push(ReconcileTasksMessage { framework_id: fid.clone(), statuses, framework });
                 }
             }
         }
@@ -487,6 +521,7 @@ impl MasterCore {
             }
             Removal::Unregistered => "unregistered".to_string(),
             Removal::Replaced => "replaced by a new slave at the same pid".to_string(),
+            Removal::NewAtSameAddress => "a new slave registered at the same address".to_string(),
         };
         tracing::info!("Removing slave {id} at {pid} ({hostname}): {reason}");
         let message = format!("Slave {id} ({hostname}) removed: {reason}");

@@ -100,6 +100,9 @@ pub struct Slave {
     pub info: SlaveInfo,
     pub pid: Upid,
     pub version: Option<String>,
+    /// The start of the slave process that (re)registered last, if it said
+    /// (`RegisterSlaveMessage::incarnation`).
+    pub incarnation: Option<u64>,
     /// Its process is reachable (linked and not exited).
     pub connected: bool,
     /// Its resources may be offered.
@@ -137,6 +140,7 @@ impl Slave {
             info,
             pid,
             version,
+            incarnation: None,
             connected: true,
             active: true,
             registered_time: now,

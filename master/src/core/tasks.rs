@@ -401,7 +401,12 @@ impl MasterCore {
     /// unreachable slave -> TASK_UNREACHABLE; otherwise TASK_UNKNOWN; each
     /// TASK_LOST instead for frameworks that are not PARTITION_AWARE.
     /// A task on a slave recovered from the registry and not reregistered
-    /// yet gets no answer (Mesos's case).
+    /// yet gets no answer now (Mesos's case: it would be a guess), but is
+    /// answered once that slave reregisters or is given up on
+    /// (`answer_deferred_reconciliations`); Mesos never answers it, and a
+    /// framework that asks only once (after its reregistration) would wait
+    /// forever for a task whose launch the failed master sent into a
+    /// partition.
     fn reconcile_explicit(&mut self, fid: &FrameworkID, statuses: Vec<rmesos::TaskStatus>, now: Time) {
         let pa = self.frameworks[fid].info.is_partition_aware();
         let pick = |aware: TaskState| if pa { aware } else { TaskState::Lost };
@@ -413,8 +418,15 @@ impl MasterCore {
             } else {
                 match s.slave_id {
                     // Recovered from the registry, not reregistered yet: no
-                    // answer (as Mesos); the slave's return will tell.
-                    Some(sid) if self.recovered.contains_key(&sid) => continue,
+                    // answer yet; the slave's return will tell.
+                    Some(sid) if self.recovered.contains_key(&sid) => {
+                        tracing::debug!(
+                            "Reconciliation of task {} of framework {fid} deferred until slave {sid} reregisters",
+                            s.task_id
+                        );
+                        self.deferred_reconciliations.entry(sid).or_default().insert((fid.clone(), s.task_id));
+                        continue;
+                    }
                     Some(sid) if self.slaves.contains_key(&sid) => {
                         (Some(sid), pick(TaskState::Gone), "Reconciliation: Task is unknown to the agent")
                     }
@@ -425,6 +437,35 @@ impl MasterCore {
                 }
             };
             self.reconcile_answer(fid, s.task_id, sid, state, message, now);
+        }
+    }
+
+    /// The explicit reconciliations deferred while slave `sid` was
+    /// recovered (see `reconcile_explicit`), answered now that it
+    /// reregistered (`returned`: a task it reported has its state, another
+    /// is unknown to the agent) or was given up on (unreachable).
+    pub(crate) fn answer_deferred_reconciliations(&mut self, sid: &SlaveID, returned: bool, now: Time) {
+        let Some(asked) = self.deferred_reconciliations.remove(sid) else { return };
+        tracing::info!(
+            "Answering {} reconciliation(s) deferred until slave {sid} {}",
+            asked.len(),
+            if returned { "reregistered" } else { "was given up on" }
+        );
+        for (fid, tid) in asked {
+            let Some(fw) = self.frameworks.get(&fid) else { continue };
+            let pick = |aware: TaskState| if fw.info.is_partition_aware() { aware } else { TaskState::Lost };
+            let (sid, state, message) = match fw.tasks.get(&tid) {
+                Some(t) => (
+                    Some(t.slave_id.clone()),
+                    t.status_update_state.unwrap_or(t.state),
+                    "Reconciliation: Latest task state",
+                ),
+                None if returned => {
+                    (Some(sid.clone()), pick(TaskState::Gone), "Reconciliation: Task is unknown to the agent")
+                }
+                None => (Some(sid.clone()), pick(TaskState::Unreachable), "Reconciliation: Task is unreachable"),
+            };
+            self.reconcile_answer(&fid, tid, sid, state, message, now);
         }
     }
 

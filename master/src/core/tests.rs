@@ -12,6 +12,7 @@ use uuid::Uuid;
 use super::*;
 
 mod logs;
+mod restarts;
 
 const MASTER: &str = "m";
 
@@ -85,8 +86,11 @@ struct World {
 fn register_slave(m: &mut MasterCore, p: &Upid, res: &str) -> SlaveID {
     let info = SlaveInfo::new("host1", p.addr().port(), r(res), Attributes::default());
     let first = !m.slaves_by_pid.contains_key(p);
-    let acts =
-        m.register_slave(p, RegisterSlaveMessage { slave: info, checkpointed_resources: r(""), version: None }, at(0));
+    let acts = m.register_slave(
+        p,
+        RegisterSlaveMessage { slave: info, checkpointed_resources: r(""), version: None, incarnation: None },
+        at(0),
+    );
     assert_eq!(acts.contains(&Action::Link(p.clone())), first);
     let reg = sent(&acts, p, |m| match m {
         Outgoing::SlaveRegistered(s) => Some(s.clone()),
@@ -415,7 +419,7 @@ fn reconciliation_explicit_and_implicit() {
     let o = w.offer(at(0));
     w.launch(vec![o.id], vec![w.task("a", "cpus:0.5;mem:32"), w.task("b", "cpus:0.5;mem:32")]);
     w.slave_update("a", TaskState::Running, 1);
-    let implicit = ReconcileTasksMessage { framework_id: w.fid.clone(), statuses: vec![] };
+    let implicit = ReconcileTasksMessage { framework_id: w.fid.clone(), statuses: vec![], framework: None };
     let acts = w.m.reconcile(&w.sched.clone(), implicit, at(3));
     let mut got: Vec<_> = updates(&acts, &w.sched).into_iter().map(|u| (u.status.task_id, u.status.state)).collect();
     got.sort_by(|x, y| x.0.cmp(&y.0));
@@ -428,6 +432,7 @@ fn reconciliation_explicit_and_implicit() {
             TaskStatus::new(t("zzz"), TaskState::Running),
             TaskStatus::new(t("onslave"), TaskState::Running).with_slave_id(w.sid.clone()),
         ],
+        framework: None,
     };
     let acts = w.m.reconcile(&w.sched.clone(), explicit, at(3));
     let u = updates(&acts, &w.sched);
@@ -450,6 +455,7 @@ fn reconciliation_for_partition_aware_frameworks_uses_precise_states() {
             TaskStatus::new(t("x"), TaskState::Running),
             TaskStatus::new(t("y"), TaskState::Running).with_slave_id(w.sid.clone()),
         ],
+        framework: None,
     };
     let u = updates(&w.m.reconcile(&w.sched.clone(), msg, at(1)), &w.sched);
     assert_eq!((u[0].status.state, u[1].status.state), (TaskState::Unknown, TaskState::Gone));
@@ -584,6 +590,7 @@ fn unreachable_slave_comes_back_and_non_partition_aware_tasks_are_shut_down() {
         frameworks: vec![fw_info],
         completed_frameworks: vec![],
         version: None,
+        incarnation: None,
     };
     let acts = w.m.reregister_slave(&w.slave.clone(), msg, at(100));
     let shut = sent(&acts, &w.slave, |m| match m {
@@ -619,6 +626,7 @@ fn a_new_master_rebuilds_tasks_and_frameworks_from_reregistrations() {
         frameworks: vec![fw_info.clone()],
         completed_frameworks: vec![],
         version: None,
+        incarnation: None,
     };
     let acts = m.reregister_slave(&slave, msg, at(0));
     let rereg = sent(&acts, &slave, |m| match m {
@@ -657,6 +665,7 @@ fn known_slave_reregistering_gets_reconciliations_for_unreported_tasks() {
         frameworks: vec![],
         completed_frameworks: vec![],
         version: None,
+        incarnation: None,
     };
     let acts = w.m.reregister_slave(&w.slave.clone(), msg, at(1));
     let rec = sent(&acts, &w.slave, |m| match m {
@@ -827,6 +836,7 @@ fn rereg_msg(w: &World, tasks: Vec<Task>) -> ReregisterSlaveMessage {
         frameworks: vec![w.m.framework(&w.fid).unwrap().info.clone()],
         completed_frameworks: vec![],
         version: None,
+        incarnation: None,
     }
 }
 

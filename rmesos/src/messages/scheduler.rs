@@ -148,6 +148,12 @@ pub struct ReconcileTasksMessage {
     pub framework_id: FrameworkID,
     #[serde(default)]
     pub statuses: Vec<TaskStatus>,
+    /// Set by the master in the reconciliations of a
+    /// `SlaveReregisteredMessage` (as Mesos 1.1+): the slave answers a task
+    /// it does not know TASK_DROPPED to a PARTITION_AWARE framework,
+    /// TASK_LOST to others.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub framework: Option<FrameworkInfo>,
 }
 libprocess::message!(ReconcileTasksMessage, "rmesos.internal.ReconcileTasksMessage");
 

@@ -25,6 +25,9 @@ pub struct RegisterSlaveMessage {
     /// The slave's rmesos version.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub version: Option<String>,
+    /// This start of the slave process (see [`ReregisterSlaveMessage::incarnation`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub incarnation: Option<u64>,
 }
 libprocess::message!(RegisterSlaveMessage, "rmesos.internal.RegisterSlaveMessage");
 
@@ -60,6 +63,14 @@ pub struct ReregisterSlaveMessage {
     pub completed_frameworks: Vec<ArchivedFramework>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub version: Option<String>,
+    /// A random id of this start of the slave process (not in Mesos): a
+    /// registration from a known pid with another incarnation is a new
+    /// process, whatever the master's view of the connection, so the slave
+    /// registered there before is gone (its tasks lost) rather than the
+    /// same slave retrying. `None` from a slave that does not send it (the
+    /// master then follows Mesos's rule alone).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub incarnation: Option<u64>,
 }
 libprocess::message!(ReregisterSlaveMessage, "rmesos.internal.ReregisterSlaveMessage");
 

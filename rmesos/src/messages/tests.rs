@@ -116,7 +116,7 @@ fn every_message_round_trips_with_a_unique_name() {
     round_trip(ReviveOffersMessage { framework_id: fid() }, n);
     round_trip(SuppressOffersMessage { framework_id: fid() }, n);
     round_trip(KillTaskMessage { framework_id: fid(), task_id: tid() }, n);
-    round_trip(ReconcileTasksMessage { framework_id: fid(), statuses: vec![status()] }, n);
+    round_trip(ReconcileTasksMessage { framework_id: fid(), statuses: vec![status()], framework: None }, n);
     round_trip(FrameworkErrorMessage { message: "bad".into() }, n);
     round_trip(
         FrameworkToExecutorMessage { slave_id: sid(), framework_id: fid(), executor_id: eid(), data: vec![0, 255] },
@@ -134,6 +134,7 @@ fn every_message_round_trips_with_a_unique_name() {
             slave: slave_info(),
             checkpointed_resources: Resources::new(),
             version: Some("0.1.0".into()),
+            incarnation: Some(7),
         },
         n,
     );
@@ -150,6 +151,7 @@ fn every_message_round_trips_with_a_unique_name() {
                 tasks: vec![task()],
             }],
             version: None,
+            incarnation: Some(u64::MAX),
         },
         n,
     );
@@ -158,7 +160,11 @@ fn every_message_round_trips_with_a_unique_name() {
     round_trip(
         SlaveReregisteredMessage {
             slave_id: sid(),
-            reconciliations: vec![ReconcileTasksMessage { framework_id: fid(), statuses: vec![status()] }],
+            reconciliations: vec![ReconcileTasksMessage {
+                framework_id: fid(),
+                statuses: vec![status()],
+                framework: Some(framework()),
+            }],
             connection: conn,
         },
         n,

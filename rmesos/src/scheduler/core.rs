@@ -654,7 +654,10 @@ impl DriverCore {
     /// Explicit (these statuses) or, with none, implicit reconciliation.
     pub fn reconcile_tasks(&mut self, statuses: Vec<TaskStatus>) -> Vec<Action> {
         let Some((master, framework_id)) = self.to_master("reconcile tasks") else { return Vec::new() };
-        vec![Action::Send(master, Outgoing::Reconcile(ReconcileTasksMessage { framework_id, statuses }))]
+        vec![Action::Send(
+            master,
+            Outgoing::Reconcile(ReconcileTasksMessage { framework_id, statuses, framework: None }),
+        )]
     }
 
     /// Straight to the slave when one of its offers was used, else through

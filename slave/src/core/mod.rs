@@ -91,6 +91,9 @@ pub struct CoreConfig {
     pub switch_user: bool,
     /// Seed of the core's randomness (backoff jitter, run ids, uuids).
     pub seed: u64,
+    /// This start of the slave, sent in every (re)registration: different
+    /// for each start (see `ReregisterSlaveMessage::incarnation`).
+    pub incarnation: u64,
 }
 
 /// The slave's registration state (Mesos's `Slave::State`).

@@ -67,6 +67,7 @@ impl SlaveCore {
                     slave: self.info.clone(),
                     checkpointed_resources: Default::default(),
                     version: Some(env!("CARGO_PKG_VERSION").to_string()),
+                    incarnation: Some(self.cfg.incarnation),
                 };
                 self.send(&master, Outgoing::RegisterSlave(msg));
             }
@@ -114,6 +115,7 @@ impl SlaveCore {
             frameworks: self.frameworks.values().map(|f| f.info.clone()).collect(),
             completed_frameworks: Vec::new(),
             version: Some(env!("CARGO_PKG_VERSION").to_string()),
+            incarnation: Some(self.cfg.incarnation),
         }
     }
 

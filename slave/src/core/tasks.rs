@@ -506,9 +506,18 @@ impl SlaveCore {
                 let known =
                     self.frameworks.get(&r.framework_id).is_some_and(|f| f.executor_of(&status.task_id).is_some());
                 if !known {
-                    let st = TaskStatus::new(status.task_id, TaskState::Lost)
+                    // As Mesos: TASK_DROPPED to a partition-aware framework
+                    // (the master says which in `framework`), else TASK_LOST.
+                    let aware = r.framework.as_ref().is_some_and(|f| f.is_partition_aware());
+                    let state = if aware { TaskState::Dropped } else { TaskState::Lost };
+                    tracing::warn!(
+                        "Agent reconciling task {} of framework {} in state {state}: task unknown to the agent",
+                        status.task_id,
+                        r.framework_id
+                    );
+                    let st = TaskStatus::new(status.task_id, state)
                         .with_reason(Reason::Reconciliation)
-                        .with_message("Task is unknown to the agent");
+                        .with_message("Reconciliation: task unknown to the agent");
                     self.slave_update(&r.framework_id, None, st, now);
                 }
             }

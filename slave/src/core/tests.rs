@@ -52,6 +52,7 @@ pub(super) fn core() -> SlaveCore {
         executor_reregistration_timeout: Duration::from_secs(2),
         switch_user: true,
         seed: 7,
+        incarnation: 0x5eed,
     };
     SlaveCore::new(cfg, me())
 }
@@ -315,6 +316,58 @@ fn updates_wait_while_disconnected_and_flow_on_reregistration() {
         now(8),
     );
     assert_eq!(updates_to_master(&a).len(), 1);
+}
+
+#[test]
+fn registrations_carry_the_incarnation_and_unknown_reconciled_tasks_end_as_mesos_says() {
+    // Every (re)registration names this start of the slave.
+    let mut c = core();
+    let a = c.master_detected(Some(master()), now(0));
+    let (_, t) = timers(&a).remove(0);
+    let a = c.timer(t, now(1));
+    assert!(matches!(&sent(&a)[0], (_, Outgoing::RegisterSlave(m)) if m.incarnation == Some(0x5eed)), "{a:?}");
+    let (mut c, _) = running_task();
+    let a = c.master_detected(Some(master()), now(4));
+    let (_, t) = timers(&a).remove(0);
+    let a = c.timer(t, now(5));
+    assert!(matches!(&sent(&a)[0], (_, Outgoing::ReregisterSlave(m)) if m.incarnation == Some(0x5eed)), "{a:?}");
+
+    // The master asks about tasks it knows and we did not report: a task we
+    // run is left alone; unknown ones end TASK_LOST, or TASK_DROPPED for a
+    // partition-aware framework (as Mesos's slave).
+    let other = FrameworkID::new("m-0001").unwrap();
+    let mut aware = FrameworkInfo { id: Some(other.clone()), ..FrameworkInfo::new("u", "pa") };
+    aware.capabilities.push(rmesos::info::FrameworkCapability::PartitionAware);
+    let ask = |fid: &FrameworkID, task: &str, framework: Option<FrameworkInfo>| ReconcileTasksMessage {
+        framework_id: fid.clone(),
+        statuses: vec![TaskStatus::new(TaskID::new(task).unwrap(), TaskState::Running)],
+        framework,
+    };
+    let reconciliations = vec![
+        ask(&fid(), "t1", Some(framework())),
+        ask(&fid(), "gone", Some(framework())),
+        ask(&other, "gone2", Some(aware)),
+        ask(&other, "gone3", None),
+    ];
+    let a = c.reregistered(
+        &master(),
+        SlaveReregisteredMessage { slave_id: sid(), reconciliations, connection: None },
+        now(6),
+    );
+    let got: Vec<_> = updates_to_master(&a)
+        .into_iter()
+        .map(|u| (u.status.task_id.as_str().to_string(), u.status.state, u.status.reason, u.uuid.is_some()))
+        .collect();
+    let r = Some(Reason::Reconciliation);
+    assert_eq!(
+        got,
+        vec![
+            ("gone".into(), TaskState::Lost, r, true),
+            ("gone2".into(), TaskState::Dropped, r, true),
+            ("gone3".into(), TaskState::Lost, r, true),
+        ],
+        "{a:?}"
+    );
 }
 
 #[test]
