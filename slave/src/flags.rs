@@ -118,6 +118,19 @@ pub struct Flags {
     /// with false, as the slave's user.
     #[arg(long, env = "RMESOS_SWITCH_USER", default_value_t = true, action = clap::ArgAction::Set)]
     pub switch_user: bool,
+
+    /// How long after its executor or framework ended a sandbox is removed
+    /// (sooner as the disk fills: gc_delay x max(0, 1 - gc_disk_headroom - disk usage)).
+    #[arg(long, env = "RMESOS_GC_DELAY", default_value = "1weeks", value_parser = parse_duration)]
+    pub gc_delay: Duration,
+
+    /// The fraction of the disk kept free when computing the sandboxes' age limit (0 to 1).
+    #[arg(long, env = "RMESOS_GC_DISK_HEADROOM", default_value_t = crate::gc::DEFAULT_GC_DISK_HEADROOM, value_parser = parse_headroom)]
+    pub gc_disk_headroom: f64,
+
+    /// How often the disk's usage is checked (and old sandboxes pruned).
+    #[arg(long, env = "RMESOS_DISK_WATCH_INTERVAL", default_value = "1mins", value_parser = parse_duration)]
+    pub disk_watch_interval: Duration,
 }
 
 impl Flags {
@@ -139,6 +152,13 @@ impl Flags {
         } else {
             RecoverMode::Reconnect
         }
+    }
+}
+
+fn parse_headroom(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(h) if (0.0..=1.0).contains(&h) => Ok(h),
+        _ => Err(format!("'{s}' is not a fraction between 0 and 1")),
     }
 }
 
@@ -188,6 +208,9 @@ impl Flags {
             cgroups_enable_cfs: false,
             cgroups_max_pids: crate::containerizer::mesos::DEFAULT_MAX_PIDS,
             switch_user: true,
+            gc_delay: crate::gc::DEFAULT_GC_DELAY,
+            gc_disk_headroom: crate::gc::DEFAULT_GC_DISK_HEADROOM,
+            disk_watch_interval: crate::gc::DEFAULT_DISK_WATCH_INTERVAL,
         }
     }
 }
@@ -218,6 +241,8 @@ mod tests {
             (None, Some("/sys/fs/cgroup"), "rmesos")
         );
         assert!(!f.cgroups_enable_cfs && f.switch_user);
+        assert_eq!(f.gc_delay, Duration::from_secs(7 * 24 * 3600));
+        assert_eq!((f.gc_disk_headroom, f.disk_watch_interval), (0.1, Duration::from_secs(60)));
         let f = parse(&["--master", "a:1", "--work_dir", "/w", "--recover", "cleanup", "--strict", "false"]).unwrap();
         assert_eq!(f.recover_mode(), RecoverMode::Cleanup);
         assert!(!f.strict);
@@ -236,6 +261,7 @@ mod tests {
                 "Unknown or unsupported isolator 'gpu/nvidia'",
             ),
             (vec!["--master", "a:1", "--work_dir", "/w", "--launcher", "docker"], "unknown launcher"),
+            (vec!["--master", "a:1", "--work_dir", "/w", "--gc_disk_headroom", "1.5"], "between 0 and 1"),
         ] {
             let e = parse(&args).unwrap_err();
             assert_eq!(e.exit_code(), 2, "{args:?}");

@@ -24,6 +24,7 @@ pub mod checkpoint;
 pub mod containerizer;
 pub mod core;
 pub mod flags;
+pub mod gc;
 pub mod http;
 pub use containerizer::launcher;
 pub mod machine;
@@ -212,6 +213,12 @@ pub fn start_full(
         seed,
         incarnation: incarnation(node, seed),
     };
+    let collector = gc::Collector::new(
+        gc::Gc::new(flags.gc_delay, flags.gc_disk_headroom),
+        flags.disk_watch_interval,
+        paths::sandboxes_root(&work_dir),
+        Box::new(gc::Statvfs(work_dir.clone())),
+    );
     let (tx, rx) = watch::channel(false);
     let detector = match &master {
         MasterSource::Detector(d) => Some(d.clone()),
@@ -220,7 +227,7 @@ pub fn start_full(
     let spawned = node
         .spawn(SLAVE_PROCESS_ID, |me| {
             let core = core::SlaveCore::new(cfg, me.pid().clone());
-            SlaveProcess::new(me, core, work_dir, master, containerizer, tx, (recovered, mode))
+            SlaveProcess::new(me, core, work_dir, master, containerizer, tx, (recovered, mode), collector)
         })
         .map_err(|e| {
             if let Some(d) = &detector {

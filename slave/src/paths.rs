@@ -30,6 +30,11 @@ pub fn sandboxes_root(work_dir: &Path) -> PathBuf {
     work_dir.join("slaves")
 }
 
+/// The sandboxes of one framework (every executor and run of it).
+pub fn framework_sandbox(work_dir: &Path, sid: &SlaveID, fid: &FrameworkID) -> PathBuf {
+    sandboxes_root(work_dir).join(sid.as_str()).join("frameworks").join(fid.as_str())
+}
+
 /// The sandbox of one executor run.
 pub fn sandbox(work_dir: &Path, sid: &SlaveID, fid: &FrameworkID, eid: &ExecutorID, run: Uuid) -> PathBuf {
     sandboxes_root(work_dir)

@@ -39,9 +39,12 @@ pub struct SlaveProcess {
     stopped: watch::Sender<bool>,
     /// The checkpoint read at start, handed to the core once started.
     recovered: Option<(Option<RecoveredState>, RecoverMode)>,
+    /// Sandbox garbage collection (`--gc_delay`, the disk watch).
+    gc: crate::gc::Collector,
 }
 
 impl SlaveProcess {
+    #[allow(clippy::too_many_arguments)] // the shell's parts, each built by start_full
     pub(crate) fn new(
         me: Me,
         core: SlaveCore,
@@ -50,12 +53,13 @@ impl SlaveProcess {
         containerizer: Box<dyn Containerizer>,
         stopped: watch::Sender<bool>,
         recovered: (Option<RecoveredState>, RecoverMode),
+        gc: crate::gc::Collector,
     ) -> Self {
         let (master, follower) = match master {
             crate::MasterSource::Standalone(pid) => (Some(pid), None),
             crate::MasterSource::Detector(d) => (None, Some(LeaderFollower::new(d))),
         };
-        SlaveProcess { me, core, work_dir, master, follower, containerizer, stopped, recovered: Some(recovered) }
+        SlaveProcess { me, core, work_dir, master, follower, containerizer, stopped, recovered: Some(recovered), gc }
     }
 
     /// A report of the ZooKeeper detector: a new leader (or none) is
@@ -86,7 +90,18 @@ impl SlaveProcess {
                         act.perform(a, ctx);
                     });
                 }
-                Action::Launch(l) => self.launch(l, ctx),
+                Action::Launch(l) => {
+                    self.gc.gc.in_use(&l.directory);
+                    self.launch(l, ctx)
+                }
+                Action::ScheduleGc(path) => {
+                    self.gc.gc.schedule(path, self.me.clock().now());
+                    let delay = self.gc.gc.delay();
+                    self.me.delay(ctx, delay, |act: &mut Self, _| {
+                        let core = &act.core;
+                        act.gc.collect_due(act.me.clock().now(), |p| in_use(core, p));
+                    });
+                }
                 Action::Kill { framework_id, executor_id, run } => {
                     tracing::info!(executor = %executor_id, framework = %framework_id, %run, "Killing executor run {run}");
                     self.containerizer.kill(run);
@@ -152,6 +167,12 @@ impl SlaveProcess {
             let a = act.core.executor_exited(&fid, &eid, run, code, now);
             act.perform(a, ctx);
         }));
+    }
+
+    /// Checks the disk and prunes sandboxes as its usage says.
+    fn watch_disk(&mut self) {
+        let core = &self.core;
+        self.gc.watch_disk(self.me.clock().now(), |p| in_use(core, p));
     }
 
     /// Asks the containerizer whether run `run` hit a limit, and tells the
@@ -248,6 +269,8 @@ impl Actor for SlaveProcess {
             let a = act.core.tick(now);
             act.perform(a, ctx);
         });
+        let interval = self.gc.interval;
+        self.me.every(ctx, interval, |act: &mut Self, _| act.watch_disk());
         // Recovery first: registration waits for the recovered executors.
         if let Some((state, mode)) = self.recovered.take() {
             let now = self.now();
@@ -263,6 +286,12 @@ impl Actor for SlaveProcess {
             self.perform(a, ctx);
         }
     }
+}
+
+/// Whether `path` holds the sandbox of an executor the slave still knows
+/// (such a path is never garbage collected).
+fn in_use(core: &SlaveCore, path: &std::path::Path) -> bool {
+    core.frameworks().values().any(|f| f.executors.values().any(|e| e.directory.starts_with(path)))
 }
 
 /// Asks the slave to stop (see [`SlaveProcess::stop`]).

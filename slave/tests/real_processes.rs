@@ -6,6 +6,7 @@
 mod harness;
 
 use std::process::Command;
+use std::time::Duration;
 
 use harness::*;
 use rmesos::messages::*;
@@ -166,4 +167,30 @@ fn bad_flags_exit_2_with_one_clear_line() {
         let first = stderr.lines().next().unwrap_or_default();
         assert!(first.starts_with("error:") && first.contains(expected), "{args:?}: {stderr}");
     }
+}
+
+#[actix_rt::test]
+async fn sandboxes_are_garbage_collected_after_the_gc_delay() {
+    let mut c = cluster_with("gc", &["--gc_delay", "200ms"]).await;
+    c.run("done", "echo done");
+    loop {
+        if c.update().await.status.state.is_terminal() {
+            break;
+        }
+    }
+    let run = c.runs("done").pop().expect("a sandbox");
+    let executor_dir = run.parent().unwrap().parent().unwrap().to_path_buf();
+    // Removed once the executor is over and its updates acknowledged, the
+    // delay later (polled: the removal is the slave's own timer).
+    let logged = || std::fs::read_to_string(c.work_dir.join("slave.log")).unwrap().contains("Garbage collected");
+    let mut gone = false;
+    for _ in 0..1000 {
+        if !executor_dir.exists() && logged() {
+            gone = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert!(gone, "{} was not garbage collected (and logged)", executor_dir.display());
+    cleanup(&c.work_dir);
 }

@@ -8,7 +8,9 @@
 //! - CFS (with `--cgroups_enable_cfs`): a 100 ms period and a quota of
 //!   cpus x period, at least 1 ms;
 //! - memory: a hard limit of the container's `mem`, at least 32 MB (Mesos's
-//!   `MIN_MEMORY`: below it a process cannot even start);
+//!   `MIN_MEMORY`: below it a process cannot even start), raised when the
+//!   container grows and never lowered (Mesos: lowering could OOM-kill a
+//!   container because one of its tasks ended; the soft limit follows);
 //! - pids: `--cgroups_max_pids` processes (an rmesos flag: Mesos has no pids
 //!   isolator in its default set; the bound is what contains a fork bomb).
 

@@ -66,6 +66,12 @@ fn hybrid_layout_is_v1() {
     assert_eq!(fs::read_to_string(t.0.join("cpu/rmesos/c1/cpu.shares")).unwrap(), "512");
     assert_eq!(fs::read_to_string(t.0.join("cpu/rmesos/c1/cpu.cfs_quota_us")).unwrap(), "50000");
     assert_eq!(fs::read_to_string(t.0.join("memory/rmesos/c1/memory.limit_in_bytes")).unwrap(), "67108864");
+    let bigger = Limits::of(0.5, 96.0, limits::Enforce { memory: true, ..Default::default() });
+    cg.set_limits("c1", &bigger).unwrap();
+    assert_eq!(fs::read_to_string(t.0.join("memory/rmesos/c1/memory.limit_in_bytes")).unwrap(), "100663296");
+    cg.set_limits("c1", &l).unwrap();
+    assert_eq!(fs::read_to_string(t.0.join("memory/rmesos/c1/memory.limit_in_bytes")).unwrap(), "100663296");
+    assert_eq!(fs::read_to_string(t.0.join("memory/rmesos/c1/memory.soft_limit_in_bytes")).unwrap(), "67108864");
 }
 
 #[test]
@@ -111,6 +117,9 @@ fn v2_limits_and_statistics() {
     assert_eq!(read("cpu.max"), "200000 100000");
     assert_eq!(read("memory.max"), (128u64 << 20).to_string());
     assert_eq!(read("pids.max"), "64");
+    let smaller = Limits::of(2.0, 64.0, limits::Enforce { memory: true, ..Default::default() });
+    cg.set_limits("c", &smaller).unwrap();
+    assert_eq!(read("memory.max"), (128u64 << 20).to_string(), "a hard limit is never lowered");
     let no_cfs = Limits::of(1.0, 1.0, limits::Enforce { cpu: true, ..Default::default() });
     cg.set_limits("c", &no_cfs).unwrap();
     assert_eq!(read("cpu.max"), "max 100000");

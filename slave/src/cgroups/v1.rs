@@ -47,7 +47,14 @@ pub fn set_limits(cg: &Cgroups, name: &str, l: &Limits) -> Result<(), Error> {
     }
     if let (Some(bytes), Some(d)) = (l.memory_bytes, cg.dir(Controller::Memory, name)) {
         files::write(&d.join("memory.soft_limit_in_bytes"), &bytes.to_string())?;
-        files::write(&d.join("memory.limit_in_bytes"), &bytes.to_string())?;
+        // As Mesos: the hard limit is set the first time and raised, never
+        // lowered (that could OOM-kill a container for a task that ended);
+        // a smaller reservation lowers the soft limit only.
+        let hard = d.join("memory.limit_in_bytes");
+        let current = files::read_value(&hard).ok().flatten().filter(|b| *b < UNLIMITED);
+        if current.is_none_or(|c| bytes > c) {
+            files::write(&hard, &bytes.to_string())?;
+        }
     }
     if let (Some(max), Some(d)) = (l.pids_max, cg.dir(Controller::Pids, name)) {
         files::write(&d.join("pids.max"), &max.to_string())?;

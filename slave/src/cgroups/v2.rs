@@ -43,7 +43,12 @@ pub fn set_limits(cg: &Cgroups, name: &str, l: &Limits) -> Result<(), Error> {
         files::write(&d.join("cpu.max"), &format!("{max} {period}"))?;
     }
     if let (Some(bytes), Some(d)) = (l.memory_bytes, cg.dir(Controller::Memory, name)) {
-        files::write(&d.join("memory.max"), &bytes.to_string())?;
+        // Set the first time and raised, never lowered (as on v1).
+        let max = d.join("memory.max");
+        let current = files::read_value(&max).ok().flatten();
+        if current.is_none_or(|c| bytes > c) {
+            files::write(&max, &bytes.to_string())?;
+        }
     }
     if let (Some(max), Some(d)) = (l.pids_max, cg.dir(Controller::Pids, name)) {
         files::write(&d.join("pids.max"), &max.to_string())?;

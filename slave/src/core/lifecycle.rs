@@ -182,6 +182,10 @@ impl SlaveCore {
                 framework_id: fid.clone(),
                 executor_id: eid.clone(),
             }));
+            // Its sandboxes (every run: `.../executors/<eid>`) go after --gc_delay.
+            if let Some(dir) = e.directory.parent().and_then(|runs| runs.parent()) {
+                self.out.push(Action::ScheduleGc(dir.to_path_buf()));
+            }
             f.completed_executors.push_back(e);
             if f.completed_executors.len() > MAX_COMPLETED_EXECUTORS_PER_FRAMEWORK {
                 f.completed_executors.pop_front();
@@ -196,6 +200,10 @@ impl SlaveCore {
         if self.frameworks.get(fid).is_some_and(|f| f.executors.is_empty()) {
             let f = self.frameworks.remove(fid).expect("checked");
             self.push(Action::Checkpoint(Checkpoint::RemoveFramework { framework_id: fid.clone() }));
+            if let Some(sid) = &self.info.id {
+                let dir = crate::paths::framework_sandbox(&self.cfg.work_dir, sid, fid);
+                self.out.push(Action::ScheduleGc(dir));
+            }
             tracing::info!(framework = %fid, "Cleaned up framework {fid}");
             self.completed_frameworks.push_back(f);
             if self.completed_frameworks.len() > MAX_COMPLETED_FRAMEWORKS {

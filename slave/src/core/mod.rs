@@ -241,6 +241,9 @@ pub enum Action {
         run: Uuid,
         resources: rmesos::Resources,
     },
+    /// The sandbox `path` is over (its executor or framework ended):
+    /// remove it after `--gc_delay`, or sooner as the disk fills ([`crate::gc`]).
+    ScheduleGc(PathBuf),
     /// Take over a run of the previous slave process (watch its exit; with
     /// `kill`, kill it at once and forget it: `--recover=cleanup`).
     Recover {
