@@ -19,8 +19,8 @@ use rmesos::{format_duration, Attributes, FrameworkID, Resources, SlaveID, Task,
 use serde::Serialize;
 use serde_json::{json, Map, Value};
 
-use crate::actor::MasterProcess;
 use crate::core::{Framework, MasterCore, Slave};
+use crate::process::MasterProcess;
 
 pub(crate) fn install(h: &mut Handlers<MasterProcess>) {
     h.route("state", state).route("health", health).route("metrics/snapshot", metrics).route("redirect", redirect);

@@ -7,7 +7,8 @@
 //! - [`flags`]: the command line (Mesos's flag names and defaults);
 //! - [`allocator`]: the DRF allocator, a pure core;
 //! - [`core`]: the master's state machine, a pure core;
-//! - [`actor`]: the libprocess process around the core (id `master`);
+//! - [`process`]: the libprocess process around the core (id `master`);
+//! - [`leader`]: leadership through ZooKeeper (its machine a pure core);
 //! - `http`: the operator endpoints.
 //!
 //! Starting a master in-process (what `rmesos-local` does):
@@ -21,11 +22,10 @@
 //! ```
 //!
 //! With `--zk`, masters elect a leader through ZooKeeper ([`leader`]) and
-//! keep the admitted slaves in a registry there ([`registry`]);
-//! [`spawn_ha`] is the embedded form (any ZooKeeper backend, e.g. the
-//! in-memory one in simulations).
+//! keep the admitted slaves in a registry there ([`registry`]); embedded,
+//! that is `MasterOptions { ha: Some(HaConfig { .. }), .. }` (any ZooKeeper
+//! backend, e.g. the in-memory one in simulations).
 
-pub mod actor;
 pub mod allocator;
 #[doc(hidden)]
 pub mod bench;
@@ -33,6 +33,7 @@ pub mod core;
 pub mod flags;
 mod http;
 pub mod leader;
+pub mod process;
 pub mod registry;
 
 use std::path::PathBuf;
@@ -46,14 +47,14 @@ use rmesos::detect::MASTER_ID;
 use rmesos::ids::new_master_id;
 use rmesos::MasterInfo;
 
-pub use actor::MasterProcess;
 pub use flags::Flags;
 pub use leader::HaConfig;
+pub use process::MasterProcess;
 
 use crate::core::{CoreConfig, MasterCore};
 
 /// What a master needs beyond its node (the flags' master-side part).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub struct MasterOptions {
     pub hostname: String,
     pub cluster: Option<String>,
@@ -66,6 +67,9 @@ pub struct MasterOptions {
     /// On lost leadership, exit the process (the binary) rather than shut
     /// the master's node down (embedded masters); see `leader.rs`.
     pub exit_on_lost_leadership: bool,
+    /// Contend for leadership through ZooKeeper (`--zk`); `None`: a
+    /// standalone master, leading from the start.
+    pub ha: Option<HaConfig>,
 }
 
 impl Default for MasterOptions {
@@ -86,6 +90,7 @@ impl MasterOptions {
             agent_reregister_timeout: f.agent_reregister_timeout,
             master_id: None,
             exit_on_lost_leadership: false,
+            ha: None,
         }
     }
 }
@@ -162,29 +167,17 @@ pub async fn start(flags: &Flags) -> Result<RunningMaster, StartError> {
     let node = Node::bind(config).await?;
     // A master started from flags owns its process: it exits on lost
     // leadership, as Mesos's does.
-    let opts = MasterOptions { exit_on_lost_leadership: true, ..MasterOptions::from_flags(flags) };
-    match ha {
-        Some(ha) => spawn_ha(&node, opts, ha),
-        None => spawn(&node, opts),
-    }
-    .inspect_err(|_| node.shutdown())
+    let opts = MasterOptions { exit_on_lost_leadership: true, ha, ..MasterOptions::from_flags(flags) };
+    spawn(&node, opts).inspect_err(|_| node.shutdown())
 }
 
-/// Starts a standalone master (process id `master`) on `node` and makes it
-/// the node's default HTTP process (so `/state` works). Must run inside an
-/// actix system.
-pub fn spawn(node: &Node, opts: MasterOptions) -> Result<RunningMaster, StartError> {
-    spawn_with(node, opts, None)
-}
-
-/// Starts a master on `node` that contends for leadership through
-/// ZooKeeper (processes `master`, `contender`, `detector`); it serves once
-/// elected (see [`leader`]). Must run inside an actix system.
-pub fn spawn_ha(node: &Node, opts: MasterOptions, ha: HaConfig) -> Result<RunningMaster, StartError> {
-    spawn_with(node, opts, Some(ha))
-}
-
-fn spawn_with(node: &Node, opts: MasterOptions, ha: Option<HaConfig>) -> Result<RunningMaster, StartError> {
+/// Starts a master (process id `master`) on `node` and makes it the node's
+/// default HTTP process (so `/state` works): standalone, or with
+/// `opts.ha` a contender for leadership through ZooKeeper (processes
+/// `master`, `contender`, `detector`) that serves once elected (see
+/// [`leader`]). Must run inside an actix system.
+pub fn spawn(node: &Node, mut opts: MasterOptions) -> Result<RunningMaster, StartError> {
+    let ha = opts.ha.take();
     let id = opts.master_id.clone().unwrap_or_else(new_master_id);
     let pid = node.pid(MASTER_ID).map_err(SpawnError::from)?;
     let info = MasterInfo::new(&id, &pid, Some(opts.hostname.clone()), Some(env!("CARGO_PKG_VERSION").to_string()));

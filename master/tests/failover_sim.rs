@@ -275,7 +275,8 @@ impl Cluster {
         };
         let url: ZkUrl = ZK.parse().unwrap();
         let ha = HaConfig { backend: Arc::new(self.zk.clone()), url, session_timeout: SESSION_TIMEOUT };
-        self.masters[i] = Some(rmesos_master::spawn_ha(&node, opts, ha).unwrap());
+        self.masters[i] =
+            Some(rmesos_master::spawn(&node, rmesos_master::MasterOptions { ha: Some(ha), ..opts }).unwrap());
         self.claim_sessions(i).await;
     }
 

@@ -8,14 +8,15 @@
 //! - [`process`]: the `slave(1)` actor around them; [`containerizer`]
 //!   (executor runs: child processes through [`launcher`] (sessions, kills),
 //!   or in-process executors for simulations), [`checkpoint`] (state under
-//!   `<work_dir>/meta`, see [`paths`]) and [`recover`] (reading it back when
+//!   `<work_dir>/meta`, see [`paths`]) and [`checkpoint::recover`] (reading it back when
 //!   a restarted slave recovers: [`core::recovery`]), [`http`] (`/state`,
 //!   `/health`, `/files/read`);
 //! - [`flags`] and [`machine`] (default resources).
 //!
 //! Binaries and embedders start a slave with [`start`] (binds its own node,
-//! as `rmesos-slave` does) or [`start_on`] (an existing node: rmesos-local
-//! runs several slaves in one process, one node each). The command executor
+//! as `rmesos-slave` does) or [`spawn`] with [`SlaveOptions`] (an existing
+//! node: rmesos-local runs several slaves in one process, one node each;
+//! simulations choose the containerizer, the seed and the ZooKeeper). The command executor
 //! binary `rmesos-executor` is looked up in `--launcher_dir`, by default the
 //! directory of the running binary (cargo puts every workspace binary there).
 
@@ -31,7 +32,6 @@ pub mod machine;
 pub mod monitor;
 pub mod paths;
 pub mod process;
-pub mod recover;
 pub mod status_update_manager;
 
 use std::path::PathBuf;
@@ -60,7 +60,7 @@ pub enum StartError {
     #[error("--master: {0}")]
     Zk(String),
     #[error("{0} (start with --strict=false to skip what cannot be read, or --recover=cleanup)")]
-    Recovery(recover::RecoveryError),
+    Recovery(checkpoint::recover::RecoveryError),
     /// The isolators chosen cannot work on this machine.
     #[error("{0}")]
     Containerizer(String),
@@ -118,7 +118,7 @@ pub async fn start(flags: Flags) -> Result<Slave, StartError> {
     }
     config.port = flags.port;
     let node = Node::bind(config).await.map_err(|e| StartError::Node(e.to_string()))?;
-    let mut slave = start_on(&node, flags)?;
+    let mut slave = spawn(&node, SlaveOptions::new(flags))?;
     slave.owns_node = true;
     Ok(slave)
 }
@@ -130,54 +130,50 @@ pub(crate) enum MasterSource {
     Detector(Upid),
 }
 
+/// How to start a slave on a node: its flags, and what a simulation or an
+/// embedder chooses besides.
+pub struct SlaveOptions {
+    pub flags: Flags,
+    /// How executor runs start: `None`, the Mesos containerizer the flags
+    /// configure (`--isolation`, `--launcher`); or another, e.g.
+    /// [`containerizer::InProcess`] in a simulation.
+    pub containerizer: Option<Box<dyn Containerizer>>,
+    /// Seed of the slave's random draws (registration backoff, run ids), so
+    /// a simulation replays; random by default.
+    pub seed: u64,
+    /// With `--master zk://...`: the ZooKeeper to detect the leader on
+    /// (e.g. a simulation's in-memory one); `None`, the real one.
+    pub zookeeper: Option<std::sync::Arc<dyn libprocess::zookeeper::Backend>>,
+}
+
+impl SlaveOptions {
+    /// `flags`, the containerizer they configure, a random seed, the real
+    /// ZooKeeper.
+    pub fn new(flags: Flags) -> SlaveOptions {
+        SlaveOptions { flags, containerizer: None, seed: rand::random(), zookeeper: None }
+    }
+}
+
 /// Starts the slave as `slave(1)` on `node` (which must not run one yet) and
-/// makes it the node's default HTTP process (`/state`). Executors run as
-/// child processes ([`containerizer::Posix`]). With `--master zk://...` it
-/// follows the leading master through the real ZooKeeper (detector process
-/// `slave(1)-detector`).
-pub fn start_on(node: &Node, flags: Flags) -> Result<Slave, StartError> {
-    start_on_with(node, flags, None)
-}
-
-/// [`start_on`], detecting the leader on `zk_backend` (e.g. the in-memory
-/// ZooKeeper of a simulation) when `--master` is a `zk://` URL.
-pub fn start_on_with(
-    node: &Node,
-    flags: Flags,
-    zk_backend: Option<std::sync::Arc<dyn libprocess::zookeeper::Backend>>,
-) -> Result<Slave, StartError> {
-    let containerizer =
-        containerizer::Mesos::new(flags.containerizer(), node.clock().clone()).map_err(StartError::Containerizer)?;
-    start_full(node, flags, Box::new(containerizer), rand::random(), zk_backend)
-}
-
-/// [`start_on`] with another way to run executors (e.g.
-/// [`containerizer::InProcess`] in a simulation) and the seed of the
-/// slave's random draws (registration backoff), so a simulation replays.
-pub fn start_with(
-    node: &Node,
-    flags: Flags,
-    containerizer: Box<dyn Containerizer>,
-    seed: u64,
-) -> Result<Slave, StartError> {
-    start_full(node, flags, containerizer, seed, None)
-}
-
-/// Every choice of [`start_with`] and [`start_on_with`] at once.
-pub fn start_full(
-    node: &Node,
-    flags: Flags,
-    containerizer: Box<dyn Containerizer>,
-    seed: u64,
-    zk_backend: Option<std::sync::Arc<dyn libprocess::zookeeper::Backend>>,
-) -> Result<Slave, StartError> {
+/// makes it the node's default HTTP process (`/state`). With `--master
+/// zk://...` it follows the leading master through ZooKeeper (detector
+/// process `slave(1)-detector`).
+pub fn spawn(node: &Node, opts: SlaveOptions) -> Result<Slave, StartError> {
+    let SlaveOptions { flags, containerizer, seed, zookeeper: zk_backend } = opts;
+    let containerizer: Box<dyn Containerizer> = match containerizer {
+        Some(c) => c,
+        None => Box::new(
+            containerizer::Mesos::new(flags.containerizer(), node.clock().clone())
+                .map_err(StartError::Containerizer)?,
+        ),
+    };
     std::fs::create_dir_all(&flags.work_dir).map_err(|e| StartError::WorkDir(flags.work_dir.clone(), e))?;
     let work_dir = flags.work_dir.canonicalize().map_err(|e| StartError::WorkDir(flags.work_dir.clone(), e))?;
     // The checkpoint of a previous run (cleanup reads what it can: it only
     // needs the executors to kill).
     let mode = flags.recover_mode();
     let strict = flags.strict && mode == core::RecoverMode::Reconnect;
-    let recovered = recover::read(&work_dir, strict).map_err(StartError::Recovery)?;
+    let recovered = checkpoint::recover::read(&work_dir, strict).map_err(StartError::Recovery)?;
     let master = match &flags.master {
         rmesos::MasterSpec::ZooKeeper(url) => {
             let mut zk = ZkDetect::real(url).map_err(|e| StartError::Zk(e.to_string()))?;

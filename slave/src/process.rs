@@ -3,7 +3,7 @@
 //! its actions: sending, links, timers, launching and killing executor
 //! runs through its [`Containerizer`] (noticing their exit at once by
 //! awaiting each run's exit future), and checkpointing. On start it hands
-//! the checkpoint read by [`crate::recover`] to the core before looking for
+//! the checkpoint read by [`crate::checkpoint::recover`] to the core before looking for
 //! a master, and takes over the runs it names ([`Containerizer::recover`]).
 //! Also serves `/state`, `/health` and `/files/read`.
 

@@ -11,7 +11,7 @@ use rmesos::{
     CommandInfo, ExecutorID, ExecutorInfo, FrameworkID, FrameworkInfo, MasterSpec, Reason, Resources, SlaveID,
     StatusUpdate, TaskID, TaskInfo, TaskState,
 };
-use rmesos_slave::{start_on, Flags};
+use rmesos_slave::{spawn, Flags, SlaveOptions};
 use tokio::sync::mpsc;
 
 #[derive(Debug)]
@@ -67,7 +67,7 @@ async fn sim(name: &str) -> Sim {
     let work_dir = std::env::temp_dir().join(format!("rmesos-sim-{name}-{}", uuid::Uuid::new_v4()));
     let spec = MasterSpec::Standalone { host: "127.0.0.1".into(), port: master.addr().port() };
     let flags = Flags::local(spec, work_dir.clone(), Some(Resources::parse("cpus:1;mem:64;disk:64").unwrap()));
-    start_on(&node, flags).unwrap();
+    spawn(&node, SlaveOptions::new(flags)).unwrap();
     clock.settle().await;
     Sim { node, clock, master, events, work_dir }
 }

@@ -13,6 +13,7 @@
 //! Time moves only in [`STEP`]s until the awaited line appears (bounded by
 //! [`LIMIT`] of simulated time); no test sleeps.
 
+use rmesos_slave::SlaveOptions;
 use std::collections::HashSet;
 use std::rc::Rc;
 use std::sync::Arc;
@@ -105,7 +106,11 @@ fn start_slave(sim: &Rc<Sim>, addr: &str, master: MasterSpec, zk: Option<&MemZk>
         |_launch| Runs,
     );
     let backend = zk.map(|z| Arc::new(z.clone()) as Arc<dyn libprocess::zookeeper::Backend>);
-    rmesos_slave::start_full(&node, flags, Box::new(containerizer), sim.seed(), backend).unwrap();
+    rmesos_slave::spawn(
+        &node,
+        SlaveOptions { flags, containerizer: Some(Box::new(containerizer)), seed: sim.seed(), zookeeper: backend },
+    )
+    .unwrap();
     work_dir
 }
 
@@ -208,7 +213,7 @@ async fn leader_lines_elected_following_detected_lost_and_no_leader() {
     let ha = HaConfig { backend: Arc::new(zk.clone()), url, session_timeout: Duration::from_secs(10) };
     let start_master = |addr: &str, id: &str| {
         let opts = MasterOptions { hostname: id.into(), master_id: Some(id.into()), ..MasterOptions::default() };
-        rmesos_master::spawn_ha(&sim.node(addr), opts, ha.clone()).unwrap();
+        rmesos_master::spawn(&sim.node(addr), rmesos_master::MasterOptions { ha: Some(ha.clone()), ..opts }).unwrap();
     };
     let (m1, m2) = ("master@127.0.0.1:5051", "master@127.0.0.1:5052");
 

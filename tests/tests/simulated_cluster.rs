@@ -11,6 +11,7 @@
 //! (RUNNING, then waits for a kill), `exit` (RUNNING, and once that is
 //! acknowledged the executor stops: its process is gone).
 
+use rmesos_slave::SlaveOptions;
 use std::cell::Cell;
 use std::rc::Rc;
 use std::time::Duration;
@@ -192,7 +193,11 @@ fn start_slave(
         },
         move |launch| TestExecutor { gone: gone.clone(), id: launch.executor_id.clone() },
     );
-    rmesos_slave::start_with(node, flags, Box::new(containerizer), sim.seed()).unwrap();
+    rmesos_slave::spawn(
+        node,
+        SlaveOptions { containerizer: Some(Box::new(containerizer)), seed: sim.seed(), ..SlaveOptions::new(flags) },
+    )
+    .unwrap();
 }
 
 /// A second scheduler (its own node at `addr`) for framework `info`,

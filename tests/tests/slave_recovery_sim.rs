@@ -17,6 +17,7 @@
 //! - An update the executor sends while its slave is down is kept and
 //!   reaches the scheduler once after recovery.
 
+use rmesos_slave::SlaveOptions;
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::rc::Rc;
@@ -183,7 +184,15 @@ impl World {
             },
         )
         .with_runs(self.runs.clone());
-        rmesos_slave::start_with(&node, flags, Box::new(containerizer), self.sim.seed()).unwrap();
+        rmesos_slave::spawn(
+            &node,
+            SlaveOptions {
+                containerizer: Some(Box::new(containerizer)),
+                seed: self.sim.seed(),
+                ..SlaveOptions::new(flags)
+            },
+        )
+        .unwrap();
     }
 
     /// Kills the slave's node (a SIGKILL: nothing is sent) and starts a new

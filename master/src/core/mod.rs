@@ -2,7 +2,7 @@
 //! rule of Mesos's master about them. Events in (a message and its sender, an
 //! `Exited`, a timer, "now"), [`Action`]s out (messages to send, links,
 //! timers, "allocate soon"). No I/O, no actix, no clock reads; the actor in
-//! `actor.rs` performs the actions.
+//! `process.rs` performs the actions.
 //!
 //! Split by concern:
 //! - [`state`]: what is remembered about frameworks and slaves, counters;

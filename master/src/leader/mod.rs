@@ -57,7 +57,7 @@ use libprocess::{Handlers, Node, SpawnError, Time, Upid};
 use rmesos::MasterInfo;
 use tokio::sync::oneshot;
 
-use crate::actor::MasterProcess;
+use crate::process::MasterProcess;
 use crate::registry::Registry;
 
 pub mod core;
@@ -78,6 +78,12 @@ pub struct HaConfig {
     pub url: ZkUrl,
     /// `--zk_session_timeout`.
     pub session_timeout: Duration,
+}
+
+impl std::fmt::Debug for HaConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HaConfig").field("url", &self.url).field("session_timeout", &self.session_timeout).finish()
+    }
 }
 
 impl HaConfig {

@@ -47,6 +47,7 @@
 
 pub mod core;
 mod driver;
+mod process;
 #[cfg(test)]
 mod tests;
 

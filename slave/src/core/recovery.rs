@@ -2,7 +2,7 @@
 //! `reconnectExecutors`, `reregisterExecutor`, `reregisterExecutorTimeout`).
 //!
 //! A restarted slave is handed what its previous run checkpointed
-//! ([`RecoveredState`], read by [`crate::recover`]) before it looks for a
+//! ([`RecoveredState`], read by [`crate::checkpoint::recover`]) before it looks for a
 //! master:
 //! - `--recover=reconnect`: frameworks, executors, tasks and unacknowledged
 //!   updates are rebuilt under the same SlaveID. Each executor that had

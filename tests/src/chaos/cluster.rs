@@ -1,6 +1,6 @@
 //! The chaos run's cluster, on one [`Sim`]: three masters electing a leader
-//! through the in-memory ZooKeeper (`rmesos_master::spawn_ha`), five real
-//! slaves following the leader through it (`rmesos_slave::start_full`,
+//! through the in-memory ZooKeeper (`rmesos_master::spawn` with `MasterOptions::ha`), five real
+//! slaves following the leader through it (`rmesos_slave::spawn` with `SlaveOptions`,
 //! in-process [`ChaosExecutor`]s on nodes of their own), and the real
 //! scheduler driver (`zk://`) running the redispatch framework.
 //!
@@ -13,6 +13,7 @@
 //! shut down) is restarted after [`RESTART_DELAY`], as a process manager
 //! would. A restarted slave starts with a fresh work directory.
 
+use rmesos_slave::SlaveOptions;
 use std::cell::{Cell, RefCell};
 use std::path::PathBuf;
 use std::rc::Rc;
@@ -150,7 +151,9 @@ impl Cluster {
             url: ZK.parse().expect("valid zk url"),
             session_timeout: SESSION_TIMEOUT,
         };
-        slot.running = Some(rmesos_master::spawn_ha(&node, opts, ha).expect("master starts"));
+        slot.running = Some(
+            rmesos_master::spawn(&node, rmesos_master::MasterOptions { ha: Some(ha), ..opts }).expect("master starts"),
+        );
         self.sim.note(format!("chaos: master {} started (m{}-{})", slot.addr, i + 1, slot.starts));
     }
 
@@ -176,8 +179,11 @@ impl Cluster {
         );
         let seed = self.sim.seed() ^ u64::from(slot.starts) << 32 ^ i as u64;
         let backend = Arc::new(slot.zk.clone());
-        let slave =
-            rmesos_slave::start_full(&node, flags, Box::new(containerizer), seed, Some(backend)).expect("slave starts");
+        let slave = rmesos_slave::spawn(
+            &node,
+            SlaveOptions { flags, containerizer: Some(Box::new(containerizer)), seed, zookeeper: Some(backend) },
+        )
+        .expect("slave starts");
         slot.running = Some(slave);
         self.sim.note(format!("chaos: slave {} started ({})", slot.addr, slot.starts));
     }

@@ -4,9 +4,12 @@
 //! version, never half of one. Files are not fsynced: they survive a slave
 //! process crash or restart (what recovery needs), not a machine crash.
 //!
-//! A restarted slave reads them back ([`crate::recover`]). Only frameworks
-//! with `checkpoint` set are written (the core decides); an executor's and a
+//! A restarted slave reads them back ([`recover`]). Only frameworks with
+//! `checkpoint` set are written (the core decides); an executor's and a
 //! framework's directories are removed once they are over.
+//!
+//! Everything about the checkpoint is in this folder: writing (here) and
+//! reading back (`recover.rs`), with the layout in [`crate::paths`].
 
 use std::io;
 use std::path::{Path, PathBuf};
@@ -17,6 +20,8 @@ use serde::Serialize;
 
 use crate::core::Checkpoint;
 use crate::paths;
+
+pub mod recover;
 
 /// Writes `value` as JSON to `path` atomically.
 pub fn write_json<T: Serialize + ?Sized>(path: &Path, value: &T) -> io::Result<()> {
