@@ -27,6 +27,7 @@
 //! backend, e.g. the in-memory one in simulations).
 
 pub mod allocator;
+pub mod api;
 #[doc(hidden)]
 pub mod bench;
 pub mod core;

@@ -43,6 +43,8 @@ pub struct MasterProcess {
     allocation_pending: bool,
     pub(crate) ha: Ha,
     pub(crate) registry: Registry,
+    /// The v1 API's SUBSCRIBE streams (see `api/`).
+    pub(crate) api: crate::api::Streams,
 }
 
 impl MasterProcess {
@@ -50,7 +52,7 @@ impl MasterProcess {
         let started = me.clock().now();
         let ha = Ha::standalone(core.info().clone(), me.pid().clone(), started);
         let registry = Registry::in_process();
-        MasterProcess { me, core, opts, started, allocation_pending: false, ha, registry }
+        MasterProcess { me, core, opts, started, allocation_pending: false, ha, registry, api: Default::default() }
     }
 
     /// A standby master with ZooKeeper leadership (see `leader.rs`).
@@ -238,6 +240,7 @@ impl Process for MasterProcess {
         });
         crate::leader::install(h);
         crate::http::install(h);
+        crate::api::install(h);
     }
 
     fn exited(&mut self, pid: &Upid, ctx: &mut Context<Self>) {

@@ -121,13 +121,13 @@ impl MasterCore {
             self.send(from, Outgoing::FrameworkError(m));
             return self.take();
         }
-        if !failed_over {
-            // The scheduler may have lost its offers with the old master or
-            // connection: take them back (as Mesos does) and offer afresh.
-            let offers: Vec<_> = self.frameworks[&id].offers.iter().cloned().collect();
-            for o in offers {
-                self.remove_offer(&o, true, None, now);
-            }
+        // The scheduler may have lost its offers with the old master or
+        // connection, and a scheduler that takes over never had them: take
+        // them back (as Mesos does, rescinding only to a scheduler that may
+        // hold them) and offer afresh.
+        let offers: Vec<_> = self.frameworks[&id].offers.iter().cloned().collect();
+        for o in offers {
+            self.remove_offer(&o, !failed_over, None, now);
         }
         let fw = self.frameworks.get_mut(&id).expect("checked above");
         fw.info = info;

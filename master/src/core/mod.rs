@@ -78,6 +78,7 @@ libprocess::outgoing! {
         RunTask(RunTaskMessage),
         KillTask(KillTaskMessage),
         ShutdownFramework(ShutdownFrameworkMessage),
+        ShutdownExecutor(ShutdownExecutorMessage),
         Shutdown(ShutdownMessage),
     }
 }

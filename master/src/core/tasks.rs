@@ -23,7 +23,9 @@ use std::collections::HashSet;
 
 use libprocess::{Time, Upid};
 use rmesos::messages::*;
-use rmesos::{ExecutorInfo, FrameworkID, OfferID, Reason, Resources, SlaveID, Task, TaskID, TaskInfo, TaskState};
+use rmesos::{
+    ExecutorID, ExecutorInfo, FrameworkID, OfferID, Reason, Resources, SlaveID, Task, TaskID, TaskInfo, TaskState,
+};
 
 use super::state::push_status;
 use super::{Action, MasterCore, Outgoing};
@@ -490,6 +492,33 @@ impl MasterCore {
             Some(pid) => self.send(&pid, Outgoing::FrameworkToExecutor(msg)),
             None => {
                 tracing::warn!(slave = %msg.slave_id, "dropping framework message for an unknown or disconnected slave");
+                self.counters.dropped_messages += 1;
+            }
+        }
+        self.take()
+    }
+
+    /// A scheduler asks for one of its executors to be shut down (the v1
+    /// SHUTDOWN call): ShutdownExecutorMessage to its slave, which kills it
+    /// after the executor's grace period, as Mesos's master does.
+    pub fn shutdown_executor(
+        &mut self,
+        from: &Upid,
+        fid: &FrameworkID,
+        sid: &SlaveID,
+        eid: &ExecutorID,
+    ) -> Vec<Action> {
+        if !self.framework_from(from, fid, "SHUTDOWN") {
+            return self.take();
+        }
+        match self.slaves.get(sid).filter(|s| s.connected).map(|s| s.pid.clone()) {
+            Some(pid) => {
+                tracing::info!("Telling slave {sid} to shut down executor '{eid}' of framework {fid}");
+                let m = ShutdownExecutorMessage { executor_id: Some(eid.clone()), framework_id: Some(fid.clone()) };
+                self.send(&pid, Outgoing::ShutdownExecutor(m));
+            }
+            None => {
+                tracing::warn!(slave = %sid, "dropping executor shutdown for an unknown or disconnected slave");
                 self.counters.dropped_messages += 1;
             }
         }

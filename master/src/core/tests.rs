@@ -762,6 +762,37 @@ fn framework_failover_to_a_new_scheduler_keeps_its_tasks() {
 }
 
 #[test]
+fn a_scheduler_that_takes_over_is_offered_what_the_old_one_held() {
+    let mut info = FrameworkInfo::new("u", "f");
+    info.failover_timeout = 60.0;
+    let mut w = world_with(info.clone());
+    let o = w.offer(at(0));
+    // A new scheduler takes over while the old one still holds the offer.
+    let new_sched = pid("scheduler-2@127.0.0.1:6001");
+    info.id = Some(w.fid.clone());
+    w.m.reregister_framework(&new_sched, ReregisterFrameworkMessage { framework: info, failover: true }, at(1));
+    assert!(w.m.offer(&o.id).is_none(), "the old scheduler's offer is taken back");
+    let again = offers(&w.m.allocate(at(1)), &new_sched);
+    assert_eq!(again.len(), 1, "and offered to the new scheduler");
+}
+
+#[test]
+fn shutdown_executor_goes_to_its_slave() {
+    let mut w = world();
+    let eid = rmesos::ExecutorID::new("e").unwrap();
+    let acts = w.m.shutdown_executor(&w.sched.clone(), &w.fid.clone(), &w.sid.clone(), &eid);
+    let sent = sent(&acts, &w.slave, |m| match m {
+        Outgoing::ShutdownExecutor(s) => Some(s.clone()),
+        _ => None,
+    });
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0].executor_id.as_ref(), Some(&eid));
+    // Not from the framework's scheduler: dropped.
+    let stranger = pid("stranger@127.0.0.1:7000");
+    assert!(w.m.shutdown_executor(&stranger, &w.fid.clone(), &w.sid.clone(), &eid).is_empty());
+}
+
+#[test]
 fn unregister_removes_the_framework_and_kills_its_tasks() {
     let mut w = world();
     let o = w.offer(at(0));
