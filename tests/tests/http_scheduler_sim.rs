@@ -121,7 +121,9 @@ fn world() -> World {
         },
         |_| TestExecutor,
     );
-    rmesos_slave::start_with(&sim.node(SLAVE), flags, Box::new(containerizer), seed).unwrap();
+    let opts =
+        rmesos_slave::SlaveOptions { flags, containerizer: Some(Box::new(containerizer)), seed, zookeeper: None };
+    rmesos_slave::spawn(&sim.node(SLAVE), opts).unwrap();
     World { sim, master, _work_dir: TempDir(work_dir) }
 }
 

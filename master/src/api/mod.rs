@@ -29,7 +29,7 @@ use std::collections::HashMap;
 use actix::Addr;
 use libprocess::{Handlers, Upid};
 
-use crate::actor::MasterProcess;
+use crate::process::MasterProcess;
 pub use subscriber::EndStreamMessage;
 use subscriber::Subscriber;
 

@@ -25,7 +25,7 @@ use rmesos::{FrameworkID, TaskState, TaskStatus};
 
 use super::subscriber::{EndStreamMessage, Subscriber};
 use super::Stream;
-use crate::actor::MasterProcess;
+use crate::process::MasterProcess;
 
 /// The header naming a framework's stream.
 pub const STREAM_ID_HEADER: &str = "Mesos-Stream-Id";
@@ -179,7 +179,7 @@ fn dispatch(m: &mut MasterProcess, from: &Upid, fid: FrameworkID, call: Call, ct
                     }
                 })
                 .collect();
-            core.reconcile(from, ReconcileTasksMessage { framework_id: fid, statuses }, now)
+            core.reconcile(from, ReconcileTasksMessage { framework_id: fid, statuses, framework: None }, now)
         }
         Call::Message { agent_id, executor_id, data } => core.framework_to_executor(
             from,
