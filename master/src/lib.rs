@@ -28,8 +28,6 @@
 
 pub mod allocator;
 pub mod api;
-#[doc(hidden)]
-pub mod bench;
 pub mod core;
 pub mod flags;
 mod http;

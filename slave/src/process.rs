@@ -44,7 +44,7 @@ pub struct SlaveProcess {
 }
 
 impl SlaveProcess {
-    #[allow(clippy::too_many_arguments)] // the shell's parts, each built by start_full
+    #[allow(clippy::too_many_arguments)] // the shell's parts, each built by spawn
     pub(crate) fn new(
         me: Me,
         core: SlaveCore,

@@ -8,13 +8,13 @@
 use libprocess::{Time, Upid};
 use rmesos::MasterInfo;
 
-use super::cluster::{reregister_message, Shape};
-use super::{elapsed_ms, now};
-use crate::core::{CoreConfig, MasterCore};
+use crate::cluster::{reregister_message, Shape};
+use crate::{elapsed_ms, now};
+use rmesos_master::core::{CoreConfig, MasterCore};
 
 /// A master core as `spawn` makes it, with Mesos's default timeouts.
 pub fn fresh_core() -> MasterCore {
-    let opts = crate::MasterOptions::default();
+    let opts = rmesos_master::MasterOptions::default();
     let pid: Upid = "master@127.0.0.1:5050".parse().expect("valid pid");
     MasterCore::new(CoreConfig {
         master_id: "bench-master".into(),

@@ -27,8 +27,8 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::mpsc;
 use uuid::Uuid;
 
-use super::{elapsed_ms, now};
-use crate::MasterOptions;
+use crate::{elapsed_ms, now};
+use rmesos_master::MasterOptions;
 
 /// Longest the bench waits for any phase (a safety net, not a figure).
 const PHASE_TIMEOUT: Duration = Duration::from_secs(120);
@@ -207,14 +207,14 @@ pub struct Cluster {
 impl Cluster {
     pub async fn start() -> Cluster {
         let master_node =
-            Node::bind_with_clock(Config::loopback(0), super::clock().clone()).await.expect("bind master");
+            Node::bind_with_clock(Config::loopback(0), crate::clock().clone()).await.expect("bind master");
         let opts = MasterOptions {
             hostname: "localhost".into(),
             master_id: Some("bench-master".into()),
             ..MasterOptions::default()
         };
-        let master = crate::spawn(&master_node, opts).expect("spawn master").pid;
-        let fakes = Node::bind_with_clock(Config::loopback(0), super::clock().clone()).await.expect("bind fakes");
+        let master = rmesos_master::spawn(&master_node, opts).expect("spawn master").pid;
+        let fakes = Node::bind_with_clock(Config::loopback(0), crate::clock().clone()).await.expect("bind fakes");
         let (tx, rx) = mpsc::unbounded_channel();
         Cluster { master_node, master, fakes, tx, rx }
     }
@@ -305,7 +305,7 @@ pub async fn failover(shape: Shape, backoff: Duration) -> (f64, Cluster) {
     plan.sort_by_key(|p| p.0);
     let t = now();
     let (fakes, master) = (c.fakes.clone(), c.master.clone());
-    let clock = super::clock().clone();
+    let clock = crate::clock().clone();
     // The sends run beside the wait: with a backoff they spread over time.
     let sender = actix_rt::spawn(async move {
         for (delay, pid, m) in plan {

@@ -1,5 +1,8 @@
 //! `rmesos-bench`: the master's figures at scale (issue 7), printed as one
-//! `name value` line each. Everything measured is the real master code: the
+//! `name value` line each. Run with `cargo run --release -p rmesos-bench`
+//! (groups and the full run: BENCHMARKS.md). A crate of its own so that no
+//! bench code (its fake slaves and scheduler) ships in the master's
+//! library. Everything measured is the real master code: the
 //! allocator and master cores directly, and the master actor on a libprocess
 //! node driven over real loopback TCP by fake slaves and a fake scheduler
 //! speaking the real messages (see [`cluster`]). Not a test: no assertion on
@@ -7,9 +10,9 @@
 //!
 //! Time is read through `libprocess::Clock::real()`, only to report figures.
 
-pub mod alloc;
-pub mod cluster;
-pub mod rss;
+mod alloc;
+mod cluster;
+mod rss;
 
 use libprocess::{Clock, Time};
 
@@ -42,7 +45,7 @@ pub fn figure(name: &str, value: f64) {
 /// (`memory`, `alloc`, `add`, `failover`, `launch`), in this order;
 /// `alloc-full` (only when named) runs all of Mesos's 2,000 DeclineOffers
 /// rounds at 10,000 x 1,000.
-pub fn main() {
+fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     if args.first().map(String::as_str) == Some(rss::CHILD_ARG) {
         return rss::child(&args[1..]);

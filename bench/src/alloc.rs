@@ -15,8 +15,8 @@ use std::time::Duration;
 use libprocess::Time;
 use rmesos::{FrameworkID, Resources, SlaveID};
 
-use super::{elapsed_ms, now};
-use crate::allocator::Allocator;
+use crate::{elapsed_ms, now};
+use rmesos_master::allocator::Allocator;
 
 /// Mesos's `refuse_seconds = INT_MAX`.
 const REFUSE: Duration = Duration::from_secs(i32::MAX as u64);
@@ -64,7 +64,7 @@ pub fn decline_offers(slaves: u64, frameworks: u64, rounds: usize) -> DeclineFig
     let (mut total, mut max, mut first, mut count) = (0.0f64, 0.0f64, 0.0, 0);
     for round in 0..rounds {
         for al in offers.drain(..) {
-            let al: crate::allocator::Allocation = al;
+            let al: rmesos_master::allocator::Allocation = al;
             a.recover(&al.framework_id, &al.slave_id, &al.resources, Some(REFUSE), clock);
         }
         clock = clock + Duration::from_secs(1); // Mesos advances one allocation_interval
