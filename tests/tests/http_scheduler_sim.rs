@@ -169,6 +169,11 @@ fn header<'a>(r: &'a Response, name: &str) -> Option<&'a str> {
 }
 
 fn launch(fid: &str, offer: &Value, task: &str, data: &str) -> Value {
+    launch_refusing(fid, offer, task, data, 0.0)
+}
+
+/// ACCEPT launching `task`; the rest of the offer is declined for `refuse` seconds.
+fn launch_refusing(fid: &str, offer: &Value, task: &str, data: &str, refuse: f64) -> Value {
     json!({"type": "ACCEPT", "framework_id": {"value": fid}, "accept": {
         "offer_ids": [offer["id"]],
         "operations": [{"type": "LAUNCH", "launch": {"task_infos": [{
@@ -178,7 +183,7 @@ fn launch(fid: &str, offer: &Value, task: &str, data: &str) -> Value {
             "executor": {"executor_id": {"value": task}, "command": {"value": "in-process"}},
             "data": base64(data),
         }]}}],
-        "filters": {"refuse_seconds": 0}}})
+        "filters": {"refuse_seconds": refuse}}})
 }
 
 fn base64(s: &str) -> String {
@@ -303,8 +308,8 @@ async fn an_http_framework_and_a_driver_framework_share_the_slave_by_drf() {
     let offers = events.expect(&w.sim, "OFFERS").await;
     let offer = offers["offers"]["offers"][0].clone();
     // One of the slave's two cpus, for a task that keeps running; the rest
-    // of the offer is declined with no filter.
-    assert_eq!(w.call(&launch(&fid, &offer, "h1", "run"), Some(&stream_id)).await.status, 202);
+    // of the offer is declined for an hour (so it is not offered back).
+    assert_eq!(w.call(&launch_refusing(&fid, &offer, "h1", "run", 3600.0), Some(&stream_id)).await.status, 202);
     let running = events.expect(&w.sim, "UPDATE").await;
     assert_eq!(running["update"]["status"]["state"], "TASK_RUNNING");
     assert_eq!(w.call(&ack(&fid, &running["update"]["status"]), Some(&stream_id)).await.status, 202);

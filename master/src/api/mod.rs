@@ -2,7 +2,8 @@
 //! handlers, onto the same core.
 //!
 //! - `scheduler.rs`: `POST /api/v1/scheduler` (and `/master/api/v1/scheduler`);
-//! - `subscriber.rs`: the process behind each SUBSCRIBE stream.
+//! - `subscriber.rs`: the process behind each SUBSCRIBE stream;
+//! - `GET /version`, which clients read before choosing the v1 APIs.
 //!
 //! How an HTTP framework reaches the core. The core knows a framework's
 //! scheduler by a Upid: what it sends there, and what it watches with a
@@ -35,6 +36,17 @@ use subscriber::Subscriber;
 
 pub(crate) fn install(h: &mut Handlers<MasterProcess>) {
     scheduler::install(h);
+    h.route("version", version);
+}
+
+/// `GET /version` (and `/master/version`): Mesos's shape, see
+/// [`rmesos::v1::version_json`].
+fn version(
+    _: &mut MasterProcess,
+    _: libprocess::Request,
+    _: &mut actix::Context<MasterProcess>,
+) -> libprocess::Response {
+    libprocess::Response::json(&rmesos::v1::version_json())
 }
 
 /// The SUBSCRIBE streams this master serves, by subscriber Upid.

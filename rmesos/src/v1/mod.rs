@@ -29,6 +29,24 @@ impl V1Error {
     }
 }
 
+/// The Mesos release whose APIs rmesos speaks, answered by `GET /version`:
+/// clients (pymesos...) read it as `X.Y.Z` integers and pick their protocol
+/// by it (>= 1.0.0: the v1 APIs).
+pub const MESOS_API_VERSION: &str = "1.11.0";
+
+/// `GET /version`'s body, Mesos's shape (libprocess's `/version`): the
+/// Mesos version spoken, and rmesos's own in `rmesos_version`.
+pub fn version_json() -> serde_json::Value {
+    serde_json::json!({
+        "version": MESOS_API_VERSION,
+        "rmesos_version": env!("CARGO_PKG_VERSION"),
+        "build_date": "",
+        "build_time": 0.0,
+        "build_user": "",
+        "git_sha": "",
+    })
+}
+
 /// The JSON content type, the only one spoken.
 pub const JSON: &str = "application/json";
 
