@@ -577,21 +577,10 @@ fn unreachable_slave_comes_back_and_non_partition_aware_tasks_are_shut_down() {
         w.m.ping_tick(at(15 * k));
     }
     assert!(w.m.slave(&w.sid).is_none());
-    let mut info = SlaveInfo::new("host1", 5051, r("cpus:2;mem:1024"), Attributes::default());
-    info.id = Some(w.sid.clone());
     let fw_info = w.m.framework(&w.fid).unwrap().info.clone();
     let tinfo = w.task("t", "cpus:1;mem:256");
     let task = Task::new(&tinfo, w.fid.clone(), TaskState::Running);
-    let msg = ReregisterSlaveMessage {
-        slave: info,
-        checkpointed_resources: r(""),
-        executor_infos: vec![],
-        tasks: vec![task],
-        frameworks: vec![fw_info],
-        completed_frameworks: vec![],
-        version: None,
-        incarnation: None,
-    };
+    let msg = rereg(&w.sid, vec![task], vec![fw_info]);
     let acts = w.m.reregister_slave(&w.slave.clone(), msg, at(100));
     let shut = sent(&acts, &w.slave, |m| match m {
         Outgoing::ShutdownFramework(s) => Some(s.framework_id.clone()),
@@ -614,20 +603,9 @@ fn a_new_master_rebuilds_tasks_and_frameworks_from_reregistrations() {
     let sid = SlaveID::new("old-S3").unwrap();
     let mut fw_info = FrameworkInfo::new("u", "survivor");
     fw_info.id = Some(fid.clone());
-    let mut info = SlaveInfo::new("host1", 5051, r("cpus:2;mem:1024"), Attributes::default());
-    info.id = Some(sid.clone());
     let tinfo =
         TaskInfo::command("t", TaskID::new("t").unwrap(), sid.clone(), r("cpus:1;mem:256"), CommandInfo::shell("x"));
-    let msg = ReregisterSlaveMessage {
-        slave: info,
-        checkpointed_resources: r(""),
-        executor_infos: vec![],
-        tasks: vec![Task::new(&tinfo, fid.clone(), TaskState::Running)],
-        frameworks: vec![fw_info.clone()],
-        completed_frameworks: vec![],
-        version: None,
-        incarnation: None,
-    };
+    let msg = rereg(&sid, vec![Task::new(&tinfo, fid.clone(), TaskState::Running)], vec![fw_info.clone()]);
     let acts = m.reregister_slave(&slave, msg, at(0));
     let rereg = sent(&acts, &slave, |m| match m {
         Outgoing::SlaveReregistered(s) => Some(s.slave_id.clone()),
@@ -655,18 +633,7 @@ fn known_slave_reregistering_gets_reconciliations_for_unreported_tasks() {
     let mut w = world();
     let o = w.offer(at(0));
     w.launch(vec![o.id], vec![w.task("t", "cpus:1;mem:256")]);
-    let mut info = SlaveInfo::new("host1", 5051, r("cpus:2;mem:1024"), Attributes::default());
-    info.id = Some(w.sid.clone());
-    let msg = ReregisterSlaveMessage {
-        slave: info,
-        checkpointed_resources: r(""),
-        executor_infos: vec![],
-        tasks: vec![],
-        frameworks: vec![],
-        completed_frameworks: vec![],
-        version: None,
-        incarnation: None,
-    };
+    let msg = rereg(&w.sid, vec![], vec![]);
     let acts = w.m.reregister_slave(&w.slave.clone(), msg, at(1));
     let rec = sent(&acts, &w.slave, |m| match m {
         Outgoing::SlaveReregistered(s) => Some(s.reconciliations.clone()),
@@ -856,19 +823,36 @@ fn reregistration_from_another_pid_without_failover_is_refused() {
     assert_eq!(sent(&acts, &w.sched, |m| matches!(m, Outgoing::FrameworkReregistered(_)).then_some(())).len(), 1);
 }
 
-fn rereg_msg(w: &World, tasks: Vec<Task>) -> ReregisterSlaveMessage {
+/// Slave `sid` (host1:5051, cpus:2;mem:1024) reregistering with `tasks`
+/// of `frameworks`.
+fn rereg(sid: &SlaveID, tasks: Vec<Task>, frameworks: Vec<FrameworkInfo>) -> ReregisterSlaveMessage {
     let mut info = SlaveInfo::new("host1", 5051, r("cpus:2;mem:1024"), Attributes::default());
-    info.id = Some(w.sid.clone());
+    info.id = Some(sid.clone());
     ReregisterSlaveMessage {
         slave: info,
         checkpointed_resources: r(""),
         executor_infos: vec![],
         tasks,
-        frameworks: vec![w.m.framework(&w.fid).unwrap().info.clone()],
+        frameworks,
         completed_frameworks: vec![],
         version: None,
         incarnation: None,
     }
+}
+
+/// The world's slave reregistering with `tasks` of the world's framework.
+fn rereg_msg(w: &World, tasks: Vec<Task>) -> ReregisterSlaveMessage {
+    rereg(&w.sid, tasks, vec![w.m.framework(&w.fid).unwrap().info.clone()])
+}
+
+/// The epoch of the ReregisterTimer among `acts` (a slave disconnected).
+fn reregister_epoch(acts: &[Action]) -> u64 {
+    acts.iter()
+        .find_map(|a| match a {
+            Action::ReregisterTimer { epoch, .. } => Some(*epoch),
+            _ => None,
+        })
+        .expect("a ReregisterTimer")
 }
 
 #[test]
@@ -963,13 +947,7 @@ fn tasks_reported_lost_by_an_earlier_master_are_not_adopted_by_the_next() {
 fn disconnected_slave_that_never_reregisters_is_removed_at_the_reregister_timeout() {
     let mut w = world();
     let acts = w.m.exited(&w.slave.clone(), at(1));
-    let epoch = acts
-        .iter()
-        .find_map(|a| match a {
-            Action::ReregisterTimer { epoch, .. } => Some(*epoch),
-            _ => None,
-        })
-        .unwrap();
+    let epoch = reregister_epoch(&acts);
     let acts = w.m.reregister_timeout(&w.sid.clone(), epoch, at(601));
     assert!(w.m.slave(&w.sid).is_none());
     assert_eq!(sent(&acts, &w.sched, |m| matches!(m, Outgoing::LostSlave(_)).then_some(())).len(), 1);
@@ -979,13 +957,7 @@ fn disconnected_slave_that_never_reregisters_is_removed_at_the_reregister_timeou
 fn a_timer_of_an_older_disconnection_is_void() {
     let mut w = world();
     let acts = w.m.exited(&w.slave.clone(), at(1));
-    let epoch = acts
-        .iter()
-        .find_map(|a| match a {
-            Action::ReregisterTimer { epoch, .. } => Some(*epoch),
-            _ => None,
-        })
-        .unwrap();
+    let epoch = reregister_epoch(&acts);
     w.m.reregister_slave(&w.slave.clone(), rereg_msg(&w, vec![]), at(2));
     w.m.reregister_timeout(&w.sid.clone(), epoch, at(601));
     assert!(w.m.slave(&w.sid).is_some());

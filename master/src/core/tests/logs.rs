@@ -78,13 +78,7 @@ fn removal_reasons_other_than_health_checks_are_named() {
     // Disconnected and never back within --agent_reregister_timeout.
     let mut w = world();
     let acts = w.m.exited(&w.slave.clone(), at(1));
-    let epoch = acts
-        .iter()
-        .find_map(|a| match a {
-            Action::ReregisterTimer { epoch, .. } => Some(*epoch),
-            _ => None,
-        })
-        .unwrap();
+    let epoch = reregister_epoch(&acts);
     w.m.reregister_timeout(&w.sid.clone(), epoch, at(601));
     cap.line_at(
         "INFO",

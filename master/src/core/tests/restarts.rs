@@ -104,18 +104,7 @@ fn a_registration_from_a_disconnected_slave_s_pid_removes_it_first_as_mesos_does
 #[test]
 fn reconciliations_sent_to_a_reregistering_slave_name_the_framework() {
     let mut w = running(Some(1));
-    let mut info = SlaveInfo::new("host1", 5051, r("cpus:2;mem:1024"), Attributes::default());
-    info.id = Some(w.sid.clone());
-    let msg = ReregisterSlaveMessage {
-        slave: info,
-        checkpointed_resources: r(""),
-        executor_infos: vec![],
-        tasks: vec![],
-        frameworks: vec![],
-        completed_frameworks: vec![],
-        version: None,
-        incarnation: Some(2),
-    };
+    let msg = ReregisterSlaveMessage { incarnation: Some(2), ..rereg(&w.sid, vec![], vec![]) };
     // A recovered restart (same id, new incarnation) that lost task t.
     let acts = w.m.reregister_slave(&w.slave.clone(), msg, at(2));
     let rec = sent(&acts, &w.slave, |m| match m {
@@ -161,18 +150,14 @@ fn reconciliation_deferred_while_a_slave_is_recovered_is_answered_when_it_reregi
     let (mut m, sched, fid, old, acts) = new_leader_asking();
     assert!(updates(&acts, &sched).is_empty(), "no guess while the slave may still report them");
     let slave = pid("slave(1)@127.0.0.1:5051");
-    let mut info = SlaveInfo::new("host1", 5051, r("cpus:2;mem:1024"), Attributes::default());
-    info.id = Some(old.clone());
     let a = TaskInfo::command("t", TaskID::new("a").unwrap(), old.clone(), r("cpus:1"), CommandInfo::shell("x"));
     let msg = ReregisterSlaveMessage {
-        slave: info,
-        checkpointed_resources: r(""),
-        executor_infos: vec![],
-        tasks: vec![Task::new(&a, fid.clone(), TaskState::Running)],
-        frameworks: vec![m.framework(&fid).unwrap().info.clone()],
-        completed_frameworks: vec![],
-        version: None,
         incarnation: Some(3),
+        ..rereg(
+            &old,
+            vec![Task::new(&a, fid.clone(), TaskState::Running)],
+            vec![m.framework(&fid).unwrap().info.clone()],
+        )
     };
     let acts = m.reregister_slave(&slave, msg, at(3));
     let got: Vec<_> = updates(&acts, &sched)
