@@ -12,21 +12,24 @@ use crate::core::state::ExecutorState;
 use crate::core::SlaveCore;
 
 pub fn statistics(core: &SlaveCore, containerizer: &dyn Containerizer) -> Value {
+    let live: Vec<_> = core
+        .frameworks()
+        .iter()
+        .flat_map(|(fid, f)| f.executors.iter().map(move |(eid, e)| (fid, eid, e)))
+        .filter(|(_, _, e)| e.state != ExecutorState::Terminated)
+        .collect();
+    let runs: Vec<uuid::Uuid> = live.iter().map(|(_, _, e)| e.run).collect();
+    let usages = containerizer.usages(&runs);
     let mut out = Vec::new();
-    for (fid, f) in core.frameworks() {
-        for (eid, e) in &f.executors {
-            if e.state == ExecutorState::Terminated {
-                continue;
-            }
-            let Some(stats) = containerizer.usage(e.run) else { continue };
-            out.push(json!({
-                "executor_id": eid.as_str(),
-                "executor_name": e.info.name.clone().unwrap_or_default(),
-                "framework_id": fid.as_str(),
-                "source": e.info.source.clone().unwrap_or_default(),
-                "statistics": stats,
-            }));
-        }
+    for ((fid, eid, e), stats) in live.into_iter().zip(usages) {
+        let Some(stats) = stats else { continue };
+        out.push(json!({
+            "executor_id": eid.as_str(),
+            "executor_name": e.info.name.clone().unwrap_or_default(),
+            "framework_id": fid.as_str(),
+            "source": e.info.source.clone().unwrap_or_default(),
+            "statistics": stats,
+        }));
     }
     Value::Array(out)
 }

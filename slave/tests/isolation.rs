@@ -351,3 +351,38 @@ fn isolators_that_cannot_work_stop_the_slave_at_start_with_one_line() {
     }
     cleanup(&h);
 }
+
+#[actix_rt::test]
+async fn a_restarted_slave_recovers_its_containers_by_their_cgroups() {
+    let Some((mut c, cg)) = isolated_cluster("recover", &[]).await else { return };
+    c.run_task_checkpointed(task("long", "cpus:0.1;mem:32", "exec sleep 1000"));
+    let running = until_state(&mut c, "long", TaskState::Running).await;
+    assert_eq!(running.status.state, TaskState::Running);
+    let names = cg.list();
+    assert_eq!(names.len(), 1);
+    let procs = cg.procs(&names[0]);
+    // SIGKILL the slave; a new one on the same work dir and cgroups root.
+    let root = cg.dir(Controller::Freezer, "").unwrap().file_name().unwrap().to_string_lossy().into_owned();
+    let m = c.restart(&["--isolation", "cgroups/cpu,cgroups/mem,cgroups/pids", "--cgroups_root", &root]).await;
+    assert!(
+        m.tasks.iter().any(|t| t.task_id.as_str() == "long" && t.state == TaskState::Running),
+        "the task survives: {:?}",
+        m.tasks
+    );
+    assert_eq!(cg.list(), names, "the same container, not an orphan");
+    assert_eq!(cg.procs(&names[0]), procs, "the same processes");
+    let stats = statistics_until(&c, "long", |s| s["processes"].as_u64().unwrap_or(0) >= 1).await;
+    assert!(stats["statistics"]["mem_total_bytes"].as_u64().unwrap() > 0, "{stats}");
+    // Killed through the new slave, the whole container goes.
+    c.node.send(&c.master, &c.slave, KillTaskMessage { framework_id: fid(), task_id: TaskID::new("long").unwrap() });
+    let u = until_terminal(&mut c, "long").await;
+    assert_eq!(u.status.state, TaskState::Killed, "{:?}", u.status);
+    for _ in 0..2000 {
+        if cg.list().is_empty() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    assert!(cg.list().is_empty(), "{:?}", cg.list());
+    cleanup(&c.work_dir);
+}

@@ -96,6 +96,9 @@ pub struct Cgroups {
     root: PathBuf,
     /// Where each controller in use is mounted (v2: all at the hierarchy).
     mounts: BTreeMap<Controller, PathBuf>,
+    /// The distinct root cgroup directories (co-mounted controllers share
+    /// one), resolved once at open.
+    roots: Vec<PathBuf>,
 }
 
 impl Cgroups {
@@ -118,10 +121,17 @@ impl Cgroups {
             };
             mounts.insert(c, dir);
         }
-        let cg = Cgroups { version: found.version, root, mounts };
+        let mut cg = Cgroups { version: found.version, root, mounts, roots: Vec::new() };
         match cg.version {
             Version::V1 => v1::prepare(&cg)?,
             Version::V2 => v2::prepare(&cg, hierarchy)?,
+        }
+        for c in cg.mounts.keys() {
+            let d = cg.dir(*c, "").expect("mounted");
+            let real = d.canonicalize().map_err(|e| Error::io("resolve", &d, e))?;
+            if !cg.roots.contains(&real) {
+                cg.roots.push(real);
+            }
         }
         Ok(cg)
     }

@@ -225,6 +225,43 @@ async fn destroy(cg: &Cgroups, name: &str, clock: &Clock) {
         "Gave up removing cgroup {name}; it is removed as an orphan at the next start");
 }
 
+impl Mesos {
+    /// One container's usage (`sessions`: /proc by session, for posix).
+    fn usage_of(&self, c: &Container, sessions: &HashMap<i32, Vec<i32>>) -> ResourceStatistics {
+        let now = self.clock.unix_time();
+        let stats = match (&self.cgroups, c.cgroup.as_deref()) {
+            (Some(cg), Some(name)) => {
+                let mut s = ResourceStatistics::from_cgroups(cg.stats(name), now);
+                if !self.enforce.cpu || !self.enforce.memory {
+                    // Controllers not in use: the processes' own figures.
+                    let (u, sy, rss, _) = procfs::usage(&cg.procs(name));
+                    if !self.enforce.cpu {
+                        s.cpus_user_time_secs = Some(u);
+                        s.cpus_system_time_secs = Some(sy);
+                    }
+                    if !self.enforce.memory {
+                        s.mem_rss_bytes = Some(rss);
+                    }
+                }
+                s
+            }
+            _ => {
+                let pids = c.pid.and_then(|p| sessions.get(&(p as i32))).map(Vec::as_slice).unwrap_or_default();
+                let (u, sy, rss, n) = procfs::usage(pids);
+                ResourceStatistics {
+                    timestamp: now,
+                    processes: Some(n),
+                    cpus_user_time_secs: Some(u),
+                    cpus_system_time_secs: Some(sy),
+                    mem_rss_bytes: Some(rss),
+                    ..ResourceStatistics::default()
+                }
+            }
+        };
+        stats.with_limits(&c.resources.borrow())
+    }
+}
+
 impl Containerizer for Mesos {
     fn launch(&mut self, l: &Launch) -> io::Result<Launched> {
         let name = l.run.to_string();
@@ -386,38 +423,13 @@ impl Containerizer for Mesos {
     }
 
     fn usage(&self, run: Uuid) -> Option<ResourceStatistics> {
-        let c = self.containers.get(&run)?;
-        let now = self.clock.unix_time();
-        let stats = match (&self.cgroups, c.cgroup.as_deref()) {
-            (Some(cg), Some(name)) => {
-                let mut s = ResourceStatistics::from_cgroups(cg.stats(name), now);
-                if !self.enforce.cpu {
-                    // No cpuacct in use: the processes' own times.
-                    let pids = cg.procs(name);
-                    let (u, sy, _, _) = procfs::usage(&pids);
-                    s.cpus_user_time_secs = Some(u);
-                    s.cpus_system_time_secs = Some(sy);
-                }
-                if !self.enforce.memory {
-                    let (_, _, rss, _) = procfs::usage(&cg.procs(name));
-                    s.mem_rss_bytes = Some(rss);
-                }
-                s
-            }
-            _ => {
-                let pids = c.pid.map(|p| procfs::session_members(p as i32)).unwrap_or_default();
-                let (u, sy, rss, n) = procfs::usage(&pids);
-                ResourceStatistics {
-                    timestamp: now,
-                    processes: Some(n),
-                    cpus_user_time_secs: Some(u),
-                    cpus_system_time_secs: Some(sy),
-                    mem_rss_bytes: Some(rss),
-                    ..ResourceStatistics::default()
-                }
-            }
-        };
-        Some(stats.with_limits(&c.resources.borrow()))
+        self.usages(&[run]).pop().flatten()
+    }
+
+    fn usages(&self, runs: &[Uuid]) -> Vec<Option<ResourceStatistics>> {
+        // Posix containers are sessions: /proc is read once for all of them.
+        let sessions = if self.cgroups.is_none() { procfs::by_session() } else { Default::default() };
+        runs.iter().map(|run| self.containers.get(run).map(|c| self.usage_of(c, &sessions))).collect()
     }
 
     fn limitation(&mut self, run: Uuid) -> Option<Limitation> {

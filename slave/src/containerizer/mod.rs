@@ -96,6 +96,11 @@ pub trait Containerizer: 'static {
         let _ = run;
         None
     }
+    /// The usage of each of `runs` (what `/monitor/statistics` asks: a
+    /// containerizer can read shared sources, such as `/proc`, once).
+    fn usages(&self, runs: &[Uuid]) -> Vec<Option<ResourceStatistics>> {
+        runs.iter().map(|r| self.usage(*r)).collect()
+    }
     /// Whether the run hit a limit (checked now: an executor reporting a
     /// task killed by the kernel is asked about before its update counts).
     fn limitation(&mut self, run: Uuid) -> Option<Limitation> {

@@ -48,6 +48,18 @@ pub fn session_members(sid: i32) -> Vec<i32> {
         .collect()
 }
 
+/// Every live process of `/proc`, grouped by session (one scan for many
+/// containers).
+pub fn by_session() -> std::collections::HashMap<i32, Vec<i32>> {
+    let mut m: std::collections::HashMap<i32, Vec<i32>> = std::collections::HashMap::new();
+    for p in pids() {
+        if let Some(s) = stat(p).filter(|s| s.state != 'Z' && s.state != 'X') {
+            m.entry(s.session).or_default().push(p);
+        }
+    }
+    m
+}
+
 /// Summed cpu seconds (user, system), resident bytes and count of `pids`.
 pub fn usage(pids: &[i32]) -> (f64, f64, u64, u64) {
     let hz = crate::cgroups::v1::ticks_per_second();

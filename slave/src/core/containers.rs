@@ -155,6 +155,18 @@ mod tests {
     }
 
     #[test]
+    fn a_task_with_zero_resources_is_an_error_not_a_container() {
+        let mut c = registered();
+        let mut task = command_task("true");
+        task.resources = Resources::parse("cpus:0;mem:0").unwrap_or_default();
+        let a = c.run_task(&master(), RunTaskMessage { framework: framework(), task, pid: None }, now(2));
+        assert!(!a.iter().any(|a| matches!(a, Action::Launch(_))), "nothing is launched");
+        let u = updates_to_master(&a).pop().expect("an update");
+        assert_eq!((u.status.state, u.status.reason), (TaskState::Error, Some(Reason::TaskInvalid)));
+        assert!(u.status.message.unwrap_or_default().contains("resources"), "a clear message");
+    }
+
+    #[test]
     fn a_terminal_task_shrinks_the_container() {
         let (mut c, run) = running_task();
         let a = c.status_update(&exec_pid(), executor_update(TaskState::Finished, 1), now(4));

@@ -21,6 +21,7 @@ pub const WAIT: Duration = Duration::from_secs(60);
 #[derive(Debug)]
 pub enum Event {
     Register(Upid, RegisterSlaveMessage),
+    Reregister(Upid, ReregisterSlaveMessage),
     Update(Upid, StatusUpdateMessage),
     Exited(ExitedExecutorMessage),
     Pong(Upid),
@@ -39,6 +40,9 @@ impl Process for FakeMaster {
     fn install(h: &mut Handlers<Self>) {
         h.install(|m: &mut Self, from, msg: RegisterSlaveMessage, _| {
             let _ = m.events.send(Event::Register(from, msg));
+        })
+        .install(|m: &mut Self, from, msg: ReregisterSlaveMessage, _| {
+            let _ = m.events.send(Event::Reregister(from, msg));
         })
         .install(|m: &mut Self, from, msg: StatusUpdateMessage, _| {
             let _ = m.events.send(Event::Update(from, msg));
@@ -126,22 +130,7 @@ pub async fn cluster_with(name: &str, extra: &[&str]) -> Cluster {
     let (tx, mut events) = mpsc::unbounded_channel();
     let master = node.spawn("master", |_me: Me| FakeMaster { events: tx }).unwrap().pid;
     let work_dir = temp_dir(name);
-    // The slave's log stays with its work dir (kept when a test fails).
-    let log = std::fs::File::create(work_dir.join("slave.log")).unwrap();
-    let child = Command::new(slave_binary())
-        .args(["--master", &master.addr().to_string(), "--port", "0", "--work_dir"])
-        .arg(&work_dir)
-        .arg("--launcher_dir")
-        .arg(launcher_dir())
-        .args(["--resources", "cpus:2;mem:256;disk:1000", "--registration_backoff_factor", "10ms"])
-        .args(extra)
-        .env("LIBPROCESS_IP", "127.0.0.1")
-        .env("RUST_LOG", "info")
-        .stdin(Stdio::null())
-        .stdout(log.try_clone().unwrap())
-        .stderr(log)
-        .spawn()
-        .expect("start rmesos-slave");
+    let child = spawn_slave(&master, &work_dir, extra);
     let child = SlaveChild(child);
     let Event::Register(slave, msg) = next(&mut events).await else { panic!("expected RegisterSlaveMessage") };
     assert_eq!(msg.slave.resources, Resources::parse("cpus:2;mem:256;disk:1000;ports:[31000-32000]").unwrap());
@@ -159,6 +148,26 @@ pub async fn cluster_with(name: &str, extra: &[&str]) -> Cluster {
     Cluster { node, master, slave, events, work_dir, _child: child }
 }
 
+/// Starts `rmesos-slave` for `master` on `work_dir` with the harness's
+/// flags and `extra`; its log goes to `<work_dir>/slave.log` (appended).
+pub fn spawn_slave(master: &Upid, work_dir: &Path, extra: &[&str]) -> Child {
+    let log = std::fs::OpenOptions::new().create(true).append(true).open(work_dir.join("slave.log")).unwrap();
+    Command::new(slave_binary())
+        .args(["--master", &master.addr().to_string(), "--port", "0", "--work_dir"])
+        .arg(work_dir)
+        .arg("--launcher_dir")
+        .arg(launcher_dir())
+        .args(["--resources", "cpus:2;mem:256;disk:1000", "--registration_backoff_factor", "10ms"])
+        .args(extra)
+        .env("LIBPROCESS_IP", "127.0.0.1")
+        .env("RUST_LOG", "info")
+        .stdin(Stdio::null())
+        .stdout(log.try_clone().unwrap())
+        .stderr(log)
+        .spawn()
+        .expect("start rmesos-slave")
+}
+
 impl Cluster {
     pub fn run(&self, task: &str, command: &str) {
         let task = TaskInfo::command(
@@ -169,6 +178,35 @@ impl Cluster {
             CommandInfo::shell(command),
         );
         self.run_task(task);
+    }
+
+    /// SIGKILLs the slave (its executors live on) and starts a new one on
+    /// the same work dir with `extra`; returns its reregistration (answered).
+    pub async fn restart(&mut self, extra: &[&str]) -> ReregisterSlaveMessage {
+        let _ = self._child.0.kill();
+        let _ = self._child.0.wait();
+        self._child = SlaveChild(spawn_slave(&self.master, &self.work_dir, extra));
+        loop {
+            match next(&mut self.events).await {
+                Event::Reregister(from, m) => {
+                    self.slave = from.clone();
+                    let reply =
+                        SlaveReregisteredMessage { slave_id: sid(), reconciliations: Vec::new(), connection: None };
+                    self.node.send(&self.master, &from, reply);
+                    self.node.send(&self.master, &from, PingSlaveMessage { connected: true });
+                    return m;
+                }
+                _ => continue,
+            }
+        }
+    }
+
+    /// Runs `task` for a framework that checkpoints (its executors survive
+    /// a slave restart).
+    pub fn run_task_checkpointed(&self, task: TaskInfo) {
+        let framework =
+            FrameworkInfo { id: Some(fid()), checkpoint: true, ..FrameworkInfo::new(this_user(), "real-processes") };
+        self.node.send(&self.master, &self.slave, RunTaskMessage { framework, task, pid: None });
     }
 
     pub fn run_task(&self, task: TaskInfo) {
@@ -201,7 +239,8 @@ impl Cluster {
                     self.node.send(&self.master, &self.slave, ack_of(&u));
                     return u;
                 }
-                Event::Pong(_) => continue,
+                // Pongs, and reregistration retries sent before our answer arrived.
+                Event::Pong(_) | Event::Reregister(..) => continue,
                 e => panic!("expected a status update, got {e:?}"),
             }
         }
