@@ -12,6 +12,7 @@
 
 mod alloc;
 mod cluster;
+mod http;
 mod rss;
 
 use libprocess::{Clock, Time};
@@ -42,13 +43,16 @@ pub fn figure(name: &str, value: f64) {
 }
 
 /// The whole run; `rmesos-bench [group...]` runs only the named groups
-/// (`memory`, `alloc`, `add`, `failover`, `launch`), in this order;
+/// (`memory`, `http`, `alloc`, `add`, `failover`, `launch`), in this order;
 /// `alloc-full` (only when named) runs all of Mesos's 2,000 DeclineOffers
 /// rounds at 10,000 x 1,000.
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     if args.first().map(String::as_str) == Some(rss::CHILD_ARG) {
         return rss::child(&args[1..]);
+    }
+    if args.first().map(String::as_str) == Some(http::CHILD_ARG) {
+        return http::child(&args[1..]);
     }
     let on = |g: &str| args.is_empty() || args.iter().any(|a| a == g);
     println!("# rmesos-bench: {} cpus available", std::thread::available_parallelism().map_or(0, |n| n.get()));
@@ -61,6 +65,16 @@ fn main() {
         }
         figure("failover_rereg_core_ms_a1000_t10", rss::core_reregistration_ms(cluster::Shape::new(1_000, 10)));
         figure("failover_rereg_core_ms_a10000_t10", rss::core_reregistration_ms(cluster::Shape::new(10_000, 10)));
+    }
+    if on("http") {
+        // Memory of subscribed v1 HTTP frameworks: 1,000 against a baseline
+        // of 100 in the same run (the ratio shows it grows in proportion).
+        for n in [100, 1_000] {
+            if let Some((mib, ms)) = http::subscriptions_in_child(n) {
+                figure(&format!("master_rss_mib_http_f{n}"), mib);
+                figure(&format!("http_subscribe_ms_f{n}"), ms);
+            }
+        }
     }
     let full = args.iter().any(|a| a == "alloc-full");
     if on("alloc") || full {
