@@ -125,6 +125,26 @@ pub struct Flags {
     /// Human-readable cluster name shown in /state [default: none]
     #[arg(long, env = "RMESOS_CLUSTER")]
     pub cluster: Option<String>,
+
+    /// Only frameworks that authenticated (CRAM-MD5, --credentials) may register
+    #[arg(long, env = "RMESOS_AUTHENTICATE_FRAMEWORKS", default_value_t = false, action = clap::ArgAction::Set,
+          num_args = 0..=1, default_missing_value = "true")]
+    pub authenticate_frameworks: bool,
+
+    /// Only slaves that authenticated (CRAM-MD5, --credentials) may register
+    #[arg(long, visible_alias = "authenticate_slaves", env = "RMESOS_AUTHENTICATE_AGENTS", default_value_t = false,
+          action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
+    pub authenticate_agents: bool,
+
+    /// File of the principals and secrets frameworks and slaves authenticate
+    /// with (/path or file:///path): Mesos's JSON {"credentials": [{"principal":
+    /// "p", "secret": "s"}]} or lines "principal secret" [default: none]
+    #[arg(long, env = "RMESOS_CREDENTIALS")]
+    pub credentials: Option<String>,
+
+    /// Time a framework or slave has to complete its authentication
+    #[arg(long, env = "RMESOS_AUTHENTICATION_V0_TIMEOUT", default_value = "15secs", value_parser = positive_duration)]
+    pub authentication_v0_timeout: Duration,
 }
 
 impl Flags {

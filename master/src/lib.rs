@@ -9,6 +9,8 @@
 //! - [`core`]: the master's state machine, a pure core;
 //! - [`process`]: the libprocess process around the core (id `master`);
 //! - [`leader`]: leadership through ZooKeeper (its machine a pure core);
+//! - [`auth`]: authentication of frameworks and slaves (CRAM-MD5), the gate
+//!   in front of the core;
 //! - `http`: the operator endpoints.
 //!
 //! Starting a master in-process (what `rmesos-local` does):
@@ -28,6 +30,7 @@
 
 pub mod allocator;
 pub mod api;
+pub mod auth;
 pub mod core;
 pub mod flags;
 mod http;
@@ -42,6 +45,7 @@ use std::time::Duration;
 use actix::Addr;
 use libprocess::config::ConfigError;
 use libprocess::{Node, NodeError, SpawnError, Upid};
+use rmesos::auth::Credentials;
 use rmesos::detect::MASTER_ID;
 use rmesos::ids::new_master_id;
 use rmesos::MasterInfo;
@@ -69,6 +73,12 @@ pub struct MasterOptions {
     /// Contend for leadership through ZooKeeper (`--zk`); `None`: a
     /// standalone master, leading from the start.
     pub ha: Option<HaConfig>,
+    /// `--authenticate_frameworks`, `--authenticate_agents`.
+    pub authenticate_frameworks: bool,
+    pub authenticate_agents: bool,
+    /// `--credentials`, loaded (empty: every authentication errs).
+    pub credentials: Credentials,
+    pub authentication_timeout: Duration,
 }
 
 impl Default for MasterOptions {
@@ -90,7 +100,28 @@ impl MasterOptions {
             master_id: None,
             exit_on_lost_leadership: false,
             ha: None,
+            authenticate_frameworks: f.authenticate_frameworks,
+            authenticate_agents: f.authenticate_agents,
+            credentials: Credentials::default(),
+            authentication_timeout: f.authentication_v0_timeout,
         }
+    }
+
+    /// As [`MasterOptions::from_flags`], with `--credentials` read (and the
+    /// combination checked: authentication required needs credentials).
+    pub fn load(f: &Flags) -> Result<MasterOptions, StartError> {
+        let mut opts = MasterOptions::from_flags(f);
+        if let Some(path) = &f.credentials {
+            opts.credentials = Credentials::load(path).map_err(|e| StartError::Credentials(e.to_string()))?;
+            tracing::info!("Loaded {} credential(s) from --credentials", opts.credentials.len());
+        }
+        if (f.authenticate_frameworks || f.authenticate_agents) && opts.credentials.is_empty() {
+            return Err(StartError::Credentials(
+                "--authenticate_frameworks / --authenticate_agents need --credentials with at least one credential"
+                    .into(),
+            ));
+        }
+        Ok(opts)
     }
 }
 
@@ -145,6 +176,8 @@ pub enum StartError {
     Spawn(#[from] SpawnError),
     #[error("cannot create --work_dir {path}: {source}")]
     WorkDir { path: PathBuf, source: std::io::Error },
+    #[error("--credentials: {0}")]
+    Credentials(String),
 }
 
 /// Binds a node as the flags say (flags over `LIBPROCESS_*`), on the real
@@ -162,11 +195,11 @@ pub async fn start(flags: &Flags) -> Result<RunningMaster, StartError> {
     if let Some(dir) = &flags.work_dir {
         std::fs::create_dir_all(dir).map_err(|source| StartError::WorkDir { path: dir.clone(), source })?;
     }
-    let config = flags.libprocess_config(|k| std::env::var(k).ok())?;
-    let node = Node::bind(config).await?;
     // A master started from flags owns its process: it exits on lost
     // leadership, as Mesos's does.
-    let opts = MasterOptions { exit_on_lost_leadership: true, ha, ..MasterOptions::from_flags(flags) };
+    let opts = MasterOptions { exit_on_lost_leadership: true, ha, ..MasterOptions::load(flags)? };
+    let config = flags.libprocess_config(|k| std::env::var(k).ok())?;
+    let node = Node::bind(config).await?;
     spawn(&node, opts).inspect_err(|_| node.shutdown())
 }
 

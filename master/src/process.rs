@@ -45,6 +45,8 @@ pub struct MasterProcess {
     pub(crate) registry: Registry,
     /// The v1 API's SUBSCRIBE streams (see `api/`).
     pub(crate) api: crate::api::Streams,
+    /// Authentication of frameworks and slaves (see `auth.rs`).
+    pub(crate) auth: rmesos::auth::Authenticator,
 }
 
 impl MasterProcess {
@@ -52,7 +54,18 @@ impl MasterProcess {
         let started = me.clock().now();
         let ha = Ha::standalone(core.info().clone(), me.pid().clone(), started);
         let registry = Registry::in_process();
-        MasterProcess { me, core, opts, started, allocation_pending: false, ha, registry, api: Default::default() }
+        let auth = MasterProcess::authenticator(&opts);
+        MasterProcess {
+            me,
+            core,
+            opts,
+            started,
+            allocation_pending: false,
+            ha,
+            registry,
+            api: Default::default(),
+            auth,
+        }
     }
 
     /// A standby master with ZooKeeper leadership (see `leader.rs`).
@@ -114,7 +127,10 @@ impl MasterProcess {
                 }
                 Action::Send(to, msg) => msg.send(&self.me, &to),
                 Action::Link(pid) => self.me.link(&pid),
-                Action::Unlink(pid) => self.me.unlink(&pid),
+                Action::Unlink(pid) => {
+                    self.auth.forget(&pid);
+                    self.me.unlink(&pid)
+                }
                 Action::Allocate => self.request_allocation(ctx),
                 Action::ReregisterTimer { slave_id, epoch, after } => {
                     self.me.delay(ctx, after, move |act: &mut MasterProcess, ctx| {
@@ -203,7 +219,7 @@ impl Shell for MasterProcess {
 
     fn accepts(&mut self, from: &Upid, name: &'static str) -> bool {
         if self.serving() {
-            return true;
+            return self.admits(from, name);
         }
         if name != PongSlaveMessage::NAME {
             self.not_leading(from, name);
@@ -239,6 +255,7 @@ impl Process for MasterProcess {
             PongSlaveMessage => pong(from);
         });
         crate::leader::install(h);
+        crate::auth::install(h);
         crate::http::install(h);
         crate::api::install(h);
     }

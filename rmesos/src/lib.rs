@@ -25,6 +25,8 @@
 //! - [`scheduler`]: the [`scheduler::Scheduler`] trait a framework
 //!   implements and the [`scheduler::SchedulerDriver`] that registers it
 //!   with the master and runs its callbacks;
+//! - [`auth`]: CRAM-MD5 authentication of frameworks and slaves, and
+//!   Mesos's credential files;
 //! - [`detect`]: the `--master` forms (`host:port`, `zk://.../path`, a file);
 //! - [`duration`]: Mesos duration flags (`15secs`, `10mins`, `500ms`).
 //!
@@ -48,6 +50,7 @@
 //! ```
 
 pub mod attributes;
+pub mod auth;
 pub mod detect;
 pub mod detect_zk;
 pub mod duration;

@@ -131,6 +131,21 @@ pub struct Flags {
     /// How often the disk's usage is checked (and old sandboxes pruned).
     #[arg(long, env = "RMESOS_DISK_WATCH_INTERVAL", default_value = "1mins", value_parser = parse_duration)]
     pub disk_watch_interval: Duration,
+
+    /// File with this slave's credential (/path or file:///path), JSON
+    /// {"principal": "p", "secret": "s"} or one line "principal secret": the
+    /// slave authenticates (CRAM-MD5) with each master before registering [default: none]
+    #[arg(long, env = "RMESOS_CREDENTIAL")]
+    pub credential: Option<String>,
+
+    /// Retries of a failed authentication wait a random time up to this
+    /// factor, doubling each time (up to a minute)
+    #[arg(long, env = "RMESOS_AUTHENTICATION_BACKOFF_FACTOR", default_value = "1secs", value_parser = parse_duration)]
+    pub authentication_backoff_factor: Duration,
+
+    /// Time an authentication attempt may take before it is retried
+    #[arg(long, env = "RMESOS_AUTHENTICATION_TIMEOUT_MIN", default_value = "5secs", value_parser = parse_duration)]
+    pub authentication_timeout_min: Duration,
 }
 
 impl Flags {
@@ -211,6 +226,9 @@ impl Flags {
             gc_delay: crate::gc::DEFAULT_GC_DELAY,
             gc_disk_headroom: crate::gc::DEFAULT_GC_DISK_HEADROOM,
             disk_watch_interval: crate::gc::DEFAULT_DISK_WATCH_INTERVAL,
+            credential: None,
+            authentication_backoff_factor: Duration::from_secs(1),
+            authentication_timeout_min: Duration::from_secs(5),
         }
     }
 }

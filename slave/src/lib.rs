@@ -20,6 +20,7 @@
 //! binary `rmesos-executor` is looked up in `--launcher_dir`, by default the
 //! directory of the running binary (cargo puts every workspace binary there).
 
+mod auth;
 pub mod cgroups;
 pub mod checkpoint;
 pub mod containerizer;
@@ -64,6 +65,8 @@ pub enum StartError {
     /// The isolators chosen cannot work on this machine.
     #[error("{0}")]
     Containerizer(String),
+    #[error("--credential: {0}")]
+    Credential(String),
 }
 
 /// A running slave.
@@ -167,6 +170,10 @@ pub fn spawn(node: &Node, opts: SlaveOptions) -> Result<Slave, StartError> {
                 .map_err(StartError::Containerizer)?,
         ),
     };
+    let credential = match &flags.credential {
+        Some(path) => Some(rmesos::auth::Credential::load(path).map_err(|e| StartError::Credential(e.to_string()))?),
+        None => None,
+    };
     std::fs::create_dir_all(&flags.work_dir).map_err(|e| StartError::WorkDir(flags.work_dir.clone(), e))?;
     let work_dir = flags.work_dir.canonicalize().map_err(|e| StartError::WorkDir(flags.work_dir.clone(), e))?;
     // The checkpoint of a previous run (cleanup reads what it can: it only
@@ -223,7 +230,15 @@ pub fn spawn(node: &Node, opts: SlaveOptions) -> Result<Slave, StartError> {
     let spawned = node
         .spawn(SLAVE_PROCESS_ID, |me| {
             let core = core::SlaveCore::new(cfg, me.pid().clone());
-            SlaveProcess::new(me, core, work_dir, master, containerizer, tx, (recovered, mode), collector)
+            let authee = credential.map(|c| {
+                rmesos::auth::Authenticatee::new(me.pid().clone(), c, seed ^ 0x5eed)
+                    .with_timing(flags.authentication_backoff_factor, flags.authentication_timeout_min)
+            });
+            let mut p = SlaveProcess::new(me, core, work_dir, master, containerizer, tx, (recovered, mode), collector);
+            if let Some(a) = authee {
+                p.authee.0 = Some(a);
+            }
+            p
         })
         .map_err(|e| {
             if let Some(d) = &detector {

@@ -26,8 +26,8 @@ use crate::{checkpoint, http};
 pub const SLAVE_PROCESS_ID: &str = "slave(1)";
 
 pub struct SlaveProcess {
-    me: Me,
-    core: SlaveCore,
+    pub(crate) me: Me,
+    pub(crate) core: SlaveCore,
     work_dir: PathBuf,
     /// The master to (re)detect: standalone, always the configured one; with
     /// ZooKeeper, the leader last detected (None: none yet, or lost).
@@ -41,6 +41,8 @@ pub struct SlaveProcess {
     recovered: Option<(Option<RecoveredState>, RecoverMode)>,
     /// Sandbox garbage collection (`--gc_delay`, the disk watch).
     gc: crate::gc::Collector,
+    /// Authentication with each detected master (see `auth.rs`).
+    pub(crate) authee: rmesos::auth::MaybeAuthenticatee,
 }
 
 impl SlaveProcess {
@@ -59,7 +61,19 @@ impl SlaveProcess {
             crate::MasterSource::Standalone(pid) => (Some(pid), None),
             crate::MasterSource::Detector(d) => (None, Some(LeaderFollower::new(d))),
         };
-        SlaveProcess { me, core, work_dir, master, follower, containerizer, stopped, recovered: Some(recovered), gc }
+        let authee = rmesos::auth::MaybeAuthenticatee::default();
+        SlaveProcess {
+            me,
+            core,
+            work_dir,
+            master,
+            follower,
+            containerizer,
+            stopped,
+            recovered: Some(recovered),
+            gc,
+            authee,
+        }
     }
 
     /// A report of the ZooKeeper detector: a new leader (or none) is
@@ -68,16 +82,14 @@ impl SlaveProcess {
         let me = self.me.pid().clone();
         let Some(change) = self.follower.as_mut().and_then(|f| f.report(&from, msg, &me)) else { return };
         self.master = change.clone();
-        let now = self.now();
-        let a = self.core.master_detected(change, now);
-        self.perform(a, ctx);
+        self.detected(change, ctx);
     }
 
-    fn now(&self) -> Now {
+    pub(crate) fn now(&self) -> Now {
         Now { time: self.me.clock().now(), unix: self.me.clock().unix_time() }
     }
 
-    fn perform(&mut self, actions: Vec<Action>, ctx: &mut Context<Self>) {
+    pub(crate) fn perform(&mut self, actions: Vec<Action>, ctx: &mut Context<Self>) {
         for action in actions {
             match action {
                 Action::Send(to, msg) => msg.send(&self.me, &to),
@@ -118,9 +130,7 @@ impl SlaveProcess {
                 Action::Redetect => {
                     // Standalone: the configured master; ZooKeeper: the
                     // leader last detected (the detector reports changes).
-                    let now = self.now();
-                    let a = self.core.master_detected(self.master.clone(), now);
-                    self.perform(a, ctx);
+                    self.detected(self.master.clone(), ctx);
                 }
                 Action::Terminate(why) => {
                     tracing::warn!("Slave terminating: {why}");
@@ -248,7 +258,7 @@ impl SlaveProcess {
     /// (otherwise they are left running, as Mesos leaves them for recovery;
     /// executors of non-checkpointing frameworks shut down on their own
     /// when they see the slave go).
-    fn stop(&mut self, kill_executors: bool, ctx: &mut Context<Self>) {
+    pub(crate) fn stop(&mut self, kill_executors: bool, ctx: &mut Context<Self>) {
         if kill_executors {
             self.containerizer.kill_all();
         }
@@ -281,9 +291,7 @@ impl Actor for SlaveProcess {
         }
         // With ZooKeeper, the detector's first report starts registration.
         if let Some(master) = self.master.clone() {
-            let now = self.now();
-            let a = self.core.master_detected(Some(master), now);
-            self.perform(a, ctx);
+            self.detected(Some(master), ctx);
         }
     }
 }
@@ -346,6 +354,7 @@ impl Process for SlaveProcess {
             UpdateFrameworkMessage => update_framework(from, msg);
             ShutdownMessage => shutdown(from, msg);
         });
+        crate::auth::install(h);
         h.install(Self::on_leader)
             .install(Self::on_status_update)
             .route("state", Self::state)

@@ -48,6 +48,13 @@ struct Flags {
     #[arg(long, env = "RMESOS_CHECKPOINT", default_value_t = false, num_args = 0..=1,
           default_missing_value = "true", action = clap::ArgAction::Set)]
     checkpoint: bool,
+    /// Principal to authenticate with (CRAM-MD5), for a master with
+    /// --authenticate_frameworks; also set as the framework's principal.
+    #[arg(long, env = "RMESOS_PRINCIPAL", requires = "secret")]
+    principal: Option<String>,
+    /// The principal's secret (prefer RMESOS_SECRET to the command line).
+    #[arg(long, env = "RMESOS_SECRET", requires = "principal", hide_env_values = true)]
+    secret: Option<String>,
 }
 
 /// Runs a framework that uses a stored framework id: at most this many
@@ -94,8 +101,12 @@ fn main() {
         framework.id = framework_id.clone();
         let scheduler = RedispatchScheduler::new(core, Box::new(store), framework_id.clone());
         let outcome = scheduler.outcome();
+        framework.principal = flags.principal.clone();
         let mut driver =
             SchedulerDriver::new(scheduler, framework, flags.master.clone()).unwrap_or_else(|e| fail(2, e));
+        if let (Some(p), Some(s)) = (&flags.principal, &flags.secret) {
+            driver = driver.credential(rmesos::auth::Credential::new(p, s));
+        }
         let status = actix_rt::System::new().block_on(async move {
             if let Err(e) = driver.start().await {
                 fail(1, e);

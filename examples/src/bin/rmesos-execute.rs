@@ -38,6 +38,13 @@ struct Flags {
     #[arg(long, env = "RMESOS_CHECKPOINT", default_value_t = false, num_args = 0..=1,
           default_missing_value = "true", action = clap::ArgAction::Set)]
     checkpoint: bool,
+    /// Principal to authenticate with (CRAM-MD5), for a master with
+    /// --authenticate_frameworks; also set as the framework's principal.
+    #[arg(long, env = "RMESOS_PRINCIPAL", requires = "secret")]
+    principal: Option<String>,
+    /// The principal's secret (prefer RMESOS_SECRET to the command line).
+    #[arg(long, env = "RMESOS_SECRET", requires = "principal", hide_env_values = true)]
+    secret: Option<String>,
 }
 
 fn task_name(s: &str) -> Result<String, String> {
@@ -55,8 +62,12 @@ fn main() {
     let results = scheduler.results();
     let mut framework = FrameworkInfo::new(current_user(), flags.name.clone());
     framework.checkpoint = flags.checkpoint;
+    framework.principal = flags.principal.clone();
     let mut driver = match SchedulerDriver::new(scheduler, framework, flags.master.clone()) {
-        Ok(d) => d,
+        Ok(d) => match (&flags.principal, &flags.secret) {
+            (Some(p), Some(s)) => d.credential(rmesos::auth::Credential::new(p, s)),
+            _ => d,
+        },
         Err(e) => {
             eprintln!("rmesos-execute: {e}");
             std::process::exit(2);

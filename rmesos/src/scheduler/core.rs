@@ -562,9 +562,15 @@ impl DriverCore {
             return Vec::new();
         }
         tracing::error!(scheduler = %self.me, master = %from, "Framework error from master: {}", msg.message);
+        self.error(&msg.message)
+    }
+
+    /// An error the framework cannot go on after (the master refused it):
+    /// abort, and tell the scheduler through `error(message)`.
+    pub fn error(&mut self, message: &str) -> Vec<Action> {
         let mut out = self.abort();
         let finished = out.pop();
-        out.push(Action::Callback(Callback::Error(msg.message)));
+        out.push(Action::Callback(Callback::Error(message.to_string())));
         out.extend(finished);
         out
     }

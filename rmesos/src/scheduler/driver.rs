@@ -28,6 +28,7 @@ use tokio::sync::{mpsc, watch};
 use super::core::{DriverCore, DriverStatus};
 use super::process::SchedulerProcess;
 use super::Scheduler;
+use crate::auth::{Authenticatee, Credential, MaybeAuthenticatee};
 use crate::detect::{DetectError, MasterSpec};
 use crate::detect_zk::{LeaderFollower, ZkDetect};
 use crate::ids::{uuid_from, ExecutorID, FrameworkID, OfferID, SlaveID, TaskID};
@@ -201,6 +202,8 @@ pub struct SchedulerDriver {
     /// The uuid of the process id `scheduler-<uuid>`: random, or drawn
     /// from the seed given to [`SchedulerDriver::seed`].
     process_uuid: uuid::Uuid,
+    /// What the driver authenticates with (Mesos's `Credential`), if any.
+    credential: Option<Credential>,
 }
 
 impl SchedulerDriver {
@@ -238,6 +241,7 @@ impl SchedulerDriver {
             done_tx: Some(done_tx),
             done,
             process_uuid: uuid::Uuid::new_v4(),
+            credential: None,
         })
     }
 
@@ -284,6 +288,13 @@ impl SchedulerDriver {
         self
     }
 
+    /// Authenticates with every master (CRAM-MD5) before registering, as
+    /// a master with `--authenticate_frameworks` requires.
+    pub fn credential(mut self, credential: Credential) -> SchedulerDriver {
+        self.credential = Some(credential);
+        self
+    }
+
     /// A handle to act on the driver from elsewhere (valid before start).
     pub fn handle(&self) -> DriverHandle {
         self.handle.clone()
@@ -326,8 +337,11 @@ impl SchedulerDriver {
             None => None,
         };
         let detector = follower.as_ref().map(|f| f.detector().clone());
+        let credential = self.credential.clone();
+        let seed = self.process_uuid.as_u128() as u64;
         let spawned = node
             .spawn(&id, move |me| SchedulerProcess {
+                authee: MaybeAuthenticatee(credential.map(|c| Authenticatee::new(me.pid().clone(), c, seed))),
                 core: {
                     let mut core = core;
                     core.set_pid(me.pid());

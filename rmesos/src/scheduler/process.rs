@@ -17,9 +17,13 @@ use tokio::sync::{mpsc, watch};
 use super::core::{Action, Callback, DriverCore, DriverStatus};
 use super::driver::{lock, Command, DriverHandle, Queued};
 use super::Scheduler;
+use crate::auth::MaybeAuthenticatee;
 use crate::detect::MasterSpec;
 use crate::detect_zk::LeaderFollower;
 use crate::messages::*;
+
+#[path = "auth_shell.rs"]
+mod auth_shell;
 
 /// The driver's libprocess process: performs the core's actions.
 pub(super) struct SchedulerProcess {
@@ -32,6 +36,8 @@ pub(super) struct SchedulerProcess {
     /// With `zk://`: the detector's reports.
     pub(super) follower: Option<LeaderFollower>,
     pub(super) done: watch::Sender<DriverStatus>,
+    /// Authentication with each detected master (see `auth_shell.rs`).
+    pub(super) authee: MaybeAuthenticatee,
 }
 
 impl Actor for SchedulerProcess {
@@ -87,9 +93,9 @@ impl Process for SchedulerProcess {
         h.install(|a: &mut Self, from, m: LeaderMessage, ctx| {
             let me = a.me.pid().clone();
             let Some(change) = a.follower.as_mut().and_then(|f| f.report(&from, m, &me)) else { return };
-            let out = a.core.detected(change, a.me.clock().now());
-            a.perform(out, ctx)
+            a.detected(change, ctx)
         });
+        auth_shell::install(h);
     }
 
     fn exited(&mut self, pid: &Upid, ctx: &mut Context<Self>) {
@@ -134,8 +140,7 @@ impl SchedulerProcess {
         let now = self.me.clock().now();
         if let Some(f) = &self.follower {
             if let Some(leader) = f.leader() {
-                let out = self.core.detected(Some(leader), now);
-                self.perform(out, ctx);
+                self.detected(Some(leader), ctx);
             }
             return;
         }
@@ -144,7 +149,7 @@ impl SchedulerProcess {
                 self.core.detection_failed(&format!("'{url}': a ZooKeeper URL needs a detector"), now)
             }
             Ok(spec) => match spec.resolve() {
-                Ok(pid) => self.core.detected(Some(pid), now),
+                Ok(pid) => return self.detected(Some(pid), ctx),
                 Err(e) => self.core.detection_failed(&e.to_string(), now),
             },
             Err(e) => self.core.detection_failed(&e.to_string(), now),
@@ -210,7 +215,7 @@ impl SchedulerProcess {
             Command::Reconcile(statuses) => c.reconcile_tasks(statuses),
             Command::Message(e, s, data) => c.send_framework_message(e, s, data),
             Command::Ack(status) => c.acknowledge_status_update(&status),
-            Command::Detected(master) => c.detected(master, self.me.clock().now()),
+            Command::Detected(master) => return self.detected(master, ctx),
         };
         self.perform(out, ctx);
     }

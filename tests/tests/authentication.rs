@@ -1,0 +1,112 @@
+//! Authentication of slaves and frameworks with real processes (issue 18):
+//! a master with `--authenticate_agents --authenticate_frameworks
+//! --credentials` (Mesos's JSON), slaves with `--credential` (the text
+//! form) and `rmesos-execute` with `--principal`/`--secret`. The right
+//! credential gets in and runs a task; a wrong secret, an unknown principal
+//! and no credential at all are refused with a clear line on both sides.
+//! Every wait is on an output line or a process exit (`procs::WAIT`).
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+use std::process::Command;
+
+use rmesos_tests::procs::{bin, bin_dir, temp_dir, Proc};
+
+fn write_secret(path: &Path, text: &str) {
+    std::fs::write(path, text).unwrap();
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).unwrap();
+}
+
+fn slave(master: &str, name: &str, dir: &Path, credential: Option<&Path>) -> Proc {
+    let mut cmd = Command::new(bin("rmesos-slave"));
+    cmd.arg(format!("--master={master}"))
+        .args(["--ip=127.0.0.1", "--port=0", "--resources=cpus:1;mem:256;disk:256", "--hostname", name])
+        .arg("--work_dir")
+        .arg(dir.join(name))
+        .arg("--launcher_dir")
+        .arg(bin_dir());
+    if let Some(c) = credential {
+        cmd.arg(format!("--credential=file://{}", c.display()));
+    }
+    Proc::spawn(&format!("rmesos-slave {name}"), cmd)
+}
+
+fn execute(master: &str, name: &str, credential: Option<(&str, &str)>) -> Proc {
+    let mut cmd = Command::new(bin("rmesos-execute"));
+    cmd.args(["--master", master, "--name", name, "--command", "echo authenticated"]).env("LIBPROCESS_IP", "127.0.0.1");
+    if let Some((principal, secret)) = credential {
+        cmd.arg(format!("--principal={principal}")).env("RMESOS_SECRET", secret);
+    }
+    Proc::spawn(&format!("rmesos-execute {name}"), cmd)
+}
+
+#[test]
+fn only_the_right_credentials_register_and_the_others_are_refused_on_both_sides() {
+    let dir = temp_dir("authentication");
+    let creds = dir.join("credentials.json");
+    write_secret(
+        &creds,
+        r#"{"credentials": [{"principal": "agent", "secret": "a-secret"}, {"principal": "fw", "secret": "f-secret"}]}"#,
+    );
+    let mut cmd = Command::new(bin("rmesos-master"));
+    cmd.args([
+        "--ip=127.0.0.1",
+        "--port=0",
+        "--hostname=auth",
+        "--authenticate_agents",
+        "--authenticate_frameworks=true",
+    ])
+    .arg(format!("--credentials={}", creds.display()));
+    let mut m = Proc::spawn("rmesos-master", cmd);
+    let started = m.wait_line("started on");
+    let master = started.rsplit(' ').next().unwrap().to_string();
+    m.wait_line("Loaded 2 credential(s) from --credentials");
+
+    // The right credential: authenticated, then registered.
+    let good = dir.join("good.credential");
+    write_secret(&good, "agent a-secret\n");
+    let mut sg = slave(&master, "good", &dir, Some(&good));
+    m.wait_line("Successfully authenticated principal 'agent' at slave(1)@");
+    m.wait_line("Registered slave ");
+    sg.wait_line("Successfully authenticated with master");
+    sg.wait_line("Registered with master");
+
+    // A wrong secret: refused; the slave stops and says why.
+    let wrong = dir.join("wrong.credential");
+    write_secret(&wrong, r#"{"principal": "agent", "secret": "guess"}"#);
+    let mut sw = slave(&master, "wrong", &dir, Some(&wrong));
+    m.wait_line("as 'agent' was unsuccessful: Invalid credentials");
+    sw.wait_line("refused authentication; stopping (executors keep running): check --credential");
+    assert!(sw.wait_exit().success() || !sw.running());
+    assert!(!sw.dump().contains("Registered with master"), "{}", sw.dump());
+
+    // No credential: its registration is refused and it is told so.
+    let mut sn = slave(&master, "none", &dir, None);
+    m.wait_line("Refusing registration of agent at slave(1)@");
+    sn.wait_line("is not authenticated: this master requires authentication (--authenticate_agents)");
+    sn.wait_exit();
+
+    // A framework with its credential runs a task on the good slave.
+    let mut ok = execute(&master, "authok", Some(("fw", "f-secret")));
+    assert_eq!(ok.wait_exit().code(), Some(0), "{}", ok.dump());
+    assert!(ok.dump().contains("authok TASK_FINISHED"), "{}", ok.dump());
+    m.wait_line("Successfully authenticated principal 'fw' at scheduler-");
+
+    // A wrong secret, and none: the driver stops with the master's reason.
+    let mut bad = execute(&master, "authbad", Some(("fw", "nope")));
+    assert_ne!(bad.wait_exit().code(), Some(0), "{}", bad.dump());
+    assert!(bad.dump().contains("Master refused authentication"), "{}", bad.dump());
+    let mut anon = execute(&master, "anon", None);
+    assert_ne!(anon.wait_exit().code(), Some(0), "{}", anon.dump());
+    assert!(anon.dump().contains("is not authenticated"), "{}", anon.dump());
+    m.wait_line("Refusing registration of framework at scheduler-");
+
+    // The secrets never reach a log line.
+    for p in [&m, &sg, &sw, &ok, &bad] {
+        for secret in ["a-secret", "f-secret", "guess", "nope"] {
+            assert!(!p.dump().contains(secret), "{} logged a secret:\n{}", p.name, p.dump());
+        }
+    }
+    drop((sg, m));
+    let _ = std::fs::remove_dir_all(&dir);
+}
