@@ -41,7 +41,8 @@ impl TestUser {
 
 impl Drop for TestUser {
     fn drop(&mut self) {
-        let _ = Command::new("userdel").arg(&self.name).status();
+        // --force: the user's executor may still be exiting.
+        let _ = Command::new("userdel").args(["--force", &self.name]).status();
     }
 }
 
