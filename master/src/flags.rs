@@ -145,6 +145,27 @@ pub struct Flags {
     /// Time a framework or slave has to complete its authentication
     #[arg(long, env = "RMESOS_AUTHENTICATION_V0_TIMEOUT", default_value = "15secs", value_parser = positive_duration)]
     pub authentication_v0_timeout: Duration,
+
+    /// Read-only endpoints (/state, /metrics/snapshot) need HTTP Basic
+    /// credentials from --http_credentials (401 otherwise)
+    #[arg(long, env = "RMESOS_AUTHENTICATE_HTTP_READONLY", default_value_t = false, action = clap::ArgAction::Set,
+          num_args = 0..=1, default_missing_value = "true")]
+    pub authenticate_http_readonly: bool,
+
+    /// Endpoints that change state need HTTP Basic credentials (none are
+    /// served over v0 HTTP yet)
+    #[arg(long, visible_alias = "authenticate_http", env = "RMESOS_AUTHENTICATE_HTTP_READWRITE",
+          default_value_t = false, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
+    pub authenticate_http_readwrite: bool,
+
+    /// HTTP frameworks (the v1 scheduler API) need HTTP Basic credentials
+    #[arg(long, env = "RMESOS_AUTHENTICATE_HTTP_FRAMEWORKS", default_value_t = false, action = clap::ArgAction::Set,
+          num_args = 0..=1, default_missing_value = "true")]
+    pub authenticate_http_frameworks: bool,
+
+    /// File of the principals and secrets of HTTP clients (the --credentials format) [default: none]
+    #[arg(long, env = "RMESOS_HTTP_CREDENTIALS")]
+    pub http_credentials: Option<String>,
 }
 
 impl Flags {

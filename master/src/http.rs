@@ -19,6 +19,8 @@ use rmesos::{format_duration, Attributes, FrameworkID, Resources, SlaveID, Task,
 use serde::Serialize;
 use serde_json::{json, Map, Value};
 
+use rmesos::auth::http_basic::{self, Kind};
+
 use crate::core::{Framework, MasterCore, Slave};
 use crate::process::MasterProcess;
 
@@ -38,11 +40,22 @@ fn redirect(m: &mut MasterProcess, _: Request, _: &mut Context<MasterProcess>) -
     }
 }
 
-fn state(m: &mut MasterProcess, _: Request, _: &mut Context<MasterProcess>) -> Response {
+/// `--authenticate_http_readonly`: the 401 to answer `req` with, if any.
+fn readonly(m: &MasterProcess, req: &Request) -> Option<Response> {
+    m.opts.http_auth.check(Kind::ReadOnly, http_basic::MASTER_READONLY, req).err()
+}
+
+fn state(m: &mut MasterProcess, req: Request, _: &mut Context<MasterProcess>) -> Response {
+    if let Some(denied) = readonly(m, &req) {
+        return denied;
+    }
     Response::json(&state_json(m))
 }
 
-fn metrics(m: &mut MasterProcess, _: Request, _: &mut Context<MasterProcess>) -> Response {
+fn metrics(m: &mut MasterProcess, req: Request, _: &mut Context<MasterProcess>) -> Response {
+    if let Some(denied) = readonly(m, &req) {
+        return denied;
+    }
     Response::json(&metrics_json(m))
 }
 

@@ -45,6 +45,7 @@ use std::time::Duration;
 use actix::Addr;
 use libprocess::config::ConfigError;
 use libprocess::{Node, NodeError, SpawnError, Upid};
+use rmesos::auth::http_basic::HttpAuth;
 use rmesos::auth::Credentials;
 use rmesos::detect::MASTER_ID;
 use rmesos::ids::new_master_id;
@@ -79,6 +80,9 @@ pub struct MasterOptions {
     /// `--credentials`, loaded (empty: every authentication errs).
     pub credentials: Credentials,
     pub authentication_timeout: Duration,
+    /// HTTP Basic authentication of the endpoints (`--authenticate_http_*`,
+    /// `--http_credentials`).
+    pub http_auth: HttpAuth,
 }
 
 impl Default for MasterOptions {
@@ -104,6 +108,12 @@ impl MasterOptions {
             authenticate_agents: f.authenticate_agents,
             credentials: Credentials::default(),
             authentication_timeout: f.authentication_v0_timeout,
+            http_auth: HttpAuth {
+                readonly: f.authenticate_http_readonly,
+                readwrite: f.authenticate_http_readwrite,
+                frameworks: f.authenticate_http_frameworks,
+                credentials: Credentials::default(),
+            },
         }
     }
 
@@ -114,6 +124,16 @@ impl MasterOptions {
         if let Some(path) = &f.credentials {
             opts.credentials = Credentials::load(path).map_err(|e| StartError::Credentials(e.to_string()))?;
             tracing::info!("Loaded {} credential(s) from --credentials", opts.credentials.len());
+        }
+        if let Some(path) = &f.http_credentials {
+            opts.http_auth.credentials =
+                Credentials::load(path).map_err(|e| StartError::Credentials(format!("--http_credentials: {e}")))?;
+        }
+        let h = &opts.http_auth;
+        if (h.readonly || h.readwrite || h.frameworks) && h.credentials.is_empty() {
+            return Err(StartError::Credentials(
+                "--authenticate_http_* need --http_credentials with at least one credential".into(),
+            ));
         }
         if (f.authenticate_frameworks || f.authenticate_agents) && opts.credentials.is_empty() {
             return Err(StartError::Credentials(

@@ -110,3 +110,46 @@ fn only_the_right_credentials_register_and_the_others_are_refused_on_both_sides(
     drop((sg, m));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// `curl` with `args`: the HTTP status and the response headers.
+fn curl(args: &[&str]) -> (String, String) {
+    let out = Command::new("curl")
+        .args(["-s", "--max-time", "20", "-D", "-", "-o", "/dev/null", "-w", "%{http_code}"])
+        .args(args)
+        .output()
+        .expect("run curl");
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let code = text.lines().last().unwrap_or("").to_string();
+    (code, text)
+}
+
+#[test]
+fn http_basic_guards_the_read_only_endpoints() {
+    let dir = temp_dir("http-basic");
+    let creds = dir.join("http.credentials");
+    write_secret(&creds, "ops op-secret\n");
+    let mut cmd = Command::new(bin("rmesos-master"));
+    cmd.args(["--ip=127.0.0.1", "--port=0", "--hostname=http", "--authenticate_http_readonly"])
+        .arg(format!("--http_credentials={}", creds.display()));
+    let mut m = Proc::spawn("rmesos-master", cmd);
+    let started = m.wait_line("started on");
+    let addr = started.rsplit(' ').next().unwrap().to_string();
+    for path in ["/state", "/metrics/snapshot", "/master/state"] {
+        let (code, headers) = curl(&[&format!("http://{addr}{path}")]);
+        assert_eq!(code, "401", "{path}: {headers}");
+        assert!(
+            headers.to_ascii_lowercase().contains("www-authenticate: basic realm=\"mesos-master-readonly\""),
+            "{headers}"
+        );
+        let (code, _) = curl(&["-u", "ops:wrong", &format!("http://{addr}{path}")]);
+        assert_eq!(code, "401", "{path} with a wrong secret");
+        let (code, headers) = curl(&["-u", "ops:op-secret", &format!("http://{addr}{path}")]);
+        assert_eq!(code, "200", "{path}: {headers}");
+    }
+    // /health stays open, as in Mesos.
+    assert_eq!(curl(&[&format!("http://{addr}/health")]).0, "200");
+    m.drain();
+    assert!(!m.dump().contains("op-secret"), "{}", m.dump());
+    drop(m);
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -16,6 +16,7 @@ pub mod authenticatee;
 pub mod authenticator;
 pub mod cram_md5;
 pub mod credentials;
+pub mod http_basic;
 pub mod messages;
 
 pub use authenticatee::{Authenticatee, ClientAction, ClientOut, MaybeAuthenticatee};
