@@ -182,6 +182,17 @@ impl Injector {
         self.cuts.iter().any(|x| x.target == target)
     }
 
+    /// Whether the servers may expire a session of `target` now: not while
+    /// it is cut off from ZooKeeper. Servers expire a session only after
+    /// its timeout without heartbeats, by which time a cut-off client has
+    /// expired it too (and a master stopped leading); expiring it at once
+    /// would elect a second leader while the first cannot yet know (seed
+    /// 40000780: "2 masters act as leader at once"), which no ensemble does.
+    /// A cut that outlasts the timeout expires the sessions by itself.
+    fn expirable(&self, target: usize) -> bool {
+        !self.cuts.iter().any(|x| x.target == target && x.zk)
+    }
+
     /// Injects a fault of `kind`; None if its drawn target cannot take it.
     fn inject(&mut self, kind: Kind, now: Time, c: &mut Cluster) -> Option<String> {
         match kind {
@@ -235,6 +246,9 @@ impl Injector {
             Kind::Expire => {
                 let target = self.rng.gen_range(0..TARGETS);
                 let pick = self.rng.gen::<u64>();
+                if !self.expirable(target) {
+                    return None;
+                }
                 let session = zk_of(c, target).expire_one(pick)?;
                 Some(format!("expire ZooKeeper session {session} of {}", target_addr(target)))
             }
@@ -247,5 +261,22 @@ fn zk_of(c: &Cluster, target: usize) -> &super::zk::NodeZk {
         t if t < MASTERS.len() => &c.masters[t].zk,
         t if t < MASTERS.len() + SLAVES.len() => &c.slaves[t - MASTERS.len()].zk,
         _ => &c.scheduler_zk,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand_chacha::rand_core::SeedableRng;
+
+    #[test]
+    fn a_session_is_not_expired_while_its_node_is_cut_off_from_zookeeper() {
+        let mut inj = Injector::new(ChaCha8Rng::seed_from_u64(1), Time::default(), Duration::from_secs(600));
+        assert!(inj.expirable(0) && inj.expirable(1));
+        let until = Time::default() + Duration::from_secs(30);
+        inj.cuts.push(Cut { target: 0, zk: true, until });
+        inj.cuts.push(Cut { target: 1, zk: false, until });
+        assert!(!inj.expirable(0), "cut off from ZooKeeper: only the session timeout expires it");
+        assert!(inj.expirable(1), "cut off from the cluster only: it still hears ZooKeeper");
     }
 }
