@@ -176,6 +176,31 @@ fn processes_with(marker: &str) -> Vec<i32> {
         .collect()
 }
 
+/// The task's own `sh -c`: the one process carrying `marker` whose parent
+/// does not carry it too. While the shell forks `sleep`, the child is for a
+/// moment a second `sh -c` with the same command line (until it execs), so
+/// one scan of /proc can see two; the state waited for is "exactly one top
+/// shell", bounded by `WAIT`.
+fn task_shell(marker: &str) -> i32 {
+    let deadline = std::time::Instant::now() + WAIT;
+    loop {
+        let pids = processes_with(marker);
+        let top: Vec<i32> =
+            pids.iter().copied().filter(|p| !parent_of(*p).is_some_and(|pp| pids.contains(&pp))).collect();
+        if let [one] = top[..] {
+            return one;
+        }
+        assert!(std::time::Instant::now() < deadline, "the task's shell never showed up once: {pids:?}");
+        std::thread::sleep(Duration::from_millis(5)); // the next /proc scan
+    }
+}
+
+/// The parent pid of `pid`, from /proc/<pid>/stat (`pid (comm) state ppid ...`).
+fn parent_of(pid: i32) -> Option<i32> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    stat.rsplit_once(") ")?.1.split(' ').nth(1)?.parse().ok()
+}
+
 #[test]
 fn stopping_rmesos_local_kills_the_tasks_it_runs() {
     let dir = temp_dir("stop");
@@ -185,14 +210,13 @@ fn stopping_rmesos_local_kills_the_tasks_it_runs() {
     let marker = format!("rmesos-e2e-{}", uuid::Uuid::new_v4());
     let mut exec = execute(&master, "sleeper", &format!("sleep 1000; echo {marker}"));
     exec.wait_line("sleeper TASK_RUNNING");
-    let pids = processes_with(&marker);
-    assert_eq!(pids.len(), 1, "the task's shell: {pids:?}");
-    assert!(!wait_gone(pids[0], Duration::ZERO), "the task runs");
+    let shell = task_shell(&marker);
+    assert!(!wait_gone(shell, Duration::ZERO), "the task runs");
     cluster.signal(libc::SIGTERM);
     assert_eq!(cluster.wait_exit().code(), Some(0), "{}", cluster.dump());
     // Killed by rmesos-local's slave (not left to shut itself down).
     assert!(cluster.dump().contains("Killing executor session"), "{}", cluster.dump());
-    assert!(wait_gone(pids[0], WAIT), "task process {} outlived rmesos-local", pids[0]);
+    assert!(wait_gone(shell, WAIT), "task process {shell} outlived rmesos-local");
     let _ = std::fs::remove_dir_all(&dir);
 }
 
