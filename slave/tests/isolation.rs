@@ -7,6 +7,7 @@ mod harness;
 
 use std::os::unix::process::CommandExt;
 use std::process::{Command, Stdio};
+use std::time::Duration;
 
 use harness::*;
 use rmesos::messages::KillTaskMessage;
@@ -67,12 +68,8 @@ fn remove_root(cg: &Cgroups) {
 
 /// Waits (bounded) until cgroup `name` has no process left.
 fn wait_empty(cg: &Cgroups, name: &str) {
-    for _ in 0..2000 {
-        if cg.procs(name).is_empty() {
-            return;
-        }
-        std::thread::yield_now();
-        std::thread::sleep(std::time::Duration::from_millis(1));
+    if poll_until(Duration::from_secs(2), Duration::from_millis(1), || cg.procs(name).is_empty()) {
+        return;
     }
     if !std::thread::panicking() {
         panic!("cgroup {name} still has processes {:?}", cg.procs(name));
@@ -112,12 +109,7 @@ fn kill_ends_every_process_daemonized_or_not() {
     cg.create("k").unwrap();
     // A daemon that double-forks out of the shell's session and process group.
     let mut child = spawn_in(&cg, "k", "setsid sh -c 'sleep 1000 & sleep 1000' & exec sleep 1000");
-    for _ in 0..2000 {
-        if cg.procs("k").len() >= 3 {
-            break;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(1));
-    }
+    poll_until(Duration::from_secs(2), Duration::from_millis(1), || cg.procs("k").len() >= 3);
     assert!(cg.procs("k").len() >= 3, "{:?}", cg.procs("k"));
     cg.kill("k").unwrap();
     child.wait().unwrap();
@@ -135,12 +127,7 @@ fn fork_bomb_stays_inside_pids_max() {
     let mut child = spawn_in(&cg, "bomb", "for i in $(seq 1 200); do sleep 1000 & done; wait");
     let events = cg.dir(Controller::Pids, "bomb").unwrap().join("pids.events");
     let refused = || cgroups::files::read_keyed(&events).unwrap().get("max").copied().unwrap_or(0);
-    for _ in 0..5000 {
-        if refused() > 0 {
-            break;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(1));
-    }
+    poll_until(Duration::from_secs(5), Duration::from_millis(1), || refused() > 0);
     assert!(refused() > 0, "forks beyond pids.max were refused");
     let n = cg.procs("bomb").len();
     assert!(n <= 16, "pids.max holds the bomb at 16 processes: {n}");
@@ -254,13 +241,11 @@ async fn a_killed_task_leaves_no_daemon_behind() {
     let run = c.runs("d").pop().unwrap();
     let pidfile = run.join("daemon.pid");
     let mut daemon = None;
-    for _ in 0..2000 {
-        if let Some(p) = std::fs::read_to_string(&pidfile).ok().and_then(|t| t.trim().parse::<i32>().ok()) {
-            daemon = Some(p);
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
-    }
+    poll_until_async(Duration::from_secs(10), Duration::from_millis(5), || {
+        daemon = std::fs::read_to_string(&pidfile).ok().and_then(|t| t.trim().parse::<i32>().ok());
+        daemon.is_some()
+    })
+    .await;
     let daemon = daemon.expect("the daemon wrote its pid");
     assert!(std::path::Path::new(&format!("/proc/{daemon}")).exists());
     c.node.send(&c.master, &c.slave, KillTaskMessage { framework_id: fid(), task_id: TaskID::new("d").unwrap() });
@@ -293,12 +278,7 @@ async fn orphan_containers_are_removed_at_start() {
     let c = cluster_with("orphan", &["--isolation", "cgroups/mem", "--cgroups_root", &root]).await;
     child.wait().unwrap();
     wait_empty(&cg, &orphan);
-    for _ in 0..2000 {
-        if !cg.exists(&orphan) {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
-    }
+    poll_until_async(Duration::from_secs(10), Duration::from_millis(5), || !cg.exists(&orphan)).await;
     assert!(!cg.exists(&orphan), "the orphan's cgroup is removed");
     cleanup(&c.work_dir);
 }
@@ -377,12 +357,7 @@ async fn a_restarted_slave_recovers_its_containers_by_their_cgroups() {
     c.node.send(&c.master, &c.slave, KillTaskMessage { framework_id: fid(), task_id: TaskID::new("long").unwrap() });
     let u = until_terminal(&mut c, "long").await;
     assert_eq!(u.status.state, TaskState::Killed, "{:?}", u.status);
-    for _ in 0..2000 {
-        if cg.list().is_empty() {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
-    }
+    poll_until_async(Duration::from_secs(10), Duration::from_millis(5), || cg.list().is_empty()).await;
     assert!(cg.list().is_empty(), "{:?}", cg.list());
     cleanup(&c.work_dir);
 }

@@ -2,8 +2,9 @@
 //! master (a libprocess node speaking the real messages) and starts
 //! `rmesos-slave` as a child process, which launches the real
 //! `rmesos-executor`. Every wait is on a message from the slave (with a
-//! generous timeout as a safety net); nothing sleeps. Each test binary
-//! uses a part of it.
+//! generous timeout as a safety net); states only the kernel changes are
+//! polled by [`poll_until`], nothing sleeps blindly. Each test binary uses
+//! a part of it.
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
@@ -17,6 +18,38 @@ use tokio::sync::mpsc;
 
 /// Safety net around each wait (a healthy run takes well under a second).
 pub const WAIT: Duration = Duration::from_secs(60);
+
+/// Checks `done` every `every` until it holds or `within` has passed, and
+/// says whether it held. Only for states the kernel changes on its own (a
+/// cgroup's process list, a pid file a task writes, a cgroup the slave
+/// removes after its reply): nothing sends a message when they change, so
+/// the state is polled, never slept on blindly.
+pub fn poll_until(within: Duration, every: Duration, mut done: impl FnMut() -> bool) -> bool {
+    let deadline = std::time::Instant::now() + within;
+    loop {
+        if done() {
+            return true;
+        }
+        if std::time::Instant::now() >= deadline {
+            return false;
+        }
+        std::thread::sleep(every);
+    }
+}
+
+/// [`poll_until`] for async tests: the runtime keeps running between checks.
+pub async fn poll_until_async(within: Duration, every: Duration, mut done: impl FnMut() -> bool) -> bool {
+    let deadline = std::time::Instant::now() + within;
+    loop {
+        if done() {
+            return true;
+        }
+        if std::time::Instant::now() >= deadline {
+            return false;
+        }
+        tokio::time::sleep(every).await;
+    }
+}
 
 #[derive(Debug)]
 pub enum Event {
