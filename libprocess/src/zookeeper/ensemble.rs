@@ -4,14 +4,23 @@
 //! (`QuorumPeerMain`, classpath `/usr/share/java/zookeeper.jar`, whose
 //! manifest lists its dependencies, plus `slf4j-simple.jar` so the servers
 //! log at all). Each server gets its own temporary data dir, `myid` and
-//! three free loopback ports (client, peer, election: bound to port 0 to
-//! pick, then released), so suites can run in parallel. `tickTime` is short
-//! so the ensemble forms and fails over fast, and `maxSessionTimeout` is
+//! three free loopback ports (client, peer, election: all of an ensemble's
+//! ports are bound to port 0 at once to pick them, so no two coincide, then
+//! released), so suites can run in parallel. `tickTime` is short
+//! so the ensemble forms and fails over fast (`initLimit` is generous, 10 s,
+//! because a JVM syncing on a loaded machine is slow), and `maxSessionTimeout` is
 //! raised so 10 s sessions are kept (ZooKeeper clamps timeouts to
 //! 2..20 x tickTime by default).
 //!
 //! Waiting is by polling the servers' state (the `srvr` four-letter word),
-//! never by guessing a delay. Servers are SIGKILLed and reaped on drop, and
+//! never by guessing a delay. An ensemble that does not form within
+//! [`DEFAULT_WAIT`] is started again from scratch, with fresh ports and data
+//! dirs, up to [`START_ATTEMPTS`] times, and each failed attempt prints the
+//! tail of every server's log: on a loaded 2-core CI machine three JVMs
+//! starting at once have been seen not to form a quorum in 30 s (a port
+//! picked free and taken by another process before java bound it, or the
+//! initial sync timing out), and that is a property of the test machine, not
+//! of the code under test. Servers are SIGKILLed and reaped on drop, and
 //! the data dirs removed.
 //!
 //! If ZooKeeper or java is missing, [`zookeeper_available`] says so: a test
@@ -41,6 +50,8 @@ pub const TEST_TICK_MS: u64 = 200;
 pub const TEST_MAX_SESSION_TIMEOUT_MS: u64 = 60_000;
 /// How long [`Ensemble::wait_serving`] waits by default.
 pub const DEFAULT_WAIT: Duration = Duration::from_secs(30);
+/// How many times [`Ensemble::start`] tries to form an ensemble.
+pub const START_ATTEMPTS: u32 = 3;
 /// Poll interval while waiting for servers.
 const POLL: Duration = Duration::from_millis(50);
 
@@ -99,14 +110,44 @@ pub struct Ensemble {
 
 static ENSEMBLES: AtomicU32 = AtomicU32::new(0);
 
-fn free_port() -> std::io::Result<u16> {
-    Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+/// `n` distinct free loopback ports: every listener is held until all are
+/// picked, so the kernel cannot hand out the same port twice.
+fn free_ports(n: usize) -> std::io::Result<Vec<u16>> {
+    let held = (0..n).map(|_| TcpListener::bind("127.0.0.1:0")).collect::<std::io::Result<Vec<_>>>()?;
+    held.iter().map(|l| Ok(l.local_addr()?.port())).collect()
+}
+
+/// The last `lines` lines of `text`.
+fn tail(text: &str, lines: usize) -> String {
+    let all: Vec<&str> = text.lines().collect();
+    all[all.len().saturating_sub(lines)..].join("\n")
 }
 
 impl Ensemble {
-    /// Starts `n` servers (1 = standalone) and waits until a quorum serves.
+    /// Starts `n` servers (1 = standalone) and waits until a quorum serves,
+    /// trying again from scratch (fresh ports, fresh data) up to
+    /// [`START_ATTEMPTS`] times.
     pub async fn start(n: u32) -> std::io::Result<Ensemble> {
         zookeeper_available().map_err(std::io::Error::other)?;
+        let mut last = None;
+        for attempt in 1..=START_ATTEMPTS {
+            let e = Self::launch(n)?;
+            match e.wait_serving(DEFAULT_WAIT).await {
+                Ok(()) => return Ok(e),
+                Err(err) => {
+                    eprintln!("ZooKeeper ensemble attempt {attempt}/{START_ATTEMPTS} failed: {err}");
+                    for i in 0..e.servers.len() {
+                        eprintln!("--- server {} log (tail) ---\n{}", e.servers[i].id, tail(&e.log(i), 30));
+                    }
+                    last = Some(err);
+                }
+            }
+        }
+        Err(last.unwrap_or_else(|| std::io::Error::other("no attempt made")))
+    }
+
+    /// Writes the configuration of `n` servers and spawns them (no wait).
+    fn launch(n: u32) -> std::io::Result<Ensemble> {
         let root = std::env::temp_dir().join(format!(
             "rmesos-zk-{}-{}",
             std::process::id(),
@@ -114,15 +155,17 @@ impl Ensemble {
         ));
         let _ = std::fs::remove_dir_all(&root);
         let mut servers = Vec::new();
+        let mut ports = free_ports(3 * n as usize)?.into_iter();
+        let mut port = || ports.next().ok_or_else(|| std::io::Error::other("free_ports returned too few"));
         for id in 1..=n {
             let dir = root.join(format!("server{id}"));
             std::fs::create_dir_all(dir.join("data"))?;
             std::fs::write(dir.join("data/myid"), format!("{id}\n"))?;
             servers.push(Server {
                 id,
-                client_port: free_port()?,
-                peer_port: free_port()?,
-                election_port: free_port()?,
+                client_port: port()?,
+                peer_port: port()?,
+                election_port: port()?,
                 dir,
                 child: None,
             });
@@ -133,7 +176,7 @@ impl Ensemble {
             .collect();
         for s in &servers {
             let cfg = format!(
-                "tickTime={TEST_TICK_MS}\ninitLimit=10\nsyncLimit=5\ndataDir={}\nclientPort={}\n\
+                "tickTime={TEST_TICK_MS}\ninitLimit=50\nsyncLimit=10\ndataDir={}\nclientPort={}\n\
                  clientPortAddress=127.0.0.1\nmaxSessionTimeout={TEST_MAX_SESSION_TIMEOUT_MS}\n\
                  4lw.commands.whitelist=*\nadmin.enableServer=false\nstandaloneEnabled={}\n{}",
                 s.dir.join("data").display(),
@@ -147,7 +190,6 @@ impl Ensemble {
         for i in 0..e.servers.len() {
             e.spawn(i)?;
         }
-        e.wait_serving(DEFAULT_WAIT).await?;
         Ok(e)
     }
 
