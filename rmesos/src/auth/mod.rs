@@ -12,6 +12,7 @@
 //! authenticated, and stops (slave) or reports an error (driver) when
 //! refused.
 
+pub mod acls;
 pub mod authenticatee;
 pub mod authenticator;
 pub mod cram_md5;
@@ -19,6 +20,7 @@ pub mod credentials;
 pub mod http_basic;
 pub mod messages;
 
+pub use acls::{Acls, AclsError};
 pub use authenticatee::{Authenticatee, ClientAction, ClientOut, MaybeAuthenticatee};
 pub use authenticator::{Authenticator, ServerAction, ServerOut};
 pub use credentials::{Credential, Credentials, CredentialsError};
