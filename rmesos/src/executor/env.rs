@@ -13,6 +13,20 @@
 //! | `RMESOS_EXECUTOR_SHUTDOWN_GRACE_PERIOD` | time to shut down before the slave kills us     |
 //! | `RMESOS_RECOVERY_TIMEOUT`               | how long a checkpointing executor waits for a restarted slave |
 //! | `LIBPROCESS_IP`                         | the IP the driver's node binds (the slave's)    |
+//!
+//! Executors written for Mesos (its v1 executor HTTP API: pymesos, mesos-go)
+//! read Mesos's names instead, which the slave sets as well, with the values
+//! Mesos's agent gives them (`executorEnvironment` in its `slave.cpp`):
+//! [`mesos::FRAMEWORK_ID`], [`mesos::EXECUTOR_ID`], [`mesos::DIRECTORY`] and
+//! [`mesos::SANDBOX`] (the same path: no container images here),
+//! [`mesos::SLAVE_ID`], [`mesos::SLAVE_PID`], [`mesos::AGENT_ENDPOINT`]
+//! (`ip:port` of the slave, where `/api/v1/executor` is served),
+//! [`mesos::CHECKPOINT`] (`1`/`0`), [`mesos::HTTP_COMMAND_EXECUTOR`] (`0`:
+//! the command executor speaks the driver protocol),
+//! [`mesos::SHUTDOWN_GRACE_PERIOD`], and for checkpointing frameworks only
+//! [`mesos::RECOVERY_TIMEOUT`] and [`mesos::SUBSCRIPTION_BACKOFF_MAX`]
+//! (`--executor_reregistration_timeout`). Durations are written as Mesos
+//! writes them (`5secs`, `15mins`).
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -30,6 +44,22 @@ pub const DIRECTORY: &str = "RMESOS_DIRECTORY";
 pub const CHECKPOINT: &str = "RMESOS_CHECKPOINT";
 pub const SHUTDOWN_GRACE_PERIOD: &str = "RMESOS_EXECUTOR_SHUTDOWN_GRACE_PERIOD";
 pub const RECOVERY_TIMEOUT: &str = "RMESOS_RECOVERY_TIMEOUT";
+
+/// Mesos's names for the same environment (see the module doc).
+pub mod mesos {
+    pub const FRAMEWORK_ID: &str = "MESOS_FRAMEWORK_ID";
+    pub const EXECUTOR_ID: &str = "MESOS_EXECUTOR_ID";
+    pub const DIRECTORY: &str = "MESOS_DIRECTORY";
+    pub const SANDBOX: &str = "MESOS_SANDBOX";
+    pub const SLAVE_ID: &str = "MESOS_SLAVE_ID";
+    pub const SLAVE_PID: &str = "MESOS_SLAVE_PID";
+    pub const AGENT_ENDPOINT: &str = "MESOS_AGENT_ENDPOINT";
+    pub const CHECKPOINT: &str = "MESOS_CHECKPOINT";
+    pub const HTTP_COMMAND_EXECUTOR: &str = "MESOS_HTTP_COMMAND_EXECUTOR";
+    pub const SHUTDOWN_GRACE_PERIOD: &str = "MESOS_EXECUTOR_SHUTDOWN_GRACE_PERIOD";
+    pub const RECOVERY_TIMEOUT: &str = "MESOS_RECOVERY_TIMEOUT";
+    pub const SUBSCRIPTION_BACKOFF_MAX: &str = "MESOS_SUBSCRIPTION_BACKOFF_MAX";
+}
 
 /// Default of `RMESOS_EXECUTOR_SHUTDOWN_GRACE_PERIOD` (Mesos's 5 s).
 pub const DEFAULT_SHUTDOWN_GRACE_PERIOD: Duration = Duration::from_secs(5);

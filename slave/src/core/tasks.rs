@@ -234,6 +234,28 @@ impl SlaveCore {
         ] {
             env.push((k.to_string(), v));
         }
+        // Mesos's names, for executors written for Mesos (its v1 HTTP API).
+        let dir = dir.to_string_lossy().into_owned();
+        let grace = format_duration(self.cfg.executor_shutdown_grace_period);
+        for (k, v) in [
+            (exec_env::mesos::FRAMEWORK_ID, fid.to_string()),
+            (exec_env::mesos::EXECUTOR_ID, eid.to_string()),
+            (exec_env::mesos::DIRECTORY, dir.clone()),
+            (exec_env::mesos::SANDBOX, dir),
+            (exec_env::mesos::SLAVE_ID, self.info.id.as_ref().map(|s| s.to_string()).unwrap_or_default()),
+            (exec_env::mesos::SLAVE_PID, self.me.to_string()),
+            (exec_env::mesos::AGENT_ENDPOINT, self.me.addr().to_string()),
+            (exec_env::mesos::CHECKPOINT, if checkpoint { "1" } else { "0" }.to_string()),
+            (exec_env::mesos::HTTP_COMMAND_EXECUTOR, "0".to_string()),
+            (exec_env::mesos::SHUTDOWN_GRACE_PERIOD, grace),
+        ] {
+            env.push((k.to_string(), v));
+        }
+        if checkpoint {
+            env.push((exec_env::mesos::RECOVERY_TIMEOUT.into(), format_duration(self.cfg.recovery_timeout)));
+            let backoff = format_duration(self.cfg.executor_reregistration_timeout);
+            env.push((exec_env::mesos::SUBSCRIPTION_BACKOFF_MAX.into(), backoff));
+        }
         env
     }
 

@@ -204,6 +204,17 @@ fn a_command_task_launches_the_command_executor_and_runs_on_it() {
     assert_eq!(env["RMESOS_CHECKPOINT"], "1");
     assert_eq!(env["RMESOS_RECOVERY_TIMEOUT"], "15mins");
     assert_eq!(env["LIBPROCESS_IP"], "127.0.0.1");
+    // Mesos's names, as its agent sets them.
+    assert_eq!(env["MESOS_AGENT_ENDPOINT"], "127.0.0.1:5051");
+    assert_eq!(env["MESOS_SLAVE_PID"], "slave(1)@127.0.0.1:5051");
+    assert_eq!(env["MESOS_SLAVE_ID"], "m-S0");
+    assert_eq!((env["MESOS_FRAMEWORK_ID"].as_str(), env["MESOS_EXECUTOR_ID"].as_str()), ("m-0000", "t1"));
+    assert_eq!(env["MESOS_DIRECTORY"], launch.directory.to_str().unwrap());
+    assert_eq!(env["MESOS_SANDBOX"], env["MESOS_DIRECTORY"]);
+    assert_eq!((env["MESOS_CHECKPOINT"].as_str(), env["MESOS_HTTP_COMMAND_EXECUTOR"].as_str()), ("1", "0"));
+    assert_eq!(env["MESOS_EXECUTOR_SHUTDOWN_GRACE_PERIOD"], "5secs");
+    assert_eq!(env["MESOS_RECOVERY_TIMEOUT"], "15mins");
+    assert_eq!(env["MESOS_SUBSCRIPTION_BACKOFF_MAX"], "2secs");
     assert!(timers(&a)
         .iter()
         .any(|(d, t)| *d == Duration::from_secs(60) && matches!(t, Timer::ExecutorRegistration { .. })));
