@@ -7,6 +7,7 @@
 //! - [`recordio`]: `<length>\n<record>` framing, encoder and decoder;
 //! - [`json`]: the .proto's JSON (ids, resources, infos, statuses) to and
 //!   from this crate's types;
+//! - [`executor`]: `executor.proto`'s `Call` (parsed, validated) and `Event` (built);
 //! - [`scheduler`]: `scheduler.proto`'s `Call` (parsed, validated) and
 //!   `Event` (built).
 //!
@@ -14,6 +15,7 @@
 //! refused with 415 by the servers. Where Mesos's docs and its .proto
 //! disagree, the .proto wins (`{"type":"OFFERS","offers":{"offers":[..]}}`).
 
+pub mod executor;
 pub mod json;
 pub mod recordio;
 pub mod scheduler;
