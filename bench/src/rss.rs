@@ -23,6 +23,7 @@ pub fn fresh_core() -> MasterCore {
         max_agent_ping_timeouts: opts.max_agent_ping_timeouts,
         agent_reregister_timeout: opts.agent_reregister_timeout,
         epoch_base: 0.0,
+        acls: Default::default(),
     })
 }
 

@@ -58,10 +58,11 @@ pub trait Shell: Process {
 
     fn core_mut(&mut self) -> &mut Self::Core;
     fn now(&self) -> Self::Now;
-    /// Whether a message named `name` from `from` reaches the core at all
-    /// (the shell logs or answers a refusal itself).
-    fn accepts(&mut self, from: &Upid, name: &'static str) -> bool {
-        let _ = (from, name);
+    /// Whether `msg` from `from` reaches the core at all (the shell logs or
+    /// answers a refusal itself): a gate in front of the core, e.g. a
+    /// standby that takes nothing, or authentication.
+    fn accepts<M: Message>(&mut self, from: &Upid, msg: &M) -> bool {
+        let _ = (from, msg);
         true
     }
     fn perform(&mut self, actions: Vec<Self::Action>, ctx: &mut Context<Self>);
@@ -118,7 +119,7 @@ macro_rules! handlers {
         $({
             #[allow(unused_variables)]
             let handler: $crate::process::MessageHandler<$shell, $msg> = |shell, from, msg, ctx| {
-                if !$crate::wiring::Shell::accepts(shell, &from, <$msg as $crate::message::Message>::NAME) {
+                if !$crate::wiring::Shell::accepts(shell, &from, &msg) {
                     return;
                 }
                 $(let $arg = $crate::handlers!(@arg $arg, shell, from, msg);)*

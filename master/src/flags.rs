@@ -166,6 +166,12 @@ pub struct Flags {
     /// File of the principals and secrets of HTTP clients (the --credentials format) [default: none]
     #[arg(long, env = "RMESOS_HTTP_CREDENTIALS")]
     pub http_credentials: Option<String>,
+
+    /// Access control lists, Mesos's JSON, inline or a file (/path or
+    /// file:///path): {"permissive": true, "register_frameworks": [...],
+    /// "run_tasks": [...], ...} (docs/security.md) [default: none, all permitted]
+    #[arg(long, env = "RMESOS_ACLS")]
+    pub acls: Option<String>,
 }
 
 impl Flags {

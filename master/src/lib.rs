@@ -46,7 +46,7 @@ use actix::Addr;
 use libprocess::config::ConfigError;
 use libprocess::{Node, NodeError, SpawnError, Upid};
 use rmesos::auth::http_basic::HttpAuth;
-use rmesos::auth::Credentials;
+use rmesos::auth::{Acls, Credentials};
 use rmesos::detect::MASTER_ID;
 use rmesos::ids::new_master_id;
 use rmesos::MasterInfo;
@@ -83,6 +83,8 @@ pub struct MasterOptions {
     /// HTTP Basic authentication of the endpoints (`--authenticate_http_*`,
     /// `--http_credentials`).
     pub http_auth: HttpAuth,
+    /// `--acls`, parsed (default: everything permitted).
+    pub acls: Acls,
 }
 
 impl Default for MasterOptions {
@@ -114,6 +116,7 @@ impl MasterOptions {
                 frameworks: f.authenticate_http_frameworks,
                 credentials: Credentials::default(),
             },
+            acls: Acls::default(),
         }
     }
 
@@ -124,6 +127,10 @@ impl MasterOptions {
         if let Some(path) = &f.credentials {
             opts.credentials = Credentials::load(path).map_err(|e| StartError::Credentials(e.to_string()))?;
             tracing::info!("Loaded {} credential(s) from --credentials", opts.credentials.len());
+        }
+        if let Some(acls) = &f.acls {
+            opts.acls = Acls::load(acls).map_err(|e| StartError::Acls(e.to_string()))?;
+            tracing::info!("Loaded ACLs from --acls (permissive: {})", opts.acls.permissive);
         }
         if let Some(path) = &f.http_credentials {
             opts.http_auth.credentials =
@@ -196,6 +203,8 @@ pub enum StartError {
     Spawn(#[from] SpawnError),
     #[error("cannot create --work_dir {path}: {source}")]
     WorkDir { path: PathBuf, source: std::io::Error },
+    #[error("--acls: {0}")]
+    Acls(String),
     #[error("--credentials: {0}")]
     Credentials(String),
 }
@@ -243,6 +252,7 @@ pub fn spawn(node: &Node, mut opts: MasterOptions) -> Result<RunningMaster, Star
         max_agent_ping_timeouts: opts.max_agent_ping_timeouts,
         agent_reregister_timeout: opts.agent_reregister_timeout,
         epoch_base,
+        acls: opts.acls.clone(),
     });
     let hostname = opts.hostname.clone();
     let elected = match &ha {

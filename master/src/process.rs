@@ -217,12 +217,12 @@ impl Shell for MasterProcess {
         MasterProcess::now(self)
     }
 
-    fn accepts(&mut self, from: &Upid, name: &'static str) -> bool {
+    fn accepts<M: Message>(&mut self, from: &Upid, msg: &M) -> bool {
         if self.serving() {
-            return self.admits(from, name);
+            return self.admits(from, msg);
         }
-        if name != PongSlaveMessage::NAME {
-            self.not_leading(from, name);
+        if M::NAME != PongSlaveMessage::NAME {
+            self.not_leading(from, M::NAME);
         }
         false
     }

@@ -111,6 +111,50 @@ fn only_the_right_credentials_register_and_the_others_are_refused_on_both_sides(
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// `--acls` with real processes: `register_frameworks` refuses a principal
+/// every role (its driver stops with the master's reason), `run_tasks`
+/// refuses a principal the user its tasks run as (TASK_ERROR with Mesos's
+/// message), and the principal the ACLs allow runs its task.
+#[test]
+fn acls_refuse_a_principal_its_role_and_its_user() {
+    let dir = temp_dir("acls");
+    let creds = dir.join("credentials");
+    write_secret(&creds, "fw f-secret\nbarred b-secret\nops o-secret\n");
+    let out = Command::new("id").arg("-un").output().expect("id -un");
+    let user = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    let acls = format!(
+        r#"{{"register_frameworks": [{{"principals": {{"values": ["barred"]}}, "roles": {{"type": "NONE"}}}}],
+            "run_tasks": [{{"principals": {{"values": ["fw"]}}, "users": {{"type": "ANY"}}}},
+                          {{"principals": {{"type": "NONE"}}, "users": {{"values": ["{user}"]}}}}]}}"#
+    );
+    let mut cmd = Command::new(bin("rmesos-master"));
+    cmd.args(["--ip=127.0.0.1", "--port=0", "--hostname=acls", "--authenticate_frameworks"])
+        .arg(format!("--credentials={}", creds.display()))
+        .arg(format!("--acls={acls}"));
+    let mut m = Proc::spawn("rmesos-master", cmd);
+    let started = m.wait_line("started on");
+    let master = started.rsplit(' ').next().unwrap().to_string();
+    m.wait_line("Loaded ACLs from --acls (permissive: true)");
+    let mut s = slave(&master, "acl-slave", &dir, None);
+    s.wait_line("Registered with master");
+
+    let mut ok = execute(&master, "aclok", Some(("fw", "f-secret")));
+    assert_eq!(ok.wait_exit().code(), Some(0), "{}", ok.dump());
+    assert!(ok.dump().contains("aclok TASK_FINISHED"), "{}", ok.dump());
+
+    let mut barred = execute(&master, "aclbarred", Some(("barred", "b-secret")));
+    assert_ne!(barred.wait_exit().code(), Some(0), "{}", barred.dump());
+    assert!(barred.dump().contains("Not authorized to use role '*' (principal 'barred')"), "{}", barred.dump());
+    m.wait_line("refusing framework: Not authorized to use role '*' (principal 'barred')");
+
+    let mut ops = execute(&master, "aclops", Some(("ops", "o-secret")));
+    assert_ne!(ops.wait_exit().code(), Some(0), "{}", ops.dump());
+    assert!(ops.dump().contains("aclops TASK_ERROR on "), "{}", ops.dump());
+    assert!(ops.dump().contains(&format!("Not authorized to launch as user '{user}'")), "{}", ops.dump());
+    drop((s, m));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 /// `curl` with `args`: the HTTP status and the response headers.
 fn curl(args: &[&str]) -> (String, String) {
     let out = Command::new("curl")

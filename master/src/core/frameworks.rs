@@ -16,10 +16,27 @@ use libprocess::{Time, Upid};
 use rmesos::messages::*;
 use rmesos::{FrameworkID, TaskState};
 
+use rmesos::auth::acls::Action as Action_;
+
 use super::{Action, Framework, MasterCore, Outgoing};
 use crate::core::state::MAX_COMPLETED_FRAMEWORKS;
 
 impl MasterCore {
+    /// `register_frameworks`: the framework's principal may use its role
+    /// (Mesos authorizes FrameworkInfo.principal, which the master's gate
+    /// has checked against the authenticated one).
+    fn authorize_framework(&self, info: &rmesos::FrameworkInfo) -> Result<(), String> {
+        let principal = info.principal.as_deref();
+        if self.cfg.acls.allows(Action_::RegisterFrameworks, principal, Some(&info.role)) {
+            return Ok(());
+        }
+        Err(format!(
+            "Not authorized to use role '{}'{}",
+            info.role,
+            principal.map_or(String::new(), |p| format!(" (principal '{p}')"))
+        ))
+    }
+
     fn framework_error(&mut self, to: &Upid, message: String) {
         tracing::warn!(scheduler = %to, "refusing framework: {message}");
         self.send(to, Outgoing::FrameworkError(FrameworkErrorMessage { message }));
@@ -30,6 +47,10 @@ impl MasterCore {
         let mut info = msg.framework;
         if let Err(e) = info.validate() {
             self.framework_error(from, format!("Invalid FrameworkInfo: {e}"));
+            return self.take();
+        }
+        if let Err(e) = self.authorize_framework(&info) {
+            self.framework_error(from, e);
             return self.take();
         }
         if info.id.is_some() {
@@ -73,6 +94,10 @@ impl MasterCore {
         let info = msg.framework;
         if let Err(e) = info.validate() {
             self.framework_error(from, format!("Invalid FrameworkInfo: {e}"));
+            return self.take();
+        }
+        if let Err(e) = self.authorize_framework(&info) {
+            self.framework_error(from, e);
             return self.take();
         }
         let Some(id) = info.id.clone() else {

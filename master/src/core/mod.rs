@@ -52,6 +52,9 @@ pub struct CoreConfig {
     /// Wall-clock seconds since the Unix epoch at clock time zero: master-made
     /// status updates carry `epoch_base + now` as their timestamp.
     pub epoch_base: f64,
+    /// `--acls`: who may register in which role and run tasks as which
+    /// user (default: everything permitted).
+    pub acls: rmesos::auth::Acls,
 }
 
 libprocess::outgoing! {

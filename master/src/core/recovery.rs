@@ -122,6 +122,7 @@ mod tests {
             max_agent_ping_timeouts: 5,
             agent_reregister_timeout: Duration::from_secs(600),
             epoch_base: 0.0,
+            acls: Default::default(),
         });
         m.recover(vec![info("m1-S0", "a"), info("m1-S1", "b")]);
         let (s0, s1) = (SlaveID::new("m1-S0").unwrap(), SlaveID::new("m1-S1").unwrap());

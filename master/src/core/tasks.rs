@@ -43,6 +43,20 @@ pub enum TaskError {
     IncompatibleExecutor(rmesos::ExecutorID),
     #[error("Task uses more resources {needed} than available {available}")]
     TooManyResources { needed: Resources, available: Resources },
+    /// `run_tasks` denies the framework's principal this user
+    /// (TASK_ERROR, REASON_TASK_UNAUTHORIZED).
+    #[error("Not authorized to launch as user '{0}'")]
+    Unauthorized(String),
+}
+
+impl TaskError {
+    /// The reason of the TASK_ERROR this refusal sends.
+    pub fn reason(&self) -> Reason {
+        match self {
+            TaskError::Unauthorized(_) => Reason::TaskUnauthorized,
+            _ => Reason::TaskInvalid,
+        }
+    }
 }
 
 impl MasterCore {
@@ -91,10 +105,22 @@ impl MasterCore {
         launched: &HashSet<TaskID>,
     ) -> Result<(Resources, Option<ExecutorInfo>), TaskError> {
         task.validate()?;
+        let fw = &self.frameworks[fid];
+        // The user the task runs as: its command's, its executor's, else the
+        // framework's (as Mesos authorizes `run_tasks`).
+        let user = task
+            .command
+            .as_ref()
+            .and_then(|c| c.user.clone())
+            .or_else(|| task.executor.as_ref().and_then(|e| e.command.user.clone()))
+            .unwrap_or_else(|| fw.info.user.clone());
+        let acls = &self.cfg.acls;
+        if !acls.allows(rmesos::auth::acls::Action::RunTasks, fw.info.principal.as_deref(), Some(&user)) {
+            return Err(TaskError::Unauthorized(user));
+        }
         if task.slave_id != *sid {
             return Err(TaskError::WrongSlave { task: task.slave_id.clone(), offers: sid.clone() });
         }
-        let fw = &self.frameworks[fid];
         if fw.tasks.contains_key(&task.task_id) || launched.contains(&task.task_id) {
             return Err(TaskError::DuplicateId(task.task_id.clone()));
         }
@@ -172,7 +198,7 @@ impl MasterCore {
                         task.task_id,
                         Some(slave_id.clone()),
                         TaskState::Error,
-                        Reason::TaskInvalid,
+                        e.reason(),
                         e.to_string(),
                         now,
                     );

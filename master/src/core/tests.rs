@@ -11,6 +11,7 @@ use uuid::Uuid;
 
 use super::*;
 
+mod acls;
 mod logs;
 mod restarts;
 
@@ -37,6 +38,7 @@ fn core() -> MasterCore {
         max_agent_ping_timeouts: 5,
         agent_reregister_timeout: Duration::from_secs(600),
         epoch_base: 0.0,
+        acls: Default::default(),
     })
 }
 
