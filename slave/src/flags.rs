@@ -143,6 +143,25 @@ pub struct Flags {
     #[arg(long, env = "RMESOS_AUTHENTICATION_BACKOFF_FACTOR", default_value = "1secs", value_parser = parse_duration)]
     pub authentication_backoff_factor: Duration,
 
+    /// Parent directory of the fetcher cache (this slave's is `<dir>/port-<port>`,
+    /// emptied at start).
+    #[arg(long, env = "RMESOS_FETCHER_CACHE_DIR", default_value = "/tmp/mesos/fetch")]
+    pub fetcher_cache_dir: PathBuf,
+
+    /// Size of the fetcher cache (e.g. 2GB, 512MB; 0 turns it off): the least
+    /// recently used files are evicted to make room.
+    #[arg(long, env = "RMESOS_FETCHER_CACHE_SIZE", default_value = "2GB", value_parser = parse_bytes)]
+    pub fetcher_cache_size: u64,
+
+    /// A download that receives no byte for this long is aborted.
+    #[arg(long, env = "RMESOS_FETCHER_STALL_TIMEOUT", default_value = "1mins", value_parser = parse_duration)]
+    pub fetcher_stall_timeout: Duration,
+
+    /// The largest download, and the most an archive may unpack to (an
+    /// rmesos flag: Mesos has no such bound).
+    #[arg(long, env = "RMESOS_FETCHER_MAX_SIZE", default_value = "10GB", value_parser = parse_bytes)]
+    pub fetcher_max_size: u64,
+
     /// Time an authentication attempt may take before it is retried
     #[arg(long, env = "RMESOS_AUTHENTICATION_TIMEOUT_MIN", default_value = "5secs", value_parser = parse_duration)]
     pub authentication_timeout_min: Duration,
@@ -161,6 +180,16 @@ impl Flags {
         }
     }
 
+    /// The fetcher's part of the flags.
+    pub fn fetcher(&self) -> crate::fetcher::FetcherConfig {
+        crate::fetcher::FetcherConfig {
+            cache_dir: self.fetcher_cache_dir.clone(),
+            cache_size: self.fetcher_cache_size,
+            stall_timeout: self.fetcher_stall_timeout,
+            max_size: self.fetcher_max_size,
+        }
+    }
+
     pub fn recover_mode(&self) -> RecoverMode {
         if self.recover == "cleanup" {
             RecoverMode::Cleanup
@@ -168,6 +197,23 @@ impl Flags {
             RecoverMode::Reconnect
         }
     }
+}
+
+/// A size as Mesos writes one: `2GB`, `512MB`, `64KB`, `100B` or plain bytes.
+pub fn parse_bytes(s: &str) -> Result<u64, String> {
+    let t = s.trim();
+    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (n, unit) = t.split_at(split);
+    let n: u64 = n.parse().map_err(|_| format!("'{s}' is not a size (e.g. 2GB, 512MB, 100B)"))?;
+    let mult: u64 = match unit.trim().to_ascii_uppercase().as_str() {
+        "" | "B" => 1,
+        "KB" => 1 << 10,
+        "MB" => 1 << 20,
+        "GB" => 1 << 30,
+        "TB" => 1 << 40,
+        _ => return Err(format!("'{s}' is not a size (units: B, KB, MB, GB, TB)")),
+    };
+    n.checked_mul(mult).ok_or_else(|| format!("'{s}' is too large"))
 }
 
 fn parse_headroom(s: &str) -> Result<f64, String> {
@@ -199,7 +245,10 @@ fn parse_master(s: &str) -> Result<MasterSpec, String> {
 impl Flags {
     /// Flags for a slave of an in-process cluster (rmesos-local): the given
     /// master, work dir and resources, Mesos defaults for the rest, any port.
+    /// The fetcher cache is under the work dir (`<work_dir>/fetch`), so that
+    /// slaves of one process never share one.
     pub fn local(master: MasterSpec, work_dir: PathBuf, resources: Option<Resources>) -> Flags {
+        let work_dir_fetch = work_dir.join("fetch");
         Flags {
             ip: None,
             port: 0,
@@ -229,6 +278,10 @@ impl Flags {
             credential: None,
             authentication_backoff_factor: Duration::from_secs(1),
             authentication_timeout_min: Duration::from_secs(5),
+            fetcher_cache_dir: work_dir_fetch,
+            fetcher_cache_size: crate::fetcher::DEFAULT_CACHE_SIZE,
+            fetcher_stall_timeout: crate::fetcher::DEFAULT_STALL_TIMEOUT,
+            fetcher_max_size: crate::fetcher::DEFAULT_MAX_SIZE,
         }
     }
 }
@@ -261,6 +314,12 @@ mod tests {
         assert!(!f.cgroups_enable_cfs && f.switch_user);
         assert_eq!(f.gc_delay, Duration::from_secs(7 * 24 * 3600));
         assert_eq!((f.gc_disk_headroom, f.disk_watch_interval), (0.1, Duration::from_secs(60)));
+        assert_eq!(f.fetcher_cache_dir, PathBuf::from("/tmp/mesos/fetch"));
+        assert_eq!((f.fetcher_cache_size, f.fetcher_stall_timeout), (2 << 30, Duration::from_secs(60)));
+        assert_eq!(parse_bytes("512MB"), Ok(512 << 20));
+        assert_eq!(parse_bytes("100B"), Ok(100));
+        assert_eq!(parse_bytes("0"), Ok(0));
+        assert!(parse_bytes("2XB").is_err() && parse_bytes("GB").is_err());
         let f = parse(&["--master", "a:1", "--work_dir", "/w", "--recover", "cleanup", "--strict", "false"]).unwrap();
         assert_eq!(f.recover_mode(), RecoverMode::Cleanup);
         assert!(!f.strict);

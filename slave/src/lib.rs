@@ -25,6 +25,7 @@ pub mod cgroups;
 pub mod checkpoint;
 pub mod containerizer;
 pub mod core;
+pub mod fetcher;
 pub mod flags;
 pub mod gc;
 pub mod http;
@@ -67,6 +68,9 @@ pub enum StartError {
     Containerizer(String),
     #[error("--credential: {0}")]
     Credential(String),
+    /// The fetcher cache directory cannot be prepared.
+    #[error("--fetcher_cache_dir: {0}")]
+    Fetcher(String),
 }
 
 /// A running slave.
@@ -222,6 +226,8 @@ pub fn spawn(node: &Node, opts: SlaveOptions) -> Result<Slave, StartError> {
         paths::sandboxes_root(&work_dir),
         Box::new(gc::Statvfs(work_dir.clone())),
     );
+    let fetcher = fetcher::Fetcher::new(&flags.fetcher(), node.address().port(), node.clock().clone())
+        .map_err(StartError::Fetcher)?;
     let (tx, rx) = watch::channel(false);
     let detector = match &master {
         MasterSource::Detector(d) => Some(d.clone()),
@@ -238,6 +244,7 @@ pub fn spawn(node: &Node, opts: SlaveOptions) -> Result<Slave, StartError> {
             if let Some(a) = authee {
                 p.authee.0 = Some(a);
             }
+            p.fetches.fetcher = Some(fetcher);
             p
         })
         .map_err(|e| {

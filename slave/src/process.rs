@@ -43,6 +43,8 @@ pub struct SlaveProcess {
     gc: crate::gc::Collector,
     /// Authentication with each detected master (see `auth.rs`).
     pub(crate) authee: rmesos::auth::MaybeAuthenticatee,
+    /// The fetcher and its fetches in flight (`fetcher/shell.rs`).
+    pub(crate) fetches: crate::fetcher::shell::Fetches,
 }
 
 impl SlaveProcess {
@@ -73,6 +75,7 @@ impl SlaveProcess {
             recovered: Some(recovered),
             gc,
             authee,
+            fetches: Default::default(),
         }
     }
 
@@ -104,7 +107,7 @@ impl SlaveProcess {
                 }
                 Action::Launch(l) => {
                     self.gc.gc.in_use(&l.directory);
-                    self.launch(l, ctx)
+                    self.fetch_then_launch(l, ctx)
                 }
                 Action::ScheduleGc(path) => {
                     self.gc.gc.schedule(path, self.me.clock().now());
@@ -115,6 +118,9 @@ impl SlaveProcess {
                     });
                 }
                 Action::Kill { framework_id, executor_id, run } => {
+                    if self.kill_fetching(&framework_id, &executor_id, run, ctx) {
+                        continue;
+                    }
                     tracing::info!(executor = %executor_id, framework = %framework_id, %run, "Killing executor run {run}");
                     self.containerizer.kill(run);
                 }
@@ -145,7 +151,7 @@ impl SlaveProcess {
         self.core.grace_period()
     }
 
-    fn launch(&mut self, l: crate::core::Launch, ctx: &mut Context<Self>) {
+    pub(crate) fn launch(&mut self, l: crate::core::Launch, ctx: &mut Context<Self>) {
         let (fid, eid, run) = (l.framework_id.clone(), l.executor_id.clone(), l.run);
         let Launched { pid, exit } = match self.containerizer.launch(&l) {
             Ok(launched) => launched,
@@ -361,7 +367,7 @@ impl Process for SlaveProcess {
             .route("monitor/statistics", Self::statistics)
             .route("monitor/statistics.json", Self::statistics)
             .route("health", |_, _, _| http::health())
-            .route("metrics/snapshot", |a: &mut Self, _, _| Response::json(&a.core.metrics_json()))
+            .route("metrics/snapshot", |a: &mut Self, _, _| Response::json(&a.fetches.metrics(a.core.metrics_json())))
             .route("files/read", Self::files_read);
     }
 

@@ -48,8 +48,20 @@ pub struct CommandUri {
     /// Extract archives (default true).
     #[serde(default = "yes", skip_serializing_if = "is_true")]
     pub extract: bool,
+    /// Keep the download in the slave's fetcher cache (`--fetcher_cache_dir`)
+    /// and reuse it for later tasks.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub cache: bool,
+    /// The name in the sandbox (a relative path), instead of the URI's basename.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub output_file: Option<String>,
+}
+
+impl CommandUri {
+    /// `value` with Mesos's defaults: extracted, not executable, not cached.
+    pub fn new(value: impl Into<String>) -> CommandUri {
+        CommandUri { value: value.into(), executable: false, extract: true, cache: false, output_file: None }
+    }
 }
 
 /// A command to run (Mesos's `CommandInfo`).
@@ -178,7 +190,7 @@ mod tests {
         );
         assert_eq!(serde_json::from_str::<CommandInfo>(&j).unwrap(), c);
         let u: CommandUri = serde_json::from_str(r#"{"value":"http://x/a.tgz"}"#).unwrap();
-        assert!(u.extract && !u.executable);
+        assert!(u.extract && !u.executable && !u.cache);
     }
 
     #[test]

@@ -300,7 +300,7 @@ pub fn command_info_json(c: &CommandInfo) -> Value {
         .uris
         .iter()
         .map(|u| {
-            let mut j = json!({"value": u.value, "executable": u.executable, "extract": u.extract});
+            let mut j = json!({"value": u.value, "executable": u.executable, "extract": u.extract, "cache": u.cache});
             if let Some(f) = &u.output_file {
                 j["output_file"] = json!(f);
             }
@@ -343,6 +343,7 @@ pub fn command_info(v: &Value, within: &str) -> Result<CommandInfo, V1Error> {
             value: string(u, "value", within)?.ok_or_else(|| V1Error::new(format!("{within}: a URI has no value")))?,
             executable: boolean(u, "executable", within)?.unwrap_or(false),
             extract: boolean(u, "extract", within)?.unwrap_or(true),
+            cache: boolean(u, "cache", within)?.unwrap_or(false),
             output_file: string(u, "output_file", within)?,
         });
     }

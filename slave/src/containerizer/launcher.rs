@@ -48,7 +48,8 @@ const STRIP_ENV: &[&str] = &["LIBPROCESS_PORT", "LIBPROCESS_ADVERTISE_PORT", "LI
 pub fn launch(l: &Launch, spawn: Spawn) -> io::Result<Child> {
     std::fs::create_dir_all(&l.directory)?;
     let stdout = File::create(l.directory.join("stdout"))?;
-    let stderr = File::create(l.directory.join("stderr"))?;
+    // Appended to: the fetcher's log comes first (as in Mesos).
+    let stderr = File::options().create(true).append(true).open(l.directory.join("stderr"))?;
     if let Some(u) = &spawn.user {
         for p in [l.directory.clone(), l.directory.join("stdout"), l.directory.join("stderr")] {
             user::chown(&p, u)?;

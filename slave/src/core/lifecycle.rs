@@ -89,13 +89,26 @@ impl SlaveCore {
         error: &str,
         now: Now,
     ) -> Vec<Action> {
+        self.launch_failed_with(fid, eid, run, &format!("Failed to launch executor: {error}"), now)
+    }
+
+    /// The launch failed before the executor started (e.g. `Failed to fetch
+    /// '<uri>': <why>`): its tasks fail with `message`.
+    pub fn launch_failed_with(
+        &mut self,
+        fid: &FrameworkID,
+        eid: &ExecutorID,
+        run: uuid::Uuid,
+        message: &str,
+        now: Now,
+    ) -> Vec<Action> {
         if let Some(e) = self.executor_mut(fid, eid) {
             if e.run == run {
-                tracing::error!(executor = %eid, framework = %fid, "Failed to launch executor: {error}");
+                tracing::error!(executor = %eid, framework = %fid, "{message}");
                 e.termination = Some(Termination {
                     state: TaskState::Failed,
                     reason: Reason::ContainerLaunchFailed,
-                    message: format!("Failed to launch executor: {error}"),
+                    message: message.to_string(),
                 });
             }
         }

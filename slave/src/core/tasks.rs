@@ -82,6 +82,9 @@ impl SlaveCore {
         let mut command = CommandInfo::exec(path, vec!["rmesos-executor".into()]);
         // The command executor runs as its task's user (Mesos does the same).
         command.user = task.command.as_ref().and_then(|c| c.user.clone());
+        // The task's URIs are fetched into the sandbox before the executor
+        // starts (Mesos puts them on the command executor's command).
+        command.uris = task.command.as_ref().map(|c| c.uris.clone()).unwrap_or_default();
         let mut info = ExecutorInfo::new(
             ExecutorID::new(task.task_id.as_str()).expect("a task id is a valid executor id"),
             command,

@@ -1,0 +1,348 @@
+//! Tasks as Mesos runs them (issue 15), through real processes: an
+//! `rmesos-master` and an `rmesos-slave` (which starts the real
+//! `rmesos-executor`), a framework on the Rust scheduler driver in this
+//! test, and an HTTP server in this test on 127.0.0.1 serving the
+//! archives the tasks fetch. Every wait is on a status update or an output
+//! line (bounded by `procs::WAIT`); nothing sleeps.
+
+use std::collections::HashMap;
+use std::io::{Read, Write};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::{Arc, Mutex};
+
+use rmesos::info::{CommandUri, FrameworkCapability};
+use rmesos::scheduler::{DriverHandle, Scheduler, SchedulerDriver};
+use rmesos::task::Reason;
+use rmesos::{CommandInfo, Filters, FrameworkInfo, Offer, Resources, TaskID, TaskInfo, TaskState, TaskStatus};
+use rmesos_tests::procs::{bin, bin_dir, get_json, temp_dir, Proc, WAIT};
+use tokio::sync::mpsc;
+
+/// A file server on 127.0.0.1 that counts the requests of each path.
+struct Files {
+    addr: String,
+    hits: Arc<Mutex<HashMap<String, usize>>>,
+}
+
+impl Files {
+    /// Serves `files` (path -> body); anything else is a 404. One thread
+    /// per connection, each request answered and closed.
+    fn serve(files: HashMap<String, Vec<u8>>) -> Files {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind the file server");
+        let addr = listener.local_addr().unwrap().to_string();
+        let hits = Arc::new(Mutex::new(HashMap::new()));
+        let (files, counts) = (Arc::new(files), hits.clone());
+        std::thread::spawn(move || {
+            for conn in listener.incoming() {
+                let Ok(mut conn) = conn else { continue };
+                let (files, counts) = (files.clone(), counts.clone());
+                std::thread::spawn(move || {
+                    conn.set_read_timeout(Some(WAIT)).ok();
+                    let mut head = Vec::new();
+                    let mut byte = [0u8; 1];
+                    while !head.ends_with(b"\r\n\r\n") && head.len() < 16 * 1024 {
+                        match conn.read(&mut byte) {
+                            Ok(1) => head.push(byte[0]),
+                            _ => return,
+                        }
+                    }
+                    let head = String::from_utf8_lossy(&head);
+                    let path = head.split(' ').nth(1).unwrap_or("/").to_string();
+                    *counts.lock().unwrap().entry(path.clone()).or_insert(0) += 1;
+                    if path == "/hang" {
+                        // Never answers: holds the connection until the client drops it.
+                        let _ = conn.read_to_end(&mut Vec::new());
+                        return;
+                    }
+                    let (status, body): (&str, &[u8]) = match files.get(&path) {
+                        Some(b) => ("200 OK", b),
+                        None => ("404 Not Found", b"not found"),
+                    };
+                    let _ = write!(
+                        conn,
+                        "HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                        body.len()
+                    );
+                    let _ = conn.write_all(body);
+                });
+            }
+        });
+        Files { addr, hits }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    fn hits(&self, path: &str) -> usize {
+        self.hits.lock().unwrap().get(path).copied().unwrap_or(0)
+    }
+}
+
+/// A tar.gz of `(name, mode, body)` files, or of raw entries for the
+/// escaping cases (names and link targets written as given).
+/// One tar entry: name, type, mode, body, link target.
+type Entry<'a> = (&'a str, tar::EntryType, u32, &'a [u8], Option<&'a str>);
+
+fn tgz(entries: &[Entry]) -> Vec<u8> {
+    let mut b = tar::Builder::new(Vec::new());
+    for (name, kind, mode, data, link) in entries {
+        let mut h = tar::Header::new_gnu();
+        h.as_old_mut().name[..name.len()].copy_from_slice(name.as_bytes());
+        h.set_entry_type(*kind);
+        h.set_size(data.len() as u64);
+        h.set_mode(*mode);
+        if let Some(l) = link {
+            h.set_link_name(l).unwrap();
+        }
+        h.set_cksum();
+        b.append(&h, *data).unwrap();
+    }
+    let tar = b.into_inner().unwrap();
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    gz.write_all(&tar).unwrap();
+    gz.finish().unwrap()
+}
+
+/// The framework: launches what the test queues on the next offers, and
+/// forwards every status.
+struct Launcher {
+    queue: Arc<Mutex<Vec<TaskInfo>>>,
+    statuses: mpsc::UnboundedSender<TaskStatus>,
+}
+
+impl Scheduler for Launcher {
+    fn resource_offers(&mut self, driver: &DriverHandle, offers: Vec<Offer>) {
+        for offer in offers {
+            let mut left = offer.resources.clone();
+            let mut tasks = Vec::new();
+            let mut queue = self.queue.lock().unwrap();
+            while let Some(t) = queue.last() {
+                let Some(rest) = left.checked_sub(&t.resources) else { break };
+                left = rest;
+                let mut t = queue.pop().unwrap();
+                t.slave_id = offer.slave_id.clone();
+                tasks.push(t);
+            }
+            if tasks.is_empty() {
+                driver.decline_offer(offer.id, Filters { refuse_seconds: 1.0 });
+            } else {
+                driver.launch_tasks(vec![offer.id], tasks, Filters { refuse_seconds: 0.0 });
+            }
+        }
+    }
+
+    fn status_update(&mut self, _driver: &DriverHandle, status: TaskStatus) {
+        let _ = self.statuses.send(status);
+    }
+}
+
+/// A master, a slave and the framework, all real.
+struct Cluster {
+    work_dir: PathBuf,
+    slave_addr: String,
+    queue: Arc<Mutex<Vec<TaskInfo>>>,
+    statuses: mpsc::UnboundedReceiver<TaskStatus>,
+    driver: SchedulerDriver,
+    _slave: Proc,
+    _master: Proc,
+}
+
+impl Cluster {
+    async fn start(name: &str, slave_flags: &[&str]) -> Cluster {
+        let work_dir = temp_dir(name);
+        let mut cmd = Command::new(bin("rmesos-master"));
+        cmd.args(["--ip=127.0.0.1", "--port=0", "--hostname=tasks"]);
+        let mut master = Proc::spawn("rmesos-master", cmd);
+        let started = master.wait_line("started on");
+        let master_addr = started.rsplit(' ').next().unwrap().to_string();
+        let mut cmd = Command::new(bin("rmesos-slave"));
+        cmd.arg("--master")
+            .arg(&master_addr)
+            .args(["--ip=127.0.0.1", "--port=0", "--resources=cpus:4;mem:1024;disk:1024;ports:[31000-31100]"])
+            .arg("--work_dir")
+            .arg(work_dir.join("slave"))
+            .arg("--fetcher_cache_dir")
+            .arg(work_dir.join("fetch"))
+            .arg("--launcher_dir")
+            .arg(bin_dir())
+            .args(slave_flags);
+        let mut slave = Proc::spawn("rmesos-slave", cmd);
+        let line = slave.wait_line("Slave started at ");
+        let pid = line.split("Slave started at ").nth(1).unwrap().split(' ').next().unwrap();
+        let slave_addr = pid.split('@').nth(1).unwrap().to_string();
+        master.wait_line("Registered slave");
+        let (tx, statuses) = mpsc::unbounded_channel();
+        let queue = Arc::new(Mutex::new(Vec::new()));
+        let mut info = FrameworkInfo::new(whoami(), "tasks");
+        info.capabilities.push(FrameworkCapability::TaskKillingState);
+        let mut driver =
+            SchedulerDriver::new(Launcher { queue: queue.clone(), statuses: tx }, info, master_addr.clone()).unwrap();
+        driver.start().await.expect("the driver starts");
+        Cluster { work_dir, slave_addr, queue, statuses, driver, _slave: slave, _master: master }
+    }
+
+    fn launch(&self, task: TaskInfo) {
+        self.queue.lock().unwrap().insert(0, task);
+        self.driver.handle().revive_offers();
+    }
+
+    /// The statuses of `task` up to (and with) its first in `until`.
+    async fn until(&mut self, task: &str, until: &[TaskState]) -> Vec<TaskStatus> {
+        let mut seen = Vec::new();
+        loop {
+            let st = tokio::time::timeout(WAIT, self.statuses.recv())
+                .await
+                .unwrap_or_else(|_| panic!("no status of {task} within {WAIT:?}; saw {seen:?}"))
+                .expect("the driver is running");
+            if st.task_id.as_str() != task {
+                continue;
+            }
+            let done = until.contains(&st.state);
+            seen.push(st);
+            if done {
+                return seen;
+            }
+        }
+    }
+
+    async fn terminal(&mut self, task: &str) -> Vec<TaskStatus> {
+        let all: Vec<TaskState> = TaskState::ALL.iter().copied().filter(|s| s.is_terminal()).collect();
+        self.until(task, &all).await
+    }
+
+    fn metrics(&self) -> serde_json::Value {
+        get_json(&self.slave_addr, "/metrics/snapshot")
+    }
+
+    /// The sandbox of the (only) run of executor `id`.
+    fn sandbox(&self, id: &str) -> PathBuf {
+        let mut found = Vec::new();
+        find_dirs(&self.work_dir.join("slave/slaves"), &mut found);
+        let runs: Vec<PathBuf> = found
+            .into_iter()
+            .filter(|p| p.parent().and_then(Path::parent).and_then(Path::file_name).is_some_and(|n| n == id))
+            .collect();
+        assert_eq!(runs.len(), 1, "one run of {id}: {runs:?}");
+        runs.into_iter().next().unwrap()
+    }
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        self.driver.stop(false);
+        let _ = std::fs::remove_dir_all(&self.work_dir);
+    }
+}
+
+/// Directories named `runs/<run>` under `dir`.
+fn find_dirs(dir: &Path, found: &mut Vec<PathBuf>) {
+    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    for e in entries.flatten() {
+        let p = e.path();
+        if e.file_type().is_ok_and(|t| t.is_dir()) {
+            if p.parent().and_then(Path::file_name).is_some_and(|n| n == "runs") {
+                found.push(p.clone());
+            }
+            find_dirs(&p, found);
+        }
+    }
+}
+
+fn whoami() -> String {
+    std::env::var("USER").ok().filter(|u| !u.is_empty()).unwrap_or_else(|| "root".into())
+}
+
+fn task(id: &str, command: CommandInfo) -> TaskInfo {
+    TaskInfo::command(
+        id,
+        TaskID::new(id).unwrap(),
+        rmesos::SlaveID::new("unset").unwrap(),
+        Resources::parse("cpus:0.1;mem:32").unwrap(),
+        command,
+    )
+}
+
+fn with_uris(command: &str, uris: Vec<CommandUri>) -> CommandInfo {
+    CommandInfo { uris, ..CommandInfo::shell(command) }
+}
+
+fn last(statuses: &[TaskStatus]) -> &TaskStatus {
+    statuses.last().expect("a status")
+}
+
+#[actix_rt::test]
+async fn uris_are_fetched_extracted_cached_and_refused() {
+    const F: tar::EntryType = tar::EntryType::Regular;
+    let app = tgz(&[("app/run.sh", F, 0o755, b"#!/bin/sh\necho fetched-and-ran\n", None)]);
+    let files = Files::serve(HashMap::from([
+        ("/app.tar.gz".to_string(), app),
+        ("/tool".to_string(), b"#!/bin/sh\necho tool-ran\n".to_vec()),
+        ("/escape.tar.gz".to_string(), tgz(&[("../escaped", F, 0o644, b"x", None)])),
+        ("/link.tgz".to_string(), tgz(&[("out", tar::EntryType::Symlink, 0o777, b"", Some("/etc"))])),
+    ]));
+    // A launch, fetch included, is bounded by the registration timeout.
+    let mut c = Cluster::start("fetch", &["--executor_registration_timeout=5secs"]).await;
+
+    // An archive fetched through the cache, unpacked, its script run.
+    let cached = || CommandUri { cache: true, ..CommandUri::new(files.url("/app.tar.gz")) };
+    c.launch(task("first", with_uris("./app/run.sh", vec![cached()])));
+    let s = c.terminal("first").await;
+    assert_eq!(last(&s).state, TaskState::Finished, "{s:?}");
+    let sandbox = c.sandbox("first");
+    assert_eq!(std::fs::read_to_string(sandbox.join("stdout")).unwrap().trim(), "fetched-and-ran");
+    let log = std::fs::read_to_string(sandbox.join("stderr")).unwrap();
+    assert!(log.contains(&format!("rmesos-fetcher: Fetching URI '{}'", files.url("/app.tar.gz"))), "{log}");
+    assert!(!sandbox.join("app.tar.gz").exists(), "from the cache, only the unpacked files are in the sandbox");
+
+    // The same URI again: a cache hit, no second request.
+    c.launch(task("second", with_uris("./app/run.sh", vec![cached()])));
+    let s = c.terminal("second").await;
+    assert_eq!(last(&s).state, TaskState::Finished, "{s:?}");
+    assert_eq!(files.hits("/app.tar.gz"), 1, "the second task used the cache");
+    let m = c.metrics();
+    assert_eq!(m["containerizer/fetcher/cache_hits"], 1, "{m}");
+    assert_eq!(m["containerizer/fetcher/cache_misses"], 1, "{m}");
+    assert_eq!(m["containerizer/fetcher/task_fetches_succeeded"], 2, "{m}");
+    assert_eq!(m["containerizer/fetcher/cache_files"], 1, "{m}");
+
+    // executable + output_file, not cached.
+    let tool =
+        CommandUri { executable: true, output_file: Some("bin/t".into()), ..CommandUri::new(files.url("/tool")) };
+    c.launch(task("tool", with_uris("./bin/t", vec![tool])));
+    let s = c.terminal("tool").await;
+    assert_eq!(last(&s).state, TaskState::Finished, "{s:?}");
+    assert_eq!(std::fs::read_to_string(c.sandbox("tool").join("stdout")).unwrap().trim(), "tool-ran");
+
+    // Failures: TASK_FAILED, REASON_CONTAINER_LAUNCH_FAILED, "Failed to fetch '<uri>': <why>".
+    for (id, path, why) in [
+        ("missing", "/missing.tgz", "HTTP 404 Not Found"),
+        ("escape", "/escape.tar.gz", "archive entry '../escaped' would land outside the sandbox"),
+        ("link", "/link.tgz", "symbolic link 'out' points outside the sandbox"),
+    ] {
+        c.launch(task(id, with_uris("echo never-runs", vec![CommandUri::new(files.url(path))])));
+        let s = c.terminal(id).await;
+        let end = last(&s);
+        assert_eq!((end.state, end.reason), (TaskState::Failed, Some(Reason::ContainerLaunchFailed)), "{s:?}");
+        let msg = end.message.clone().unwrap_or_default();
+        assert!(msg.starts_with(&format!("Failed to fetch '{}': ", files.url(path))), "{msg}");
+        assert!(msg.contains(why), "{id}: {msg}");
+        let sandbox = c.sandbox(id);
+        assert!(!sandbox.parent().unwrap().join("escaped").exists(), "nothing lands outside the sandbox");
+        assert!(
+            !sandbox.join("stdout").exists() || std::fs::read_to_string(sandbox.join("stdout")).unwrap().is_empty()
+        );
+        let log = std::fs::read_to_string(sandbox.join("stderr")).unwrap();
+        assert!(log.contains(&msg), "the fetcher's log in the sandbox says why: {log}");
+    }
+    let m = c.metrics();
+    assert_eq!(m["containerizer/fetcher/task_fetches_failed"], 3, "{m}");
+
+    // A server that never answers: the registration timeout ends the launch.
+    c.launch(task("hang", with_uris("echo never-runs", vec![CommandUri::new(files.url("/hang"))])));
+    let s = c.terminal("hang").await;
+    let end = last(&s);
+    assert_eq!((end.state, end.reason), (TaskState::Failed, Some(Reason::ExecutorRegistrationTimeout)), "{s:?}");
+    assert_eq!(files.hits("/hang"), 1);
+}
