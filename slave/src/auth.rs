@@ -70,7 +70,7 @@ impl SlaveProcess {
                 ClientAction::Refused(master) => {
                     tracing::error!(slave = %self.me.pid(),
                         "Master {master} refused authentication; stopping (executors keep running): check --credential");
-                    self.stop(false, ctx);
+                    self.stop(false, crate::Stopped::AuthenticationRefused, ctx);
                 }
             }
         }

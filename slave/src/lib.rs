@@ -78,8 +78,33 @@ pub struct Slave {
     pid: Upid,
     node: Node,
     addr: Addr<SlaveProcess>,
-    stopped: watch::Receiver<bool>,
+    stopped: watch::Receiver<Option<Stopped>>,
     owns_node: bool,
+}
+
+/// Why a slave stopped: what [`Slave::join`] returns, and `rmesos-slave`'s
+/// exit code ([`Stopped::exit_code`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stopped {
+    /// [`Slave::stop`] (Ctrl+C, SIGTERM, an embedding program).
+    Asked,
+    /// The master shut it down (ShutdownMessage), after the grace period.
+    Terminated,
+    /// A master refused its `--credential`.
+    AuthenticationRefused,
+}
+
+impl Stopped {
+    /// 0 when asked to stop or shut down by the master (as Mesos's agent);
+    /// 1 when the master refused its credential (Mesos's agent exits with
+    /// EXIT_FAILURE "Master refused authentication"), so a supervisor sees
+    /// a failure and an operator the reason.
+    pub fn exit_code(self) -> i32 {
+        match self {
+            Stopped::Asked | Stopped::Terminated => 0,
+            Stopped::AuthenticationRefused => 1,
+        }
+    }
 }
 
 impl Slave {
@@ -92,12 +117,16 @@ impl Slave {
         &self.node
     }
 
-    /// Waits until the slave stops (asked to, or shut down by the master).
-    pub async fn join(&self) {
+    /// Waits until the slave stops, and says why (a slave whose actor is
+    /// gone without saying counts as [`Stopped::Asked`]).
+    pub async fn join(&self) -> Stopped {
         let mut rx = self.stopped.clone();
-        while !*rx.borrow_and_update() {
+        loop {
+            if let Some(why) = *rx.borrow_and_update() {
+                return why;
+            }
             if rx.changed().await.is_err() {
-                return;
+                return Stopped::Asked;
             }
         }
     }
@@ -228,7 +257,7 @@ pub fn spawn(node: &Node, opts: SlaveOptions) -> Result<Slave, StartError> {
     );
     let fetcher = fetcher::Fetcher::new(&flags.fetcher(), node.address().port(), node.clock().clone())
         .map_err(StartError::Fetcher)?;
-    let (tx, rx) = watch::channel(false);
+    let (tx, rx) = watch::channel(None);
     let detector = match &master {
         MasterSource::Detector(d) => Some(d.clone()),
         MasterSource::Standalone(_) => None,

@@ -1,6 +1,6 @@
 //! `rmesos-slave`: parses the flags (a bad value is one error line and exit
-//! code 2), starts the slave and runs until the master shuts it down or the
-//! process gets Ctrl+C / SIGTERM (executors are then left running, as Mesos
+//! code 2), starts the slave and runs until the master shuts it down (exit
+//! 0), refuses its credential (exit 1) or the process gets Ctrl+C / SIGTERM (executors are then left running, as Mesos
 //! leaves them for recovery; the command executor stops on its own when its
 //! slave goes away and its framework does not checkpoint).
 
@@ -28,7 +28,7 @@ fn main() {
             }
         };
         tokio::select! {
-            _ = slave.join() => 0,
+            why = slave.join() => why.exit_code(),
             _ = tokio::signal::ctrl_c() => {
                 tracing::info!("Received SIGINT; stopping the slave (executors keep running)");
                 slave.stop(false).await;

@@ -36,7 +36,7 @@ pub struct SlaveProcess {
     follower: Option<LeaderFollower>,
     /// Starts and kills executor runs (child processes by default).
     containerizer: Box<dyn Containerizer>,
-    stopped: watch::Sender<bool>,
+    stopped: watch::Sender<Option<crate::Stopped>>,
     /// The checkpoint read at start, handed to the core once started.
     recovered: Option<(Option<RecoveredState>, RecoverMode)>,
     /// Sandbox garbage collection (`--gc_delay`, the disk watch).
@@ -55,7 +55,7 @@ impl SlaveProcess {
         work_dir: PathBuf,
         master: crate::MasterSource,
         containerizer: Box<dyn Containerizer>,
-        stopped: watch::Sender<bool>,
+        stopped: watch::Sender<Option<crate::Stopped>>,
         recovered: (Option<RecoveredState>, RecoverMode),
         gc: crate::gc::Collector,
     ) -> Self {
@@ -141,7 +141,7 @@ impl SlaveProcess {
                 Action::Terminate(why) => {
                     tracing::warn!("Slave terminating: {why}");
                     let grace = self.core_grace();
-                    self.me.delay(ctx, grace, |act: &mut Self, ctx| act.stop(true, ctx));
+                    self.me.delay(ctx, grace, |act: &mut Self, ctx| act.stop(true, crate::Stopped::Terminated, ctx));
                 }
             }
         }
@@ -264,12 +264,12 @@ impl SlaveProcess {
     /// (otherwise they are left running, as Mesos leaves them for recovery;
     /// executors of non-checkpointing frameworks shut down on their own
     /// when they see the slave go).
-    pub(crate) fn stop(&mut self, kill_executors: bool, ctx: &mut Context<Self>) {
+    pub(crate) fn stop(&mut self, kill_executors: bool, why: crate::Stopped, ctx: &mut Context<Self>) {
         if kill_executors {
             self.containerizer.kill_all();
         }
-        tracing::info!(slave = %self.me.pid(), "Slave stopped");
-        let _ = self.stopped.send(true);
+        tracing::info!(slave = %self.me.pid(), "Slave stopped ({why:?})");
+        let _ = self.stopped.send(Some(why));
         ctx.stop();
     }
 }
@@ -320,7 +320,7 @@ impl actix::Message for Stop {
 impl Handler<Stop> for SlaveProcess {
     type Result = ();
     fn handle(&mut self, msg: Stop, ctx: &mut Context<Self>) {
-        self.stop(msg.kill_executors, ctx);
+        self.stop(msg.kill_executors, crate::Stopped::Asked, ctx);
     }
 }
 

@@ -77,7 +77,7 @@ fn only_the_right_credentials_register_and_the_others_are_refused_on_both_sides(
     let mut sw = slave(&master, "wrong", &dir, Some(&wrong));
     m.wait_line("as 'agent' was unsuccessful: Invalid credentials");
     sw.wait_line("refused authentication; stopping (executors keep running): check --credential");
-    assert!(sw.wait_exit().success() || !sw.running());
+    assert_eq!(sw.wait_exit().code(), Some(1), "a refused credential is a failure: {}", sw.dump());
     assert!(!sw.dump().contains("Registered with master"), "{}", sw.dump());
 
     // No credential: its registration is refused and it is told so.
