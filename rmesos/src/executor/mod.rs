@@ -76,6 +76,35 @@ pub trait Executor: 'static {
     fn error(&mut self, driver: &ExecutorDriver, message: &str) {}
 }
 
+/// A boxed executor is an executor (an embedder choosing one per launch,
+/// e.g. a simulated cluster's executor factory).
+impl Executor for Box<dyn Executor> {
+    fn registered(&mut self, d: &ExecutorDriver, e: &ExecutorInfo, f: &FrameworkInfo, s: &SlaveInfo) {
+        (**self).registered(d, e, f, s)
+    }
+    fn reregistered(&mut self, d: &ExecutorDriver, s: &SlaveInfo) {
+        (**self).reregistered(d, s)
+    }
+    fn disconnected(&mut self, d: &ExecutorDriver) {
+        (**self).disconnected(d)
+    }
+    fn launch_task(&mut self, d: &ExecutorDriver, task: TaskInfo) {
+        (**self).launch_task(d, task)
+    }
+    fn kill_task(&mut self, d: &ExecutorDriver, task_id: &TaskID) {
+        (**self).kill_task(d, task_id)
+    }
+    fn framework_message(&mut self, d: &ExecutorDriver, data: &[u8]) {
+        (**self).framework_message(d, data)
+    }
+    fn shutdown(&mut self, d: &ExecutorDriver) {
+        (**self).shutdown(d)
+    }
+    fn error(&mut self, d: &ExecutorDriver, message: &str) {
+        (**self).error(d, message)
+    }
+}
+
 /// How a driver ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DriverStatus {

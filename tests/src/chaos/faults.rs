@@ -256,7 +256,7 @@ impl Injector {
     }
 }
 
-fn zk_of(c: &Cluster, target: usize) -> &super::zk::NodeZk {
+fn zk_of(c: &Cluster, target: usize) -> &rmesos_testkit::NodeZk {
     match target {
         t if t < MASTERS.len() => &c.masters[t].zk,
         t if t < MASTERS.len() + SLAVES.len() => &c.slaves[t - MASTERS.len()].zk,

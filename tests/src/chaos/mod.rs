@@ -16,8 +16,8 @@
 //! trace hash). Files: [`cluster`] (the world and its supervisor),
 //! [`executor`] (the executors and the ledger of what runs where),
 //! [`framework`] (redispatch, its store, the recorder of what the scheduler
-//! is told), [`faults`] (the injector), [`invariants`], [`zk`] (each node's
-//! ZooKeeper links), [`run`] (the loop). Entry points: the `chaos` test and
+//! is told), [`faults`] (the injector), [`invariants`], [`run`] (the loop);
+//! the cluster itself is the test kit's `SimCluster` (rmesos-testkit). Entry points: the `chaos` test and
 //! the `rmesos-chaos` binary; docs/testing.md tells how to replay a seed.
 
 pub mod cluster;
@@ -26,7 +26,6 @@ pub mod faults;
 pub mod framework;
 pub mod invariants;
 pub mod run;
-pub mod zk;
 
 pub use run::{run, Config, Failure, Report, DEFAULT_CHAOS_TIME, DEFAULT_LIMIT};
 

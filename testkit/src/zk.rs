@@ -1,11 +1,12 @@
 //! Each simulated node's view of the in-memory ZooKeeper ([`MemZk`]): the
-//! sessions it opened, so a fault can act on them as on a real machine's.
+//! sessions it opened, so a fault can act on them as on a real machine's
+//! (used by [`SimCluster`](crate::SimCluster) and the chaos run).
 //!
 //! The simulated network carries libprocess frames only; ZooKeeper traffic
 //! goes straight to the in-memory ensemble. A node that crashes or is cut
 //! off must therefore lose its ZooKeeper links too: [`NodeZk`] wraps the
 //! ensemble as the [`Backend`] given to that node's masters, detectors and
-//! driver, records every session they open, and lets the chaos run cut
+//! driver, records every session they open, and lets a test cut
 //! those links (a partition or a crash: the servers expire the sessions
 //! after their timeout unless the links come back), restore them, or have
 //! the servers expire one at once.
