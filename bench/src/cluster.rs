@@ -12,6 +12,7 @@
 //! `TestSlave` sends), answer pings, and answer RunTask with a TASK_FINISHED
 //! status update (a no-op task whose executor finished at once). The fake
 //! scheduler registers, launches on offers and acknowledges every update.
+//! Both are the test kit's fake (`rmesos_testkit::fakes`).
 //!
 //! Backoff: a real slave that detects a new leader waits a random delay in
 //! `[0, --registration_backoff_factor)` before reregistering (Mesos's agent
@@ -20,12 +21,14 @@
 
 use std::time::Duration;
 
-use libprocess::{Actor, Config, Context, Handlers, Me, Node, Process, Upid};
+use libprocess::testkit::Recording;
+use libprocess::{Config, Node, Upid};
 use rmesos::messages::*;
 use rmesos::*;
+use rmesos_testkit::fakes::{ack_updates, answer_pings, fake, finish_tasks};
+use rmesos_testkit::Heard;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::mpsc;
-use uuid::Uuid;
 
 use crate::{elapsed_ms, now};
 use rmesos_master::MasterOptions;
@@ -105,103 +108,13 @@ pub fn reregister_message(i: u64, shape: Shape, port: u16) -> ReregisterSlaveMes
     }
 }
 
-/// What fake processes tell the bench.
-#[derive(Debug)]
-enum Ev {
-    Registered,
-    Reregistered,
-    FrameworkRegistered(FrameworkID),
-    Offers(ResourceOffersMessage),
-    Finished,
-}
-
-/// A fake slave; see the module doc.
-struct FakeSlave {
-    me: Me,
-    tx: mpsc::UnboundedSender<Ev>,
-}
-
-impl Actor for FakeSlave {
-    type Context = Context<Self>;
-}
-
-impl Process for FakeSlave {
-    fn install(h: &mut Handlers<Self>) {
-        h.install(FakeSlave::on_registered)
-            .install(FakeSlave::on_reregistered)
-            .install(FakeSlave::on_ping)
-            .install(FakeSlave::on_run_task)
-            .install(FakeSlave::on_ack);
-    }
-}
-
-impl FakeSlave {
-    fn on_registered(&mut self, _: Upid, _: SlaveRegisteredMessage, _: &mut Context<Self>) {
-        let _ = self.tx.send(Ev::Registered);
-    }
-    fn on_reregistered(&mut self, _: Upid, _: SlaveReregisteredMessage, _: &mut Context<Self>) {
-        let _ = self.tx.send(Ev::Reregistered);
-    }
-    fn on_ping(&mut self, from: Upid, _: PingSlaveMessage, _: &mut Context<Self>) {
-        self.me.send(&from, PongSlaveMessage {});
-    }
-    /// A no-op task: its executor reports TASK_FINISHED at once.
-    fn on_run_task(&mut self, from: Upid, m: RunTaskMessage, _: &mut Context<Self>) {
-        let fid = m.framework.id.clone().expect("master sends the framework id");
-        let status = TaskStatus::new(m.task.task_id.clone(), TaskState::Finished);
-        let update = StatusUpdate::new(fid, None, Some(m.task.slave_id.clone()), status, 0.0, Some(Uuid::new_v4()));
-        self.me.send(&from, StatusUpdateMessage { update, pid: Some(self.me.pid().clone()) });
-    }
-    fn on_ack(&mut self, _: Upid, _: StatusUpdateAcknowledgementMessage, _: &mut Context<Self>) {}
-}
-
-/// A fake scheduler: forwards registration and offers, acknowledges updates.
-struct FakeScheduler {
-    me: Me,
-    tx: mpsc::UnboundedSender<Ev>,
-}
-
-impl Actor for FakeScheduler {
-    type Context = Context<Self>;
-}
-
-impl Process for FakeScheduler {
-    fn install(h: &mut Handlers<Self>) {
-        h.install(FakeScheduler::on_registered).install(FakeScheduler::on_offers).install(FakeScheduler::on_update);
-    }
-}
-
-impl FakeScheduler {
-    fn on_registered(&mut self, _: Upid, m: FrameworkRegisteredMessage, _: &mut Context<Self>) {
-        let _ = self.tx.send(Ev::FrameworkRegistered(m.framework_id));
-    }
-    fn on_offers(&mut self, _: Upid, m: ResourceOffersMessage, _: &mut Context<Self>) {
-        let _ = self.tx.send(Ev::Offers(m));
-    }
-    fn on_update(&mut self, from: Upid, m: StatusUpdateMessage, _: &mut Context<Self>) {
-        let u = m.update;
-        if let (Some(uuid), Some(slave_id)) = (u.uuid, u.slave_id.clone()) {
-            let ack = StatusUpdateAcknowledgementMessage {
-                slave_id,
-                framework_id: u.framework_id,
-                task_id: u.status.task_id,
-                uuid,
-            };
-            self.me.send(&from, ack);
-        }
-        if u.status.state.is_terminal() {
-            let _ = self.tx.send(Ev::Finished);
-        }
-    }
-}
-
 /// A fresh master on its own node, and a second node for the fakes.
 pub struct Cluster {
     pub master_node: Node,
     pub master: Upid,
     fakes: Node,
-    tx: mpsc::UnboundedSender<Ev>,
-    rx: mpsc::UnboundedReceiver<Ev>,
+    tx: mpsc::UnboundedSender<Heard>,
+    rx: Recording<Heard>,
 }
 
 impl Cluster {
@@ -215,21 +128,20 @@ impl Cluster {
         };
         let master = rmesos_master::spawn(&master_node, opts).expect("spawn master").pid;
         let fakes = Node::bind_with_clock(Config::loopback(0), crate::clock().clone()).await.expect("bind fakes");
-        let (tx, rx) = mpsc::unbounded_channel();
+        let (tx, rx) = Recording::channel();
         Cluster { master_node, master, fakes, tx, rx }
     }
 
     fn spawn_slaves(&self, n: u64) -> Vec<Upid> {
         (0..n)
             .map(|i| {
-                let tx = self.tx.clone();
-                self.fakes.spawn(&format!("slave({i})"), |me| FakeSlave { me, tx }).expect("spawn fake slave").pid
+                answer_pings(finish_tasks(fake())).spawn_into(&self.fakes, &format!("slave({i})"), self.tx.clone())
             })
             .collect()
     }
 
     /// Waits for `n` events `pick` accepts, returning what it kept.
-    async fn wait<T>(&mut self, n: usize, mut pick: impl FnMut(Ev) -> Option<T>) -> Vec<T> {
+    async fn wait<T>(&mut self, n: usize, mut pick: impl FnMut(Heard) -> Option<T>) -> Vec<T> {
         let mut out = Vec::with_capacity(n);
         let rx = &mut self.rx;
         let wait = async {
@@ -270,7 +182,7 @@ pub async fn add_slaves(n: u64) -> f64 {
     for (pid, m) in slaves.iter().zip(msgs) {
         c.fakes.send(pid, &c.master, m);
     }
-    c.wait(n as usize, |e| matches!(e, Ev::Registered).then_some(())).await;
+    c.wait(n as usize, |e| matches!(e, Heard::SlaveRegistered(..)).then_some(())).await;
     let ms = elapsed_ms(t);
     c.shutdown();
     ms
@@ -316,7 +228,7 @@ pub async fn failover(shape: Shape, backoff: Duration) -> (f64, Cluster) {
             fakes.send(&pid, &master, m);
         }
     });
-    c.wait(shape.slaves as usize, |e| matches!(e, Ev::Reregistered).then_some(())).await;
+    c.wait(shape.slaves as usize, |e| matches!(e, Heard::SlaveReregistered(..)).then_some(())).await;
     let ms = elapsed_ms(t);
     let _ = sender.await;
     (ms, c)
@@ -354,10 +266,7 @@ pub async fn state_json(c: &Cluster) -> (f64, f64) {
 /// acknowledged through the master to the slave).
 pub async fn launch_tasks(slaves: u64, per_offer: u64) -> f64 {
     let mut c = Cluster::start().await;
-    let sched = {
-        let tx = c.tx.clone();
-        c.fakes.spawn("scheduler(1)", |me| FakeScheduler { me, tx }).expect("spawn scheduler").pid
-    };
+    let sched = ack_updates(fake()).spawn_into(&c.fakes, "scheduler(1)", c.tx.clone());
     let pids = c.spawn_slaves(slaves);
     for (i, pid) in pids.iter().enumerate() {
         let info = SlaveInfo::new(format!("host{i}"), 5051, r(SLAVE_RESOURCES), Attributes::default());
@@ -367,11 +276,11 @@ pub async fn launch_tasks(slaves: u64, per_offer: u64) -> f64 {
             RegisterSlaveMessage { slave: info, checkpointed_resources: r(""), version: None, incarnation: None },
         );
     }
-    c.wait(slaves as usize, |e| matches!(e, Ev::Registered).then_some(())).await;
+    c.wait(slaves as usize, |e| matches!(e, Heard::SlaveRegistered(..)).then_some(())).await;
     c.fakes.send(&sched, &c.master, RegisterFrameworkMessage { framework: FrameworkInfo::new("bench", "launcher") });
     let fid = c
         .wait(1, |e| match e {
-            Ev::FrameworkRegistered(f) => Some(f),
+            Heard::FrameworkRegistered(_, m) => Some(m.framework_id),
             _ => None,
         })
         .await
@@ -380,7 +289,7 @@ pub async fn launch_tasks(slaves: u64, per_offer: u64) -> f64 {
     while (offers.len() as u64) < slaves {
         let batch = c
             .wait(1, |e| match e {
-                Ev::Offers(m) => Some(m.offers),
+                Heard::ResourceOffers(_, m) => Some(m.offers),
                 _ => None,
             })
             .await;
@@ -410,7 +319,10 @@ pub async fn launch_tasks(slaves: u64, per_offer: u64) -> f64 {
     for m in launches {
         c.fakes.send(&sched, &c.master, m);
     }
-    c.wait(total as usize, |e| matches!(e, Ev::Finished).then_some(())).await;
+    c.wait(total as usize, |e| {
+        matches!(e, Heard::StatusUpdate(_, m) if m.update.status.state.is_terminal()).then_some(())
+    })
+    .await;
     let secs = elapsed_ms(t) / 1e3;
     c.shutdown();
     total as f64 / secs

@@ -1,93 +1,26 @@
 //! The master actor over real loopback sockets: the master on one node, a
-//! fake slave and a fake scheduler (written here, speaking the real
+//! fake slave and a fake scheduler (the test kit's fake, speaking the real
 //! messages) on another. Tests wait on messages, never on sleeps; time moves
 //! only where a paused clock is advanced.
 
 use std::time::Duration;
 
-use libprocess::{Actor, Clock, Config, Context, Handlers, Me, Node, Process, Upid};
+use libprocess::testkit::Recording;
+use libprocess::{Clock, Config, Node, Upid};
 use rmesos::messages::*;
 use rmesos::*;
 use rmesos_master::MasterOptions;
+use rmesos_testkit::fakes::{answer_pings, fake};
+use rmesos_testkit::Heard;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::sync::mpsc;
 use uuid::Uuid;
 
-macro_rules! events {
-    ($($variant:ident($msg:ty)),* $(,)?) => {
-        #[derive(Debug)]
-        #[allow(dead_code, clippy::large_enum_variant)]
-        enum Ev { $($variant(Upid, $msg),)* }
-        $(impl From<(Upid, $msg)> for Ev {
-            fn from((from, m): (Upid, $msg)) -> Ev { Ev::$variant(from, m) }
-        })*
-        fn install_all(h: &mut Handlers<Probe>) {
-            $(h.install(Probe::on::<$msg>);)*
-        }
-    };
-}
-
-events! {
-    SlaveRegistered(SlaveRegisteredMessage),
-    Ping(PingSlaveMessage),
-    RunTask(RunTaskMessage),
-    KillTask(KillTaskMessage),
-    Ack(StatusUpdateAcknowledgementMessage),
-    ShutdownFramework(ShutdownFrameworkMessage),
-    FrameworkRegistered(FrameworkRegisteredMessage),
-    Offers(ResourceOffersMessage),
-    Rescind(RescindResourceOfferMessage),
-    Update(StatusUpdateMessage),
-    LostSlave(LostSlaveMessage),
-    FrameworkError(FrameworkErrorMessage),
-}
-
-/// Forwards every message to the test; answers pings when `pong` is set.
-struct Probe {
-    me: Me,
-    pong: bool,
-    tx: mpsc::UnboundedSender<Ev>,
-}
-
-impl Actor for Probe {
-    type Context = Context<Self>;
-}
-
-impl Process for Probe {
-    fn install(h: &mut Handlers<Self>) {
-        install_all(h);
+/// The fake slave (answering pings when `pong` is set) or scheduler.
+fn probe(node: &Node, id: &str, pong: bool) -> (Upid, Recording<Heard>) {
+    match pong {
+        true => answer_pings(fake()).spawn(node, id),
+        false => fake().spawn(node, id),
     }
-}
-
-impl Probe {
-    fn on<M: libprocess::Message>(&mut self, from: Upid, msg: M, _ctx: &mut Context<Self>)
-    where
-        Ev: From<(Upid, M)>,
-    {
-        if self.pong && M::NAME == <PingSlaveMessage as libprocess::Message>::NAME {
-            self.me.send(&from, PongSlaveMessage {});
-        }
-        let _ = self.tx.send(Ev::from((from, msg)));
-    }
-}
-
-fn probe(node: &Node, id: &str, pong: bool) -> (Upid, mpsc::UnboundedReceiver<Ev>) {
-    let (tx, rx) = mpsc::unbounded_channel();
-    let s = node.spawn(id, |me| Probe { me, pong, tx }).unwrap();
-    (s.pid, rx)
-}
-
-/// The next event `pick` accepts (others are skipped), within 10 s.
-async fn expect<T>(rx: &mut mpsc::UnboundedReceiver<Ev>, pick: impl Fn(Ev) -> Option<T>) -> T {
-    let wait = async {
-        loop {
-            let ev = rx.recv().await.expect("probe alive");
-            if let Some(t) = pick(ev) {
-                return t;
-            }
-        }
-    };
-    tokio::time::timeout(Duration::from_secs(10), wait).await.expect("expected message within 10 s")
 }
 
 fn opts() -> MasterOptions {
@@ -102,9 +35,9 @@ struct Cluster {
     master: Upid,
     agents: Node,
     slave: Upid,
-    slave_rx: mpsc::UnboundedReceiver<Ev>,
+    slave_rx: Recording<Heard>,
     sched: Upid,
-    sched_rx: mpsc::UnboundedReceiver<Ev>,
+    sched_rx: Recording<Heard>,
     sid: SlaveID,
     fid: FrameworkID,
 }
@@ -121,33 +54,37 @@ async fn cluster(clock: Clock, opts: MasterOptions, pong: bool) -> Cluster {
         &master,
         RegisterSlaveMessage { slave: info, checkpointed_resources: r(""), version: None, incarnation: None },
     );
-    let sid = expect(&mut slave_rx, |e| match e {
-        Ev::SlaveRegistered(_, m) => Some(m.slave_id),
-        _ => None,
-    })
-    .await;
+    let sid = slave_rx
+        .next_where(|e| match e {
+            Heard::SlaveRegistered(_, m) => Some(m.slave_id),
+            _ => None,
+        })
+        .await;
     assert_eq!(sid.as_str(), "test-master-S0");
     let mut fw = FrameworkInfo::new("tester", "actor-test");
     fw.failover_timeout = 3600.0;
     agents.send(&sched, &master, RegisterFrameworkMessage { framework: fw });
-    let fid = expect(&mut sched_rx, |e| match e {
-        Ev::FrameworkRegistered(from, m) => {
-            assert_eq!(from.id(), "master");
-            Some(m.framework_id)
-        }
-        _ => None,
-    })
-    .await;
+    let fid = sched_rx
+        .next_where(|e| match e {
+            Heard::FrameworkRegistered(from, m) => {
+                assert_eq!(from.id(), "master");
+                Some(m.framework_id)
+            }
+            _ => None,
+        })
+        .await;
     Cluster { master, agents, slave, slave_rx, sched, sched_rx, sid, fid }
 }
 
 impl Cluster {
     async fn offer(&mut self) -> Offer {
-        let (mut offers, pids) = expect(&mut self.sched_rx, |e| match e {
-            Ev::Offers(_, m) => Some((m.offers, m.pids)),
-            _ => None,
-        })
-        .await;
+        let (mut offers, pids) = self
+            .sched_rx
+            .next_where(|e| match e {
+                Heard::ResourceOffers(_, m) => Some((m.offers, m.pids)),
+                _ => None,
+            })
+            .await;
         assert_eq!(pids, vec![self.slave.clone()]);
         assert_eq!(offers.len(), 1);
         offers.pop().unwrap()
@@ -172,11 +109,12 @@ impl Cluster {
     }
 
     async fn update(&mut self) -> StatusUpdateMessage {
-        expect(&mut self.sched_rx, |e| match e {
-            Ev::Update(_, m) => Some(m),
-            _ => None,
-        })
-        .await
+        self.sched_rx
+            .next_where(|e| match e {
+                Heard::StatusUpdate(_, m) => Some(m),
+                _ => None,
+            })
+            .await
     }
 }
 
@@ -213,11 +151,13 @@ async fn task_lifecycle_through_the_master() {
     c.revive();
     let offer = c.offer().await;
     c.launch(&offer, vec![c.task("t1", "cpus:1;mem:128")]);
-    let run = expect(&mut c.slave_rx, |e| match e {
-        Ev::RunTask(from, m) => Some((from, m)),
-        _ => None,
-    })
-    .await;
+    let run = c
+        .slave_rx
+        .next_where(|e| match e {
+            Heard::RunTask(from, m) => Some((from, m)),
+            _ => None,
+        })
+        .await;
     assert_eq!(run.0, c.master);
     assert_eq!(run.1.task.task_id.as_str(), "t1");
     assert_eq!(run.1.pid.as_ref(), Some(&c.sched));
@@ -241,21 +181,25 @@ async fn task_lifecycle_through_the_master() {
         uuid,
     };
     c.agents.send(&c.sched, &c.master, ack.clone());
-    let got = expect(&mut c.slave_rx, |e| match e {
-        Ev::Ack(_, m) => Some(m),
-        _ => None,
-    })
-    .await;
+    let got = c
+        .slave_rx
+        .next_where(|e| match e {
+            Heard::Ack(_, m) => Some(m),
+            _ => None,
+        })
+        .await;
     assert_eq!(got, ack);
 
     // Kill goes to the slave.
     let kill = KillTaskMessage { framework_id: c.fid.clone(), task_id: TaskID::new("t1").unwrap() };
     c.agents.send(&c.sched, &c.master, kill.clone());
-    let got = expect(&mut c.slave_rx, |e| match e {
-        Ev::KillTask(_, m) => Some(m),
-        _ => None,
-    })
-    .await;
+    let got = c
+        .slave_rx
+        .next_where(|e| match e {
+            Heard::KillTask(_, m) => Some(m),
+            _ => None,
+        })
+        .await;
     assert_eq!(got, kill);
 
     // Operator endpoints, on the master's port.
@@ -302,37 +246,39 @@ async fn silent_slave_is_removed_after_missed_pings() {
     let mut c = cluster(clock.clone(), opts(), false).await;
     let offer = c.offer().await;
     c.launch(&offer, vec![c.task("t1", "cpus:1;mem:128")]);
-    expect(&mut c.slave_rx, |e| matches!(e, Ev::RunTask(..)).then_some(())).await;
+    c.slave_rx.next_where(|e| matches!(e, Heard::RunTask(..)).then_some(())).await;
     c.revive();
     let outstanding = c.offer().await;
     for k in 1..=5 {
         clock.advance(Duration::from_secs(15)).await;
-        let ping = expect(&mut c.slave_rx, |e| match e {
-            Ev::Ping(_, p) => Some(p),
-            _ => None,
-        })
-        .await;
+        let ping = c
+            .slave_rx
+            .next_where(|e| match e {
+                Heard::PingSlave(_, p) => Some(p),
+                _ => None,
+            })
+            .await;
         assert!(ping.connected, "ping {k}");
     }
     clock.advance(Duration::from_secs(15)).await;
     // In order: the rescind of the offer on it, TASK_LOST, LostSlave.
     let mut seen = Vec::new();
     loop {
-        let ev = expect(&mut c.sched_rx, Some).await;
-        let done = matches!(ev, Ev::LostSlave(..));
+        let ev = c.sched_rx.next_where(Some).await;
+        let done = matches!(ev, Heard::LostSlave(..));
         seen.push(ev);
         if done {
             break;
         }
     }
     assert_eq!(seen.len(), 3, "{seen:?}");
-    assert!(matches!(&seen[0], Ev::Rescind(_, m) if m.offer_id == outstanding.id), "{seen:?}");
-    let Ev::Update(_, lost) = &seen[1] else { panic!("{seen:?}") };
+    assert!(matches!(&seen[0], Heard::RescindResourceOffer(_, m) if m.offer_id == outstanding.id), "{seen:?}");
+    let Heard::StatusUpdate(_, lost) = &seen[1] else { panic!("{seen:?}") };
     assert_eq!(lost.update.status.state, TaskState::Lost);
     assert_eq!(lost.update.status.reason, Some(Reason::SlaveRemoved));
     assert_eq!(lost.update.status.source, Some(Source::Master));
     assert_eq!(lost.update.status.task_id.as_str(), "t1");
-    assert!(matches!(&seen[2], Ev::LostSlave(_, m) if m.slave_id == c.sid), "{seen:?}");
+    assert!(matches!(&seen[2], Heard::LostSlave(_, m) if m.slave_id == c.sid), "{seen:?}");
 }
 
 /// The master's /state once `pred` holds (polled; at most 10 s).
@@ -384,7 +330,7 @@ async fn framework_removed_after_failover_timeout() {
     let mut c = cluster(clock.clone(), opts(), true).await;
     let offer = c.offer().await;
     c.launch(&offer, vec![c.task("t1", "cpus:1;mem:128")]);
-    expect(&mut c.slave_rx, |e| matches!(e, Ev::RunTask(..)).then_some(())).await;
+    c.slave_rx.next_where(|e| matches!(e, Heard::RunTask(..)).then_some(())).await;
     assert!(c.agents.terminate(&c.sched));
     // The master sees the link break and arms the 3600 s failover timer.
     let state = state_until(&c.master, |s| s["frameworks"][0]["connected"] == false).await;
@@ -393,10 +339,12 @@ async fn framework_removed_after_failover_timeout() {
     let (_, body) = http_get(c.master.addr(), "/master/state").await;
     assert!(body.contains("actor-test") && body.contains("\"completed_frameworks\":[]"), "not removed yet");
     clock.advance(Duration::from_secs(1)).await;
-    let shut = expect(&mut c.slave_rx, |e| match e {
-        Ev::ShutdownFramework(_, m) => Some(m.framework_id),
-        _ => None,
-    })
-    .await;
+    let shut = c
+        .slave_rx
+        .next_where(|e| match e {
+            Heard::ShutdownFramework(_, m) => Some(m.framework_id),
+            _ => None,
+        })
+        .await;
     assert_eq!(shut, c.fid);
 }

@@ -8,101 +8,23 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use libprocess::{Actor, Config, Context, Handlers, Me, Node, Process, Upid};
+use libprocess::testkit::Recording;
+use libprocess::{Config, Me, Node, Upid};
 use rmesos::messages::*;
 use rmesos::scheduler::{DriverError, DriverHandle, DriverStatus, Scheduler, SchedulerDriver};
 use rmesos::{
-    CommandInfo, FrameworkID, FrameworkInfo, MasterInfo, Offer, OfferID, Resources, SlaveID, TaskID, TaskInfo,
-    TaskState, TaskStatus,
+    CommandInfo, FrameworkInfo, MasterInfo, Offer, OfferID, Resources, SlaveID, TaskID, TaskInfo, TaskState, TaskStatus,
 };
+use rmesos_testkit::fakes::{fake, framework_id as fid, offer};
+use rmesos_testkit::{Heard, RecordingScheduler, SchedulerEvent as At};
 use tokio::sync::mpsc;
 use uuid::Uuid;
 
-/// What the fake master saw.
-#[derive(Debug)]
-enum AtMaster {
-    Register(Upid),
-    Reregister(Upid, bool),
-    Launch(LaunchTasksMessage),
-    Ack(StatusUpdateAcknowledgementMessage),
-    Unregister(FrameworkID),
-}
-
-struct FakeMaster {
-    me: Me,
-    /// Register messages to ignore before answering.
-    drop_registrations: u32,
-    events: mpsc::UnboundedSender<AtMaster>,
-}
-
-impl Actor for FakeMaster {
-    type Context = Context<Self>;
-}
-
-impl Process for FakeMaster {
-    fn install(h: &mut Handlers<Self>) {
-        h.install(FakeMaster::register)
-            .install(FakeMaster::reregister)
-            .install(|m: &mut Self, _, msg: LaunchTasksMessage, _| {
-                let _ = m.events.send(AtMaster::Launch(msg));
-            })
-            .install(|m: &mut Self, _, msg: StatusUpdateAcknowledgementMessage, _| {
-                let _ = m.events.send(AtMaster::Ack(msg));
-            })
-            .install(|m: &mut Self, _, msg: UnregisterFrameworkMessage, _| {
-                let _ = m.events.send(AtMaster::Unregister(msg.framework_id));
-            });
-    }
-}
-
-impl FakeMaster {
-    fn info(&self) -> MasterInfo {
-        MasterInfo::new("fake", self.me.pid(), None, None)
-    }
-
-    fn register(&mut self, from: Upid, _msg: RegisterFrameworkMessage, _ctx: &mut Context<Self>) {
-        let _ = self.events.send(AtMaster::Register(from.clone()));
-        if self.drop_registrations > 0 {
-            self.drop_registrations -= 1;
-            return;
-        }
-        self.me.send(&from, FrameworkRegisteredMessage { framework_id: fid(), master_info: self.info() });
-    }
-
-    fn reregister(&mut self, from: Upid, msg: ReregisterFrameworkMessage, _ctx: &mut Context<Self>) {
-        let _ = self.events.send(AtMaster::Reregister(from.clone(), msg.failover));
-        let id = msg.framework.id.expect("reregistration carries the id");
-        self.me.send(&from, FrameworkReregisteredMessage { framework_id: id, master_info: self.info() });
-    }
-}
-
-/// What the scheduler saw.
-#[derive(Debug, PartialEq)]
-enum AtScheduler {
-    Registered(FrameworkID),
-    Reregistered(String),
-    Disconnected,
-    Offers(usize),
-    Status(TaskID, TaskState),
-}
-
 /// Launches one task per offer, from inside the callback.
-struct TestScheduler {
-    events: mpsc::UnboundedSender<AtScheduler>,
-}
+struct Launcher;
 
-impl Scheduler for TestScheduler {
-    fn registered(&mut self, _d: &DriverHandle, id: &FrameworkID, _m: &MasterInfo) {
-        let _ = self.events.send(AtScheduler::Registered(id.clone()));
-    }
-    fn reregistered(&mut self, _d: &DriverHandle, m: &MasterInfo) {
-        let _ = self.events.send(AtScheduler::Reregistered(m.pid.clone().unwrap_or_default()));
-    }
-    fn disconnected(&mut self, _d: &DriverHandle) {
-        let _ = self.events.send(AtScheduler::Disconnected);
-    }
+impl Scheduler for Launcher {
     fn resource_offers(&mut self, driver: &DriverHandle, offers: Vec<Offer>) {
-        let _ = self.events.send(AtScheduler::Offers(offers.len()));
         for o in offers {
             let t = TaskInfo::command(
                 "t",
@@ -114,24 +36,39 @@ impl Scheduler for TestScheduler {
             driver.launch_tasks(vec![o.id], vec![t], Default::default());
         }
     }
-    fn status_update(&mut self, _d: &DriverHandle, status: TaskStatus) {
-        let _ = self.events.send(AtScheduler::Status(status.task_id, status.state));
-    }
-}
-
-fn fid() -> FrameworkID {
-    FrameworkID::new("fake-0000").unwrap()
+    fn status_update(&mut self, _d: &DriverHandle, _status: TaskStatus) {}
 }
 
 async fn next<T>(rx: &mut mpsc::UnboundedReceiver<T>) -> T {
     tokio::time::timeout(Duration::from_secs(20), rx.recv()).await.expect("event within 20 s").expect("open")
 }
 
-async fn fake_master(drop_registrations: u32) -> (Node, Upid, mpsc::UnboundedReceiver<AtMaster>) {
+/// A fake master on a node of its own: answers registrations (ignoring the
+/// first `drop_registrations`) and reregistrations, records everything.
+async fn fake_master(drop_registrations: u32) -> (Node, Upid, Recording<Heard>) {
     let node = Node::bind(Config::loopback(0)).await.unwrap();
-    let (tx, rx) = mpsc::unbounded_channel();
-    let s = node.spawn("master", |me| FakeMaster { me, drop_registrations, events: tx }).unwrap();
-    (node, s.pid, rx)
+    let mut dropping = drop_registrations;
+    let (pid, rx) = fake()
+        .on(move |me: &Me, from: &Upid, _: &RegisterFrameworkMessage| {
+            if dropping > 0 {
+                dropping -= 1;
+                return;
+            }
+            let master_info = MasterInfo::new("fake", me.pid(), None, None);
+            me.send(from, FrameworkRegisteredMessage { framework_id: fid(), master_info });
+        })
+        .on(|me: &Me, from: &Upid, msg: &ReregisterFrameworkMessage| {
+            let id = msg.framework.id.clone().expect("reregistration carries the id");
+            me.send(
+                from,
+                FrameworkReregisteredMessage {
+                    framework_id: id,
+                    master_info: MasterInfo::new("fake", me.pid(), None, None),
+                },
+            );
+        })
+        .spawn(&node, "master");
+    (node, pid, rx)
 }
 
 /// A file under the temp dir holding the master's address, rewritten atomically.
@@ -161,9 +98,9 @@ async fn registers_launches_acks_and_follows_a_new_master() {
     file.point_at(&master_a);
 
     let sched_node = Node::bind(Config::loopback(0)).await.unwrap();
-    let (tx, mut at_sched) = mpsc::unbounded_channel();
+    let (recording, mut at_sched) = RecordingScheduler::new(Launcher);
     let framework = FrameworkInfo::new("tester", "driver-test");
-    let mut driver = SchedulerDriver::new(TestScheduler { events: tx }, framework, file.0.display().to_string())
+    let mut driver = SchedulerDriver::new(recording, framework, file.0.display().to_string())
         .unwrap()
         .with_node(sched_node.clone())
         .registration_backoff_factor(Duration::from_millis(50));
@@ -171,25 +108,17 @@ async fn registers_launches_acks_and_follows_a_new_master() {
     let pid = driver.handle().pid().unwrap();
 
     // The first RegisterFramework is dropped; the retry is answered.
-    assert!(matches!(next(&mut at_a).await, AtMaster::Register(p) if p == pid));
-    assert!(matches!(next(&mut at_a).await, AtMaster::Register(p) if p == pid));
-    assert_eq!(next(&mut at_sched).await, AtScheduler::Registered(fid()));
+    assert!(matches!(at_a.next().await, Heard::RegisterFramework(p, _) if p == pid));
+    assert!(matches!(at_a.next().await, Heard::RegisterFramework(p, _) if p == pid));
+    assert!(matches!(next(&mut at_sched).await, At::Registered(id, _) if id == fid()));
     assert_eq!(driver.handle().framework_id(), Some(fid()));
 
     // An offer: the scheduler launches on it from inside the callback.
     let slave = Upid::new("slave(1)", sched_node.address()).unwrap();
-    let offer = Offer {
-        id: OfferID::new("fake-O1").unwrap(),
-        framework_id: fid(),
-        slave_id: SlaveID::new("fake-S0").unwrap(),
-        hostname: "localhost".into(),
-        resources: Resources::parse("cpus:1;mem:128").unwrap(),
-        attributes: Default::default(),
-        executor_ids: vec![],
-    };
+    let offer = offer("fake-O1", "cpus:1;mem:128");
     node_a.send(&master_a, &pid, ResourceOffersMessage { offers: vec![offer], pids: vec![slave.clone()] });
-    assert_eq!(next(&mut at_sched).await, AtScheduler::Offers(1));
-    let AtMaster::Launch(launch) = next(&mut at_a).await else { panic!("expected a launch") };
+    assert!(matches!(next(&mut at_sched).await, At::Offers(o) if o.len() == 1));
+    let Heard::LaunchTasks(_, launch) = at_a.next().await else { panic!("expected a launch") };
     assert_eq!(launch.offer_ids, vec![OfferID::new("fake-O1").unwrap()]);
     assert_eq!(launch.tasks[0].task_id.as_str(), "task-fake-O1");
 
@@ -199,28 +128,30 @@ async fn registers_launches_acks_and_follows_a_new_master() {
     let status = TaskStatus::new(task_id.clone(), TaskState::Running);
     let update = StatusUpdate::new(fid(), None, Some(SlaveID::new("fake-S0").unwrap()), status, 1.0, Some(uuid));
     node_a.send(&master_a, &pid, StatusUpdateMessage { update, pid: Some(slave) });
-    assert_eq!(next(&mut at_sched).await, AtScheduler::Status(task_id.clone(), TaskState::Running));
-    let AtMaster::Ack(ack) = next(&mut at_a).await else { panic!("expected an ack") };
+    assert!(
+        matches!(next(&mut at_sched).await, At::Status(s) if s.task_id == task_id && s.state == TaskState::Running)
+    );
+    let Heard::Ack(_, ack) = at_a.next().await else { panic!("expected an ack") };
     assert_eq!((ack.uuid, ack.task_id, ack.framework_id), (uuid, task_id, fid()));
 
     // The master exits; a new one runs elsewhere and the file says so.
     let (_node_b, master_b, mut at_b) = fake_master(0).await;
     file.point_at(&master_b);
     assert!(node_a.terminate(&master_a));
-    assert_eq!(next(&mut at_sched).await, AtScheduler::Disconnected);
-    assert!(matches!(next(&mut at_b).await, AtMaster::Reregister(p, false) if p == pid));
-    assert_eq!(next(&mut at_sched).await, AtScheduler::Reregistered(master_b.to_string()));
+    assert_eq!(next(&mut at_sched).await, At::Disconnected);
+    assert!(matches!(at_b.next().await, Heard::ReregisterFramework(p, m) if p == pid && !m.failover));
+    assert!(matches!(next(&mut at_sched).await, At::Reregistered(m) if m.pid == Some(master_b.to_string())));
 
     driver.stop(false);
     assert_eq!(driver.join().await, DriverStatus::Stopped);
-    assert!(matches!(next(&mut at_b).await, AtMaster::Unregister(id) if id == fid()));
+    assert!(matches!(at_b.next().await, Heard::UnregisterFramework(_, m) if m.framework_id == fid()));
     sched_node.shutdown();
     node_a.shutdown();
 }
 
 #[test]
 fn bad_master_values_are_refused_up_front() {
-    let sched = || TestScheduler { events: mpsc::unbounded_channel().0 };
+    let sched = || Launcher;
     let f = || FrameworkInfo::new("u", "n");
     assert!(SchedulerDriver::new(sched(), f(), "zk://127.0.0.1:2181/mesos").is_ok());
     let e = SchedulerDriver::new(sched(), f(), "zk://127.0.0.1:2181/").err().unwrap();
@@ -237,22 +168,21 @@ async fn an_outside_detector_moves_the_driver_to_a_new_master() {
     let (_node_a, master_a, mut at_a) = fake_master(0).await;
     let (_node_b, master_b, mut at_b) = fake_master(0).await;
     let sched_node = Node::bind(Config::loopback(0)).await.unwrap();
-    let (tx, mut at_sched) = mpsc::unbounded_channel();
+    let (recording, mut at_sched) = RecordingScheduler::new(Launcher);
     let mut framework = FrameworkInfo::new("tester", "driver-test");
     framework.id = Some(fid()); // a restarted scheduler: fails over
-    let mut driver = SchedulerDriver::new(TestScheduler { events: tx }, framework, master_a.addr().to_string())
-        .unwrap()
-        .with_node(sched_node.clone());
+    let mut driver =
+        SchedulerDriver::new(recording, framework, master_a.addr().to_string()).unwrap().with_node(sched_node.clone());
     driver.start().await.unwrap();
     let pid = driver.handle().pid().unwrap();
-    assert!(matches!(next(&mut at_a).await, AtMaster::Reregister(p, true) if p == pid));
-    assert_eq!(next(&mut at_sched).await, AtScheduler::Reregistered(master_a.to_string()));
+    assert!(matches!(at_a.next().await, Heard::ReregisterFramework(p, m) if p == pid && m.failover));
+    assert!(matches!(next(&mut at_sched).await, At::Reregistered(m) if m.pid == Some(master_a.to_string())));
 
     // A detector elsewhere (ZooKeeper's, later) reports a new leader.
     driver.handle().master_detected(Some(master_b.clone()));
-    assert_eq!(next(&mut at_sched).await, AtScheduler::Disconnected);
-    assert!(matches!(next(&mut at_b).await, AtMaster::Reregister(p, false) if p == pid));
-    assert_eq!(next(&mut at_sched).await, AtScheduler::Reregistered(master_b.to_string()));
+    assert_eq!(next(&mut at_sched).await, At::Disconnected);
+    assert!(matches!(at_b.next().await, Heard::ReregisterFramework(p, m) if p == pid && !m.failover));
+    assert!(matches!(next(&mut at_sched).await, At::Reregistered(m) if m.pid == Some(master_b.to_string())));
 
     driver.abort();
     assert_eq!(driver.join().await, DriverStatus::Aborted);

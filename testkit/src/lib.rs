@@ -15,6 +15,9 @@
 //!   every callback on, and records it as a [`SchedulerEvent`].
 //! - [`TaskExecutor`] ([`executor`]): the default in-process executor, run
 //!   by what a task's `data` says.
+//! - [`fakes`]: one fake process for master, slave, framework or an
+//!   executor's slave ([`Heard`]: every rmesos message), the answers tests
+//!   give most often, and the fixtures (an offer, a framework id, an update).
 //! - [`NodeZk`] ([`zk`]): one node's links to the in-memory ZooKeeper, so
 //!   a crash or a partition takes its sessions down as on a real machine.
 //!
@@ -23,10 +26,12 @@
 
 pub mod cluster;
 pub mod executor;
+pub mod fakes;
 pub mod framework;
 pub mod zk;
 
 pub use cluster::{ClusterBuilder, MasterSlot, SimCluster, SlaveSlot};
 pub use executor::TaskExecutor;
+pub use fakes::{fake, Heard};
 pub use framework::{Framework, RecordingScheduler, SchedulerEvent};
 pub use zk::NodeZk;

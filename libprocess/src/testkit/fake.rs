@@ -120,9 +120,14 @@ impl<E: Recorded> FakeBuilder<E> {
     /// If the node cannot spawn it (the id is taken): a test's mistake.
     pub fn spawn(self, node: &Node, id: &str) -> (Upid, Recording<E>) {
         let (tx, rx) = mpsc::unbounded_channel();
+        (self.spawn_into(node, id, tx), Recording { rx })
+    }
+
+    /// As [`FakeBuilder::spawn`], recording into `tx` (many fakes, one
+    /// [`Recording`]: see [`Recording::channel`]).
+    pub fn spawn_into(self, node: &Node, id: &str, tx: mpsc::UnboundedSender<E>) -> Upid {
         let replies = self.replies;
-        let s = node.spawn(id, move |me| Fake { me, tx, replies }).expect("the fake spawns");
-        (s.pid, Recording { rx })
+        node.spawn(id, move |me| Fake { me, tx, replies }).expect("the fake spawns").pid
     }
 }
 
@@ -132,6 +137,13 @@ pub struct Recording<E> {
 }
 
 impl<E> Recording<E> {
+    /// A recording that fakes spawned with [`FakeBuilder::spawn_into`] and
+    /// the sender share.
+    pub fn channel() -> (mpsc::UnboundedSender<E>, Recording<E>) {
+        let (tx, rx) = mpsc::unbounded_channel();
+        (tx, Recording { rx })
+    }
+
     /// The next record, waiting at most [`FAKE_WAIT`] of wall-clock time
     /// (for fakes on real nodes; in a simulation, `sim.run_until(r.recv())`).
     ///
