@@ -81,6 +81,15 @@ impl NodeZk {
         Some(s)
     }
 
+    /// The servers expire every open session of the node now; returns them.
+    pub fn expire_all(&self) -> Vec<u64> {
+        let open = self.open_sessions();
+        for s in &open {
+            self.zk.expire(*s);
+        }
+        open
+    }
+
     /// The node's process crashes: its sessions' links go silent (the
     /// servers expire them after their timeout) and are never restored; a
     /// partition in force stays in force for the next process.

@@ -1,8 +1,9 @@
 //! The operator's log lines (issue 6, "Logs an operator reads") in a
 //! deterministic simulation of the whole cluster: the real master(s), the
 //! real slave and the real scheduler driver on simulated nodes, one paused
-//! clock, the in-memory ZooKeeper. All of them log on the test's thread,
-//! into one [`LogCapture`]; each assertion names the process by its Upid in
+//! clock, the in-memory ZooKeeper (the HA test runs on the test kit's
+//! `SimCluster`). All of them log on the test's thread, into one
+//! [`LogCapture`]; each assertion names the process by its Upid in
 //! the line, so "the right line from the right process" is what is checked.
 //! docs/operations.md "What the logs say" lists the same lines. One test
 //! also follows a kill made while the task's slave is disconnected (cut off
@@ -14,13 +15,10 @@
 //! [`LIMIT`] of simulated time); no test sleeps.
 
 use rmesos_slave::SlaveOptions;
-use std::collections::HashSet;
 use std::rc::Rc;
-use std::sync::Arc;
 use std::time::Duration;
 
 use libprocess::testkit::{self, any, LogCapture, Sim};
-use libprocess::zookeeper::{MemZk, ZkUrl};
 use rmesos::executor::{Executor, ExecutorDriver};
 use rmesos::messages::PongSlaveMessage;
 use rmesos::scheduler::{DriverHandle, Scheduler, SchedulerDriver};
@@ -28,8 +26,9 @@ use rmesos::{
     CommandInfo, ExecutorID, ExecutorInfo, Filters, FrameworkInfo, MasterSpec, Offer, Resources, TaskID, TaskInfo,
     TaskState, TaskStatus,
 };
-use rmesos_master::{HaConfig, MasterOptions};
+use rmesos_master::MasterOptions;
 use rmesos_slave::containerizer::InProcess;
+use rmesos_testkit::SimCluster;
 
 /// Simulated time one awaited line may take.
 const LIMIT: Duration = Duration::from_secs(900);
@@ -88,9 +87,9 @@ async fn wait_line(sim: &Sim, cap: &LogCapture, parts: &[&str]) -> String {
     }
 }
 
-/// Starts the real slave at `addr` following `master` (a `zk://` URL or
-/// host:port), executors in process on nodes 10.0.9.x.
-fn start_slave(sim: &Rc<Sim>, addr: &str, master: MasterSpec, zk: Option<&MemZk>) -> std::path::PathBuf {
+/// Starts the real slave at `addr` following `master` (host:port),
+/// executors in process on nodes 10.0.9.x.
+fn start_slave(sim: &Rc<Sim>, addr: &str, master: MasterSpec) -> std::path::PathBuf {
     let node = sim.node(addr);
     let work_dir = std::env::temp_dir().join(format!("rmesos-oplogs-sim-{}", uuid::Uuid::new_v4()));
     let mut flags =
@@ -105,10 +104,9 @@ fn start_slave(sim: &Rc<Sim>, addr: &str, master: MasterSpec, zk: Option<&MemZk>
         },
         |_launch| Runs,
     );
-    let backend = zk.map(|z| Arc::new(z.clone()) as Arc<dyn libprocess::zookeeper::Backend>);
     rmesos_slave::spawn(
         &node,
-        SlaveOptions { flags, containerizer: Some(Box::new(containerizer)), seed: sim.seed(), zookeeper: backend },
+        SlaveOptions { flags, containerizer: Some(Box::new(containerizer)), seed: sim.seed(), zookeeper: None },
     )
     .unwrap();
     work_dir
@@ -137,7 +135,7 @@ async fn registration_removal_task_lost_and_framework_lines_name_their_processes
     rmesos_master::spawn(&sim.node("10.0.0.1:5050"), opts).unwrap();
     let master = "master@10.0.0.1:5050";
     let spec = MasterSpec::Standalone { host: "10.0.0.1".into(), port: 5050 };
-    let _dir = Cleanup(start_slave(&sim, "10.0.0.2:5051", spec, None));
+    let _dir = Cleanup(start_slave(&sim, "10.0.0.2:5051", spec));
     let slave = "slave(1)@10.0.0.2:5051";
 
     // Registered: both sides say so, with both pids.
@@ -206,57 +204,39 @@ async fn registration_removal_task_lost_and_framework_lines_name_their_processes
 #[actix_rt::test]
 async fn leader_lines_elected_following_detected_lost_and_no_leader() {
     let cap = LogCapture::start();
-    let sim = Rc::new(Sim::new());
-    let zk = MemZk::new(sim.clock().clone());
-    const ZK: &str = "zk://127.0.0.1:2181/rmesos";
-    let url: ZkUrl = ZK.parse().unwrap();
-    let ha = HaConfig { backend: Arc::new(zk.clone()), url, session_timeout: Duration::from_secs(10) };
-    let start_master = |addr: &str, id: &str| {
-        let opts = MasterOptions { hostname: id.into(), master_id: Some(id.into()), ..MasterOptions::default() };
-        rmesos_master::spawn(&sim.node(addr), rmesos_master::MasterOptions { ha: Some(ha.clone()), ..opts }).unwrap();
-    };
-    let (m1, m2) = ("master@127.0.0.1:5051", "master@127.0.0.1:5052");
+    // Two masters electing through the in-memory ZooKeeper, one slave (the
+    // test kit's cluster, started one by one).
+    let mut c = SimCluster::builder()
+        .masters(2)
+        .slave_resources(SLAVE_RESOURCES)
+        .master_options(|i, opts| opts.master_id = Some(format!("m{}", i + 1)))
+        .slave_flags(|_, flags| flags.hostname = Some("slave-host".into()))
+        .executors(|_, _| Box::new(Runs))
+        .build_stopped();
+    let (m1, m2) = (format!("master@{}", c.masters[0].addr), format!("master@{}", c.masters[1].addr));
 
-    // ZooKeeper sessions opened since `known`, which learns them.
-    let new_sessions =
-        |known: &mut HashSet<u64>| -> Vec<u64> { zk.sessions().into_iter().filter(|s| known.insert(*s)).collect() };
-    let mut known = HashSet::new();
-    start_master("127.0.0.1:5051", "m1");
-    wait_line(&sim, &cap, &[&format!("Elected as the leading master! (master m1 at {m1})")]).await;
-    wait_line(&sim, &cap, &[&format!("Master m1 at {m1} leads: recovered the registry")]).await;
-    let m1_sessions = new_sessions(&mut known);
-    start_master("127.0.0.1:5052", "m2");
-    wait_line(&sim, &cap, &[&format!("Following leader {m1} (m1) as a standby (this master: {m2})")]).await;
-    let mut m2_sessions = new_sessions(&mut known);
+    c.start_master(0);
+    wait_line(&c.sim, &cap, &[&format!("Elected as the leading master! (master m1 at {m1})")]).await;
+    wait_line(&c.sim, &cap, &[&format!("Master m1 at {m1} leads: recovered the registry")]).await;
+    c.start_master(1);
+    wait_line(&c.sim, &cap, &[&format!("Following leader {m1} (m1) as a standby (this master: {m2})")]).await;
 
-    let spec = MasterSpec::ZooKeeper(ZK.into());
-    let _dir = Cleanup(start_slave(&sim, "127.0.0.1:6001", spec, Some(&zk)));
-    let slave = "slave(1)@127.0.0.1:6001";
-    wait_line(&sim, &cap, &[&format!("{slave}: Detected a new leader: {m1}")]).await;
-    wait_line(&sim, &cap, &[&format!("Registered with master {m1}"), &format!("slave={slave}")]).await;
-    new_sessions(&mut known);
+    c.start_slave(0);
+    let slave = format!("slave(1)@{}", c.slaves[0].addr);
+    wait_line(&c.sim, &cap, &[&format!("{slave}: Detected a new leader: {m1}")]).await;
+    wait_line(&c.sim, &cap, &[&format!("Registered with master {m1}"), &format!("slave={slave}")]).await;
 
-    let mut driver = SchedulerDriver::new(OneTask { launched: true }, FrameworkInfo::new("u", "ha"), ZK)
-        .unwrap()
-        .zookeeper_backend(Arc::new(zk.clone()))
-        .with_node(sim.node("127.0.0.1:7001"))
-        .seed(sim.seed());
-    driver.start().await.unwrap();
-    let sched = driver.handle().pid().expect("started").to_string();
-    wait_line(&sim, &cap, &[&format!("{sched}: Detected a new leader: {m1}")]).await;
-    wait_line(&sim, &cap, &["Framework registered with ", &format!("scheduler={sched}")]).await;
-    new_sessions(&mut known);
+    let fw = c.framework(OneTask { launched: true }, FrameworkInfo::new("u", "ha")).await;
+    let sched = fw.driver.handle().pid().expect("started").to_string();
+    wait_line(&c.sim, &cap, &[&format!("{sched}: Detected a new leader: {m1}")]).await;
+    wait_line(&c.sim, &cap, &["Framework registered with ", &format!("scheduler={sched}")]).await;
 
     // The leader crashes: its sessions expire, m2 is elected, everyone follows.
-    for s in m1_sessions {
-        zk.disconnect(s);
-    }
-    sim.kill("127.0.0.1:5051");
-    wait_line(&sim, &cap, &[&format!("Elected as the leading master! (master m2 at {m2}")]).await;
-    wait_line(&sim, &cap, &[&format!("Master m2 at {m2} leads: recovered the registry")]).await;
-    m2_sessions.extend(new_sessions(&mut known));
-    wait_line(&sim, &cap, &[&format!("{slave}: Detected a new leader: {m2}")]).await;
-    wait_line(&sim, &cap, &[&format!("{sched}: Detected a new leader: {m2}")]).await;
+    c.crash_master(0);
+    wait_line(&c.sim, &cap, &[&format!("Elected as the leading master! (master m2 at {m2}")]).await;
+    wait_line(&c.sim, &cap, &[&format!("Master m2 at {m2} leads: recovered the registry")]).await;
+    wait_line(&c.sim, &cap, &[&format!("{slave}: Detected a new leader: {m2}")]).await;
+    wait_line(&c.sim, &cap, &[&format!("{sched}: Detected a new leader: {m2}")]).await;
     // Each says the old leader is gone (on that line, or on a "no leader"
     // line if its detector saw none for a moment).
     let m2_elected = format!("(master m2 at {m2}; previous leader {m1} (m1) is gone)");
@@ -266,28 +246,27 @@ async fn leader_lines_elected_following_detected_lost_and_no_leader() {
         "m2 did not log the loss of {m1}:\n{}",
         cap.lines().join("\n")
     );
-    for who in [slave, &sched] {
+    for who in [&slave, &sched] {
         let lost = cap.matching(&[&format!("{who}: "), &format!("(previous leader {m1} is gone)")]);
         assert!(!lost.is_empty(), "{who} did not log the loss of {m1}:\n{}", cap.lines().join("\n"));
     }
-    wait_line(&sim, &cap, &[&format!("Disconnected from master {m1}"), &format!("scheduler={sched}")]).await;
-    wait_line(&sim, &cap, &["Re-registered slave ", &format!("at {slave} (slave-host)")]).await;
-    wait_line(&sim, &cap, &[&format!("Re-registered with master {m2}"), &format!("slave={slave}")]).await;
-    wait_line(&sim, &cap, &["Re-registered framework ", &format!("(ha) at {sched}")]).await;
-    wait_line(&sim, &cap, &["Framework reregistered with ", &format!("scheduler={sched}")]).await;
+    wait_line(&c.sim, &cap, &[&format!("Disconnected from master {m1}"), &format!("scheduler={sched}")]).await;
+    wait_line(&c.sim, &cap, &["Re-registered slave ", &format!("at {slave} (slave-host)")]).await;
+    wait_line(&c.sim, &cap, &[&format!("Re-registered with master {m2}"), &format!("slave={slave}")]).await;
+    wait_line(&c.sim, &cap, &["Re-registered framework ", &format!("(ha) at {sched}")]).await;
+    wait_line(&c.sim, &cap, &["Framework reregistered with ", &format!("scheduler={sched}")]).await;
 
     // m2's ZooKeeper sessions expire: it gives up leadership and says why;
     // slave and scheduler are left with no leader.
-    for s in m2_sessions {
-        zk.expire(s);
-    }
-    let line = wait_line(&sim, &cap, &["Lost leadership (", &format!("committing suicide! (master m2 at {m2})")]).await;
+    assert!(!c.expire_sessions(&c.masters[1].addr).is_empty());
+    let line =
+        wait_line(&c.sim, &cap, &["Lost leadership (", &format!("committing suicide! (master m2 at {m2})")]).await;
     assert!(line.starts_with("ERROR"), "{line}");
-    wait_line(&sim, &cap, &[&format!("{slave}: No leader detected")]).await;
-    wait_line(&sim, &cap, &["Lost leading master; waiting for a new one", &format!("slave={slave}")]).await;
-    wait_line(&sim, &cap, &[&format!("{sched}: No leader detected")]).await;
-    wait_line(&sim, &cap, &["No master detected", &format!("scheduler={sched}")]).await;
-    drop(driver);
+    wait_line(&c.sim, &cap, &[&format!("{slave}: No leader detected")]).await;
+    wait_line(&c.sim, &cap, &["Lost leading master; waiting for a new one", &format!("slave={slave}")]).await;
+    wait_line(&c.sim, &cap, &[&format!("{sched}: No leader detected")]).await;
+    wait_line(&c.sim, &cap, &["No master detected", &format!("scheduler={sched}")]).await;
+    drop(fw);
 }
 
 /// Launches task `t1` on the first offer and reports every status.
@@ -314,7 +293,7 @@ async fn a_kill_while_the_slave_is_disconnected_is_delivered_when_it_reregisters
         MasterOptions { hostname: "master-host".into(), master_id: Some("m1".into()), ..MasterOptions::default() };
     rmesos_master::spawn(&sim.node("10.0.0.1:5050"), opts).unwrap();
     let spec = MasterSpec::Standalone { host: "10.0.0.1".into(), port: 5050 };
-    let _dir = Cleanup(start_slave(&sim, "10.0.0.2:5051", spec, None));
+    let _dir = Cleanup(start_slave(&sim, "10.0.0.2:5051", spec));
     let slave = "slave(1)@10.0.0.2:5051";
 
     // A checkpointing framework: its task outlives a slave disconnection.

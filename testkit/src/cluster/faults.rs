@@ -103,6 +103,12 @@ impl SimCluster {
         self.zk_of(addr)?.expire_one(0)
     }
 
+    /// ZooKeeper expires every open session of the node at `addr` now;
+    /// returns them.
+    pub fn expire_sessions(&self, addr: &str) -> Vec<u64> {
+        self.zk_of(addr).map(NodeZk::expire_all).unwrap_or_default()
+    }
+
     /// Drops every message `M` between any two nodes until
     /// [`SimCluster::remove_rule`].
     pub fn drop_all<M: Message>(&self) -> RuleId {
