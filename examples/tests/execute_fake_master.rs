@@ -6,73 +6,48 @@
 use std::process::Stdio;
 use std::time::Duration;
 
-use libprocess::{Actor, Config, Context, Handlers, Me, Node, Process, Upid};
+use libprocess::testkit::Recording;
+use libprocess::{Config, Me, Node, Upid};
 use rmesos::messages::*;
-use rmesos::{FrameworkID, MasterInfo, Offer, OfferID, Resources, SlaveID, TaskState, TaskStatus};
-use tokio::sync::mpsc;
-use uuid::Uuid;
+use rmesos::{MasterInfo, TaskState, TaskStatus};
+use rmesos_testkit::fakes::{fake, framework_id as fid, offer, status_update};
+use rmesos_testkit::Heard;
 
-struct FakeMaster {
-    me: Me,
-    unregistered: mpsc::UnboundedSender<FrameworkID>,
-}
-
-impl Actor for FakeMaster {
-    type Context = Context<Self>;
-}
-
-fn fid() -> FrameworkID {
-    FrameworkID::new("fake-0000").unwrap()
-}
-
-impl Process for FakeMaster {
-    fn install(h: &mut Handlers<Self>) {
-        h.install(FakeMaster::register).install(FakeMaster::launch).install(
-            |m: &mut Self, _, msg: UnregisterFrameworkMessage, _| {
-                let _ = m.unregistered.send(msg.framework_id);
-            },
-        );
-    }
-}
-
-impl FakeMaster {
-    fn register(&mut self, from: Upid, _msg: RegisterFrameworkMessage, _ctx: &mut Context<Self>) {
-        let master_info = MasterInfo::new("fake", self.me.pid(), None, None);
-        self.me.send(&from, FrameworkRegisteredMessage { framework_id: fid(), master_info });
-        let offer = Offer {
-            id: OfferID::new("fake-O1").unwrap(),
-            framework_id: fid(),
-            slave_id: SlaveID::new("fake-S0").unwrap(),
-            hostname: "localhost".into(),
-            resources: Resources::parse("cpus:1;mem:128").unwrap(),
-            attributes: Default::default(),
-            executor_ids: vec![],
-        };
-        let slave = self.me.pid().clone();
-        self.me.send(&from, ResourceOffersMessage { offers: vec![offer], pids: vec![slave] });
-    }
-
-    fn launch(&mut self, from: Upid, msg: LaunchTasksMessage, _ctx: &mut Context<Self>) {
-        for task in msg.tasks {
-            let last = if task.task_id.as_str().ends_with("-2") {
-                TaskStatus::new(task.task_id.clone(), TaskState::Failed).with_message("Command exited with status 3")
-            } else {
-                TaskStatus::new(task.task_id.clone(), TaskState::Finished)
-            };
-            for status in [TaskStatus::new(task.task_id.clone(), TaskState::Running), last] {
-                let update =
-                    StatusUpdate::new(fid(), None, Some(task.slave_id.clone()), status, 1.0, Some(Uuid::new_v4()));
-                self.me.send(&from, StatusUpdateMessage { update, pid: Some(self.me.pid().clone()) });
+/// The fake master: registers the framework and offers it one slave's
+/// resources; runs each launched task at once (RUNNING, then FINISHED, or
+/// FAILED with exit status 3 for the second).
+fn fake_master(node: &Node) -> (Upid, Recording<Heard>) {
+    fake()
+        .on(|me: &Me, from: &Upid, _: &RegisterFrameworkMessage| {
+            let master_info = MasterInfo::new("fake", me.pid(), None, None);
+            me.send(from, FrameworkRegisteredMessage { framework_id: fid(), master_info });
+            let slave = me.pid().clone();
+            me.send(
+                from,
+                ResourceOffersMessage { offers: vec![offer("fake-O1", "cpus:1;mem:128")], pids: vec![slave] },
+            );
+        })
+        .on(|me: &Me, from: &Upid, msg: &LaunchTasksMessage| {
+            for task in &msg.tasks {
+                let last = if task.task_id.as_str().ends_with("-2") {
+                    TaskStatus::new(task.task_id.clone(), TaskState::Failed)
+                        .with_message("Command exited with status 3")
+                } else {
+                    TaskStatus::new(task.task_id.clone(), TaskState::Finished)
+                };
+                for status in [TaskStatus::new(task.task_id.clone(), TaskState::Running), last] {
+                    let update = status_update(fid(), task.slave_id.clone(), status);
+                    me.send(from, StatusUpdateMessage { update, pid: Some(me.pid().clone()) });
+                }
             }
-        }
-    }
+        })
+        .spawn(node, "master")
 }
 
 #[actix_rt::test]
 async fn execute_runs_tasks_and_exits_with_the_failed_status() {
     let node = Node::bind(Config::loopback(0)).await.unwrap();
-    let (tx, mut unregistered) = mpsc::unbounded_channel();
-    let master = node.spawn("master", |me| FakeMaster { me, unregistered: tx }).unwrap().pid;
+    let (master, mut heard) = fake_master(&node);
 
     let child = tokio::process::Command::new(env!("CARGO_BIN_EXE_rmesos-execute"))
         .args(["--master", &master.addr().to_string(), "--name", "job", "--command", "exit 3", "--count", "2"])
@@ -89,7 +64,12 @@ async fn execute_runs_tasks_and_exits_with_the_failed_status() {
     {
         assert!(stdout.contains(expected), "missing '{expected}' in:\n{stdout}");
     }
-    let id = tokio::time::timeout(Duration::from_secs(10), unregistered.recv()).await.expect("unregistered").unwrap();
+    let id = heard
+        .next_where(|e| match e {
+            Heard::UnregisterFramework(_, m) => Some(m.framework_id),
+            _ => None,
+        })
+        .await;
     assert_eq!(id, fid());
     node.shutdown();
 }

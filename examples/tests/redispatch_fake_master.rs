@@ -6,120 +6,84 @@
 //! A store that fails aborts the framework before it launches anything.
 //! Waits on messages and the driver's end, never on sleeps.
 
+use std::cell::Cell;
 use std::collections::HashSet;
-use std::time::Duration;
+use std::rc::Rc;
 
-use libprocess::{Actor, Config, Context, Handlers, Me, Node, Process, Upid};
+use libprocess::testkit::Recording;
+use libprocess::{Config, Me, Node, Upid};
 use rmesos::messages::*;
 use rmesos::scheduler::{DriverStatus, SchedulerDriver};
-use rmesos::{
-    FrameworkID, FrameworkInfo, MasterInfo, Offer, OfferID, Resources, SlaveID, TaskInfo, TaskState, TaskStatus,
-};
+use rmesos::{FrameworkID, FrameworkInfo, MasterInfo, Resources, TaskState, TaskStatus};
 use rmesos_examples::redispatch::{
     parse_task_list, FileStore, Outcome, Phase, Redispatch, RedispatchScheduler, StoreError, TaskRecord, TaskStore,
 };
-use tokio::sync::mpsc;
+use rmesos_testkit::fakes::{fake, framework_id as fid, offer, status_update};
+use rmesos_testkit::Heard;
 use uuid::Uuid;
 
 /// Keys whose first attempt fails, and the one whose first attempt is lost.
 const FAIL_ONCE: [&str; 3] = ["task-0002", "task-0005", "task-0011"];
 const LOST_ONCE: &str = "task-0007";
 
-#[derive(Debug)]
-enum Seen {
-    Ack(Uuid),
-    /// With the number of updates that carried a uuid.
-    Unregister(u64),
-}
-
-/// Offers one slave's resources; runs each launched task at once: RUNNING,
-/// then FINISHED (or FAILED / LOST on the chosen first attempts).
-struct FakeMaster {
-    me: Me,
-    slave: Upid,
-    offers: u64,
-    seen: mpsc::UnboundedSender<Seen>,
-    updates_with_uuid: u64,
-}
-
-impl Actor for FakeMaster {
-    type Context = Context<Self>;
-}
-
-impl Process for FakeMaster {
-    fn install(h: &mut Handlers<Self>) {
-        h.install(FakeMaster::register)
-            .install(FakeMaster::launch)
-            .install(|m: &mut Self, from, _: ReviveOffersMessage, _| m.offer(&from))
-            .install(|m: &mut Self, _, msg: StatusUpdateAcknowledgementMessage, _| {
-                let _ = m.seen.send(Seen::Ack(msg.uuid));
-            })
-            .install(|m: &mut Self, _, _: UnregisterFrameworkMessage, _| {
-                let _ = m.seen.send(Seen::Unregister(m.updates_with_uuid));
-            });
-    }
-}
-
-fn fid() -> FrameworkID {
-    FrameworkID::new("fake-0000").unwrap()
-}
-
-impl FakeMaster {
-    fn register(&mut self, from: Upid, _msg: RegisterFrameworkMessage, _ctx: &mut Context<Self>) {
-        let master_info = MasterInfo::new("fake", self.me.pid(), None, None);
-        self.me.send(&from, FrameworkRegisteredMessage { framework_id: fid(), master_info });
-        self.offer(&from);
-    }
-
-    fn offer(&mut self, to: &Upid) {
-        self.offers += 1;
-        let offer = Offer {
-            id: OfferID::new(format!("fake-O{}", self.offers)).unwrap(),
-            framework_id: fid(),
-            slave_id: SlaveID::new("fake-S0").unwrap(),
-            hostname: "localhost".into(),
-            resources: Resources::parse("cpus:0.4;mem:128").unwrap(),
-            attributes: Default::default(),
-            executor_ids: vec![],
-        };
-        self.me.send(to, ResourceOffersMessage { offers: vec![offer], pids: vec![self.slave.clone()] });
-    }
-
-    fn launch(&mut self, from: Upid, msg: LaunchTasksMessage, _ctx: &mut Context<Self>) {
-        if msg.tasks.is_empty() {
-            return; // a decline: offer again only when revived
+/// The fake master (the test kit's fake, answering as below) on `node`:
+/// offers one slave's resources at registration, after each launch and on
+/// revive; runs each launched task at once: RUNNING, then FINISHED (or
+/// FAILED / LOST on the chosen first attempts). Counts the updates it made
+/// with a uuid (each needs an acknowledgement) in the returned cell.
+fn fake_master(node: &Node) -> (Upid, Recording<Heard>, Rc<Cell<u64>>) {
+    let slave = Upid::new("slave(1)", node.address()).unwrap();
+    let offers = Rc::new(Cell::new(0u64));
+    let with_uuid = Rc::new(Cell::new(0u64));
+    let offer_to = {
+        let (offers, slave) = (offers.clone(), slave.clone());
+        move |me: &Me, to: &Upid| {
+            offers.set(offers.get() + 1);
+            let o = offer(&format!("fake-O{}", offers.get()), "cpus:0.4;mem:128");
+            me.send(to, ResourceOffersMessage { offers: vec![o], pids: vec![slave.clone()] });
         }
-        for task in &msg.tasks {
-            self.update(&from, task, TaskState::Running, None);
-            let first = task.task_id.as_str().ends_with(".1");
-            let (state, message) = match task.name.as_str() {
-                k if first && FAIL_ONCE.contains(&k) => (TaskState::Failed, Some("Command exited with status 3")),
-                k if first && k == LOST_ONCE => (TaskState::Lost, None),
-                _ => (TaskState::Finished, None),
-            };
-            if state == TaskState::Lost {
-                // As a master reports a removed slave's task: no uuid, no ack.
-                let status = TaskStatus::new(task.task_id.clone(), state);
-                let update = StatusUpdate::new(fid(), None, Some(task.slave_id.clone()), status, 1.0, None);
-                self.me.send(&from, StatusUpdateMessage { update, pid: None });
-            } else {
-                self.update(&from, task, state, message);
+    };
+    let (on_register, on_revive, on_launch) = (offer_to.clone(), offer_to.clone(), offer_to);
+    let counted = with_uuid.clone();
+    let (pid, heard) = fake()
+        .on(move |me: &Me, from: &Upid, _: &RegisterFrameworkMessage| {
+            let master_info = MasterInfo::new("fake", me.pid(), None, None);
+            me.send(from, FrameworkRegisteredMessage { framework_id: fid(), master_info });
+            on_register(me, from);
+        })
+        .on(move |me: &Me, from: &Upid, _: &ReviveOffersMessage| on_revive(me, from))
+        .on(move |me: &Me, from: &Upid, msg: &LaunchTasksMessage| {
+            if msg.tasks.is_empty() {
+                return; // a decline: offer again only when revived
             }
-        }
-        self.offer(&from);
-    }
-
-    fn update(&mut self, to: &Upid, task: &TaskInfo, state: TaskState, message: Option<&str>) {
-        let mut status = TaskStatus::new(task.task_id.clone(), state);
-        status.message = message.map(str::to_string);
-        let update = StatusUpdate::new(fid(), None, Some(task.slave_id.clone()), status, 1.0, Some(Uuid::new_v4()));
-        self.updates_with_uuid += 1;
-        self.me.send(to, StatusUpdateMessage { update, pid: Some(self.slave.clone()) });
-    }
-}
-
-async fn next(rx: &mut mpsc::UnboundedReceiver<Seen>) -> Seen {
-    tokio::time::timeout(Duration::from_secs(20), rx.recv()).await.expect("event within 20 s").expect("open")
+            for task in &msg.tasks {
+                let first = task.task_id.as_str().ends_with(".1");
+                let (state, message) = match task.name.as_str() {
+                    k if first && FAIL_ONCE.contains(&k) => (TaskState::Failed, Some("Command exited with status 3")),
+                    k if first && k == LOST_ONCE => (TaskState::Lost, None),
+                    _ => (TaskState::Finished, None),
+                };
+                for (state, message) in [(TaskState::Running, None), (state, message)] {
+                    let status = TaskStatus::new(task.task_id.clone(), state);
+                    let status = match message {
+                        Some(m) => status.with_message(m),
+                        None => status,
+                    };
+                    if state == TaskState::Lost {
+                        // As a master reports a removed slave's task: no uuid, no ack.
+                        let update = StatusUpdate::new(fid(), None, Some(task.slave_id.clone()), status, 1.0, None);
+                        me.send(from, StatusUpdateMessage { update, pid: None });
+                    } else {
+                        counted.set(counted.get() + 1);
+                        let update = status_update(fid(), task.slave_id.clone(), status);
+                        me.send(from, StatusUpdateMessage { update, pid: Some(slave.clone()) });
+                    }
+                }
+            }
+            on_launch(me, from);
+        })
+        .spawn(node, "master");
+    (pid, heard, with_uuid)
 }
 
 #[actix_rt::test]
@@ -129,12 +93,7 @@ async fn all_tasks_finish_with_failed_and_lost_ones_redispatched() {
     let resources = Resources::parse("cpus:0.1;mem:32").unwrap();
 
     let master_node = Node::bind(Config::loopback(0)).await.unwrap();
-    let (seen_tx, mut seen) = mpsc::unbounded_channel();
-    let slave = Upid::new("slave(1)", master_node.address()).unwrap();
-    let master = master_node
-        .spawn("master", |me| FakeMaster { me, slave, offers: 0, seen: seen_tx, updates_with_uuid: 0 })
-        .unwrap()
-        .pid;
+    let (master, mut heard, with_uuid) = fake_master(&master_node);
 
     let mut store = FileStore::open(&state_dir).unwrap();
     let (stored, stored_id) = store.load().unwrap();
@@ -156,9 +115,10 @@ async fn all_tasks_finish_with_failed_and_lost_ones_redispatched() {
     // + 1 lost first attempt x RUNNING (its LOST came from the master).
     let mut acks = HashSet::new();
     let sent = loop {
-        match next(&mut seen).await {
-            Seen::Ack(u) => assert!(acks.insert(u), "acknowledged twice"),
-            Seen::Unregister(sent) => break sent,
+        match heard.next().await {
+            Heard::Ack(_, m) => assert!(acks.insert(m.uuid), "acknowledged twice"),
+            Heard::UnregisterFramework(..) => break with_uuid.get(),
+            _ => {}
         }
     };
     assert_eq!(sent, 12 * 2 + 3 * 2 + 1);
@@ -208,12 +168,7 @@ impl TaskStore for FailingStore {
 #[actix_rt::test]
 async fn a_failing_store_aborts_the_framework_before_it_acts() {
     let master_node = Node::bind(Config::loopback(0)).await.unwrap();
-    let (seen_tx, _seen) = mpsc::unbounded_channel();
-    let slave = Upid::new("slave(1)", master_node.address()).unwrap();
-    let master = master_node
-        .spawn("master", |me| FakeMaster { me, slave, offers: 0, seen: seen_tx, updates_with_uuid: 0 })
-        .unwrap()
-        .pid;
+    let (master, _heard, _) = fake_master(&master_node);
     let list = parse_task_list("echo 1\necho 2\n").unwrap();
     let (core, _) = Redispatch::new(list, vec![], Resources::parse("cpus:0.1;mem:32").unwrap());
     // The launch of the first offer's tasks saves two records: the second fails.

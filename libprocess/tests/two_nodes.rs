@@ -4,74 +4,13 @@
 
 use std::time::Duration;
 
-use libprocess::{Actor, Config, Context, Handlers, Me, Node, Process, Request, Response, Upid};
+use libprocess::{Actor, Config, Context, Handlers, Me, Node, Process, Upid};
 use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-struct Ping {
-    seq: u64,
-}
-libprocess::message!(Ping, "test.Ping");
+mod common;
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-struct Pong {
-    seq: u64,
-}
-libprocess::message!(Pong, "test.Pong");
-
-#[derive(Debug, PartialEq)]
-enum Event {
-    Ping(Upid, u64),
-    Pong(Upid, u64),
-    Exited(Upid),
-    Tick,
-}
-
-/// Answers Ping with Pong, reports everything to the test.
-struct Probe {
-    me: Me,
-    events: mpsc::UnboundedSender<Event>,
-}
-
-impl Actor for Probe {
-    type Context = Context<Self>;
-}
-
-impl Process for Probe {
-    fn install(h: &mut Handlers<Self>) {
-        h.install(Probe::ping).install(Probe::pong).route("echo", Probe::echo);
-    }
-
-    fn exited(&mut self, pid: &Upid, _ctx: &mut Context<Self>) {
-        let _ = self.events.send(Event::Exited(pid.clone()));
-    }
-}
-
-impl Probe {
-    fn ping(&mut self, from: Upid, msg: Ping, _ctx: &mut Context<Self>) {
-        self.me.send(&from, Pong { seq: msg.seq });
-        let _ = self.events.send(Event::Ping(from, msg.seq));
-    }
-
-    fn pong(&mut self, from: Upid, msg: Pong, _ctx: &mut Context<Self>) {
-        let _ = self.events.send(Event::Pong(from, msg.seq));
-    }
-
-    fn echo(&mut self, req: Request, _ctx: &mut Context<Self>) -> Response {
-        Response::text(200, format!("{} {} {}", self.me.pid(), req.query("x").unwrap_or("-"), req.body.len()))
-    }
-}
-
-fn probe(node: &Node, id: &str) -> (Upid, mpsc::UnboundedReceiver<Event>) {
-    let (tx, rx) = mpsc::unbounded_channel();
-    let s = node.spawn(id, |me| Probe { me, events: tx }).unwrap();
-    (s.pid, rx)
-}
-
-async fn next(rx: &mut mpsc::UnboundedReceiver<Event>) -> Event {
-    tokio::time::timeout(Duration::from_secs(10), rx.recv()).await.expect("event within 10 s").expect("open")
-}
+use common::{next, probe, Event, Ping, Probe};
 
 async fn node() -> Node {
     Node::bind(Config::loopback(0)).await.unwrap()

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use libprocess::{Actor, Context, Handlers, Me, Node, Process, Upid};
+use libprocess::{Actor, Context, Handlers, Me, Node, Process, Request, Response, Upid};
 use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
 
@@ -25,9 +25,11 @@ pub enum Event {
     Pong(Upid, u64),
     Exited(Upid),
     Timer(Duration),
+    Tick,
 }
 
-/// Answers Ping with Pong and reports everything it sees to the test.
+/// Answers Ping with Pong and reports everything it sees to the test;
+/// serves `echo` (its pid, the `x` query parameter, the body's length).
 pub struct Probe {
     pub me: Me,
     pub events: mpsc::UnboundedSender<Event>,
@@ -39,7 +41,7 @@ impl Actor for Probe {
 
 impl Process for Probe {
     fn install(h: &mut Handlers<Self>) {
-        h.install(Probe::ping).install(Probe::pong);
+        h.install(Probe::ping).install(Probe::pong).route("echo", Probe::echo);
     }
 
     fn exited(&mut self, pid: &Upid, _ctx: &mut Context<Self>) {
@@ -56,6 +58,10 @@ impl Probe {
     fn pong(&mut self, from: Upid, msg: Pong, _ctx: &mut Context<Self>) {
         let _ = self.events.send(Event::Pong(from, msg.seq));
     }
+
+    fn echo(&mut self, req: Request, _ctx: &mut Context<Self>) -> Response {
+        Response::text(200, format!("{} {} {}", self.me.pid(), req.query("x").unwrap_or("-"), req.body.len()))
+    }
 }
 
 pub fn probe(node: &Node, id: &str) -> (Upid, mpsc::UnboundedReceiver<Event>) {
@@ -71,4 +77,9 @@ pub fn drain(rx: &mut mpsc::UnboundedReceiver<Event>) -> Vec<Event> {
         out.push(e);
     }
     out
+}
+
+/// The next event, within 10 s of wall-clock time (for real nodes).
+pub async fn next(rx: &mut mpsc::UnboundedReceiver<Event>) -> Event {
+    tokio::time::timeout(Duration::from_secs(10), rx.recv()).await.expect("event within 10 s").expect("open")
 }
