@@ -117,7 +117,7 @@ async fn registers_launches_acks_and_follows_a_new_master() {
     let slave = Upid::new("slave(1)", sched_node.address()).unwrap();
     let offer = offer("fake-O1", "cpus:1;mem:128");
     node_a.send(&master_a, &pid, ResourceOffersMessage { offers: vec![offer], pids: vec![slave.clone()] });
-    assert!(matches!(next(&mut at_sched).await, At::Offers(o) if o.len() == 1));
+    assert!(matches!(next(&mut at_sched).await, At::ResourceOffers(o) if o.len() == 1));
     let Heard::LaunchTasks(_, launch) = at_a.next().await else { panic!("expected a launch") };
     assert_eq!(launch.offer_ids, vec![OfferID::new("fake-O1").unwrap()]);
     assert_eq!(launch.tasks[0].task_id.as_str(), "task-fake-O1");
@@ -129,7 +129,7 @@ async fn registers_launches_acks_and_follows_a_new_master() {
     let update = StatusUpdate::new(fid(), None, Some(SlaveID::new("fake-S0").unwrap()), status, 1.0, Some(uuid));
     node_a.send(&master_a, &pid, StatusUpdateMessage { update, pid: Some(slave) });
     assert!(
-        matches!(next(&mut at_sched).await, At::Status(s) if s.task_id == task_id && s.state == TaskState::Running)
+        matches!(next(&mut at_sched).await, At::StatusUpdate(s) if s.task_id == task_id && s.state == TaskState::Running)
     );
     let Heard::Ack(_, ack) = at_a.next().await else { panic!("expected an ack") };
     assert_eq!((ack.uuid, ack.task_id, ack.framework_id), (uuid, task_id, fid()));

@@ -11,20 +11,9 @@ use tokio::sync::mpsc;
 
 use crate::zk::NodeZk;
 
-/// One scheduler callback, as the scheduler was given it.
-#[derive(Debug, Clone, PartialEq)]
-pub enum SchedulerEvent {
-    Registered(FrameworkID, MasterInfo),
-    Reregistered(MasterInfo),
-    Disconnected,
-    Offers(Vec<Offer>),
-    Rescinded(OfferID),
-    Status(TaskStatus),
-    FrameworkMessage(ExecutorID, SlaveID, Vec<u8>),
-    SlaveLost(SlaveID),
-    ExecutorLost(ExecutorID, SlaveID, i32),
-    Error(String),
-}
+/// One scheduler callback, as the scheduler was given it: the driver
+/// core's own [`Callback`](rmesos::scheduler::core::Callback).
+pub use rmesos::scheduler::core::Callback as SchedulerEvent;
 
 /// A scheduler that records every callback, then passes it on to `inner`.
 pub struct RecordingScheduler<S> {
@@ -73,15 +62,15 @@ impl<S: Scheduler> Scheduler for RecordingScheduler<S> {
         self.inner.disconnected(d);
     }
     fn resource_offers(&mut self, d: &DriverHandle, offers: Vec<Offer>) {
-        self.record(SchedulerEvent::Offers(offers.clone()));
+        self.record(SchedulerEvent::ResourceOffers(offers.clone()));
         self.inner.resource_offers(d, offers);
     }
     fn offer_rescinded(&mut self, d: &DriverHandle, id: &OfferID) {
-        self.record(SchedulerEvent::Rescinded(id.clone()));
+        self.record(SchedulerEvent::OfferRescinded(id.clone()));
         self.inner.offer_rescinded(d, id);
     }
     fn status_update(&mut self, d: &DriverHandle, status: TaskStatus) {
-        self.record(SchedulerEvent::Status(status.clone()));
+        self.record(SchedulerEvent::StatusUpdate(status.clone()));
         self.inner.status_update(d, status);
     }
     fn framework_message(&mut self, d: &DriverHandle, e: &ExecutorID, s: &SlaveID, data: &[u8]) {

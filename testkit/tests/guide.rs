@@ -31,12 +31,12 @@ impl Scheduler for OneTask {
 async fn my_task_survives_a_master_failover() {
     let mut cluster = SimCluster::builder().seed(7).masters(3).slaves(1).build();
     let mut fw = cluster.framework(OneTask::default(), FrameworkInfo::new("me", "one-task")).await;
-    let state = |want| move |e: &SchedulerEvent| matches!(e, SchedulerEvent::Status(s) if s.state == want);
+    let state = |want| move |e: &SchedulerEvent| matches!(e, SchedulerEvent::StatusUpdate(s) if s.state == want);
     cluster.wait_for(&mut fw, state(TaskState::Running)).await;
 
     let old = cluster.crash_leader();
     cluster.until("another leader", |c| c.leader().is_some_and(|new| new != old)).await;
     cluster.wait_for(&mut fw, |e| matches!(e, SchedulerEvent::Reregistered(_))).await;
     cluster.wait_for(&mut fw, state(TaskState::Finished)).await;
-    assert!(!fw.seen.iter().any(|e| matches!(e, SchedulerEvent::Status(s) if s.state == TaskState::Lost)));
+    assert!(!fw.seen.iter().any(|e| matches!(e, SchedulerEvent::StatusUpdate(s) if s.state == TaskState::Lost)));
 }

@@ -26,14 +26,15 @@ use std::time::Duration;
 use libprocess::testkit::{self, any, Sim};
 use rmesos::executor::{Executor, ExecutorDriver};
 use rmesos::messages::{ReconnectExecutorMessage, ReregisterExecutorMessage, ReregisterSlaveMessage};
-use rmesos::scheduler::{DriverHandle, Scheduler, SchedulerDriver};
+use rmesos::scheduler::{DriverHandle, SchedulerDriver};
 use rmesos::{
-    CommandInfo, ExecutorID, ExecutorInfo, Filters, FrameworkID, FrameworkInfo, MasterInfo, MasterSpec, Offer, Reason,
-    Resources, SlaveID, TaskID, TaskInfo, TaskState, TaskStatus,
+    CommandInfo, ExecutorID, ExecutorInfo, Filters, FrameworkInfo, MasterSpec, Offer, Reason, Resources, TaskID,
+    TaskInfo, TaskState, TaskStatus,
 };
 use rmesos_master::MasterOptions;
 use rmesos_slave::containerizer::{InProcess, InProcessRuns};
 use rmesos_slave::flags::RecoverMode;
+use rmesos_testkit::{RecordingScheduler, SchedulerEvent as Ev};
 use tokio::sync::mpsc;
 
 const MASTER: &str = "10.0.0.1:5050";
@@ -41,38 +42,6 @@ const SLAVE: &str = "10.0.0.2:5051";
 const SCHEDULER: &str = "10.0.0.3:5052";
 const SLAVE_RESOURCES: &str = "cpus:2;mem:1024;disk:1024";
 const TASK_RESOURCES: &str = "cpus:1;mem:128";
-
-#[derive(Debug)]
-#[allow(dead_code)] // Other's text is read in failure messages.
-enum Ev {
-    Registered,
-    Offers(Vec<Offer>),
-    Status(TaskStatus),
-    Other(String),
-}
-
-struct Probe(mpsc::UnboundedSender<Ev>);
-
-impl Scheduler for Probe {
-    fn registered(&mut self, _: &DriverHandle, id: &FrameworkID, _: &MasterInfo) {
-        let _ = (self.0.send(Ev::Registered), id);
-    }
-    fn resource_offers(&mut self, _: &DriverHandle, offers: Vec<Offer>) {
-        let _ = self.0.send(Ev::Offers(offers));
-    }
-    fn status_update(&mut self, _: &DriverHandle, status: TaskStatus) {
-        let _ = self.0.send(Ev::Status(status));
-    }
-    fn slave_lost(&mut self, _: &DriverHandle, slave_id: &SlaveID) {
-        let _ = self.0.send(Ev::Other(format!("slave lost {slave_id}")));
-    }
-    fn executor_lost(&mut self, _: &DriverHandle, executor_id: &ExecutorID, _: &SlaveID, status: i32) {
-        let _ = self.0.send(Ev::Other(format!("executor lost {executor_id} {status}")));
-    }
-    fn error(&mut self, _: &DriverHandle, message: &str) {
-        let _ = self.0.send(Ev::Other(format!("error {message}")));
-    }
-}
 
 /// Runs every task (RUNNING) until the test finishes it through the
 /// driver it left in `drivers`; tells the test when it is gone.
@@ -125,12 +94,11 @@ async fn world() -> World {
     rmesos_master::spawn(&sim.node(MASTER), opts).unwrap();
     let work_dir = std::env::temp_dir().join(format!("rmesos-sim-recovery-{}", uuid::Uuid::new_v4()));
     let (gone_tx, gone) = mpsc::unbounded_channel();
-    let (tx, events) = mpsc::unbounded_channel();
+    let (probe, events) = RecordingScheduler::bare();
     let mut info = FrameworkInfo::new("tester", "sim");
     info.checkpoint = true;
     info.failover_timeout = 3600.0;
-    let mut scheduler =
-        SchedulerDriver::new(Probe(tx), info, MASTER).unwrap().with_node(sim.node(SCHEDULER)).seed(seed);
+    let mut scheduler = SchedulerDriver::new(probe, info, MASTER).unwrap().with_node(sim.node(SCHEDULER)).seed(seed);
     scheduler.start().await.unwrap();
     let mut w = World {
         driver: scheduler.handle(),
@@ -147,7 +115,7 @@ async fn world() -> World {
     };
     w.start_slave(RecoverMode::Reconnect);
     match w.next().await {
-        Ev::Registered => {}
+        Ev::Registered(..) => {}
         other => panic!("expected registration, got {other:?}"),
     }
     w
@@ -204,7 +172,7 @@ impl World {
 
     async fn next(&mut self) -> Ev {
         let ev = self.sim.run_until(self.events.recv()).await.expect("the scheduler is alive");
-        if let Ev::Status(s) = &ev {
+        if let Ev::StatusUpdate(s) = &ev {
             self.statuses.push(s.clone());
         }
         ev
@@ -212,7 +180,7 @@ impl World {
 
     async fn status(&mut self) -> TaskStatus {
         loop {
-            if let Ev::Status(s) = self.next().await {
+            if let Ev::StatusUpdate(s) = self.next().await {
                 return s;
             }
         }
@@ -231,7 +199,7 @@ impl World {
 
     async fn offer(&mut self) -> Offer {
         loop {
-            if let Ev::Offers(mut o) = self.next().await {
+            if let Ev::ResourceOffers(mut o) = self.next().await {
                 return o.remove(0);
             }
         }
@@ -259,7 +227,7 @@ impl World {
     async fn drain_for(&mut self, d: Duration) {
         self.sim.advance(d).await;
         while let Ok(ev) = self.events.try_recv() {
-            if let Ev::Status(s) = ev {
+            if let Ev::StatusUpdate(s) = ev {
                 self.statuses.push(s);
             }
         }
