@@ -12,6 +12,15 @@
 //!
 //! On a standby, `/state` shows the leader it knows (`leader`, `leader_info`,
 //! absent while none) and an empty cluster.
+//!
+//! Authorization (`--acls`), as Mesos's master: `/state` shows only the
+//! frameworks the HTTP principal may see (`view_frameworks` on the
+//! framework's user) and, of those, only the tasks it may see (`view_tasks`,
+//! on the framework's user: rmesos's `Task` does not keep a per-task user,
+//! so a task whose command names another user is judged by its
+//! framework's); `/metrics/snapshot` answers 403 unless `get_endpoints`
+//! allows the path. The principal is the one HTTP Basic authenticated
+//! (`--authenticate_http_readonly`), else none (subject ANY).
 
 use actix::Context;
 use libprocess::{Handlers, Request, Response};
@@ -19,7 +28,9 @@ use rmesos::{format_duration, Attributes, FrameworkID, Resources, SlaveID, Task,
 use serde::Serialize;
 use serde_json::{json, Map, Value};
 
+use rmesos::auth::acls::Action as AclAction;
 use rmesos::auth::http_basic::{self, Kind};
+use rmesos::auth::Acls;
 
 use crate::core::{Framework, MasterCore, Slave};
 use crate::process::MasterProcess;
@@ -40,23 +51,41 @@ fn redirect(m: &mut MasterProcess, _: Request, _: &mut Context<MasterProcess>) -
     }
 }
 
-/// `--authenticate_http_readonly`: the 401 to answer `req` with, if any.
-fn readonly(m: &MasterProcess, req: &Request) -> Option<Response> {
-    m.opts.http_auth.check(Kind::ReadOnly, http_basic::MASTER_READONLY, req).err()
+/// `--authenticate_http_readonly`: the principal of `req` (None when not
+/// asked for), or the 401 to answer it with.
+fn readonly(m: &MasterProcess, req: &Request) -> Result<Option<String>, Response> {
+    m.opts.http_auth.check(Kind::ReadOnly, http_basic::MASTER_READONLY, req)
 }
 
 fn state(m: &mut MasterProcess, req: Request, _: &mut Context<MasterProcess>) -> Response {
-    if let Some(denied) = readonly(m, &req) {
-        return denied;
+    match readonly(m, &req) {
+        Ok(principal) => Response::json(&state_json(m, &Viewer { acls: &m.opts.acls, principal })),
+        Err(denied) => denied,
     }
-    Response::json(&state_json(m))
 }
 
 fn metrics(m: &mut MasterProcess, req: Request, _: &mut Context<MasterProcess>) -> Response {
-    if let Some(denied) = readonly(m, &req) {
-        return denied;
+    let principal = match readonly(m, &req) {
+        Ok(p) => p,
+        Err(denied) => return denied,
+    };
+    if !m.opts.acls.allows(AclAction::GetEndpoints, principal.as_deref(), Some("/metrics/snapshot")) {
+        tracing::warn!(remote = ?req.remote, ?principal, "GET /metrics/snapshot forbidden by --acls (get_endpoints)");
+        return Response::text(403, "403 Forbidden: not authorized to GET /metrics/snapshot (get_endpoints)\n");
     }
     Response::json(&metrics_json(m))
+}
+
+/// Who reads `/state`, and what the ACLs let them see.
+struct Viewer<'a> {
+    acls: &'a Acls,
+    principal: Option<String>,
+}
+
+impl Viewer<'_> {
+    fn sees(&self, action: AclAction, f: &Framework) -> bool {
+        self.acls.allows(action, self.principal.as_deref(), Some(&f.info.user))
+    }
 }
 
 // `/state` is serialized straight from these borrowed views rather than
@@ -99,8 +128,10 @@ struct FrameworkView<'a> {
     unreachable_tasks: Vec<TaskView<'a>>,
 }
 
-fn framework_json<'a>(core: &MasterCore, f: &'a Framework) -> FrameworkView<'a> {
-    let mut tasks: Vec<&Task> = f.tasks.values().collect();
+fn framework_json<'a>(core: &MasterCore, f: &'a Framework, viewer: &Viewer) -> FrameworkView<'a> {
+    let tasks_visible = viewer.sees(AclAction::ViewTasks, f);
+    let executors_visible = viewer.sees(AclAction::ViewExecutors, f);
+    let mut tasks: Vec<&Task> = f.tasks.values().filter(|_| tasks_visible).collect();
     tasks.sort_by(|a, b| a.task_id.cmp(&b.task_id));
     let mut offers: Vec<Value> = f
         .offers
@@ -112,6 +143,7 @@ fn framework_json<'a>(core: &MasterCore, f: &'a Framework) -> FrameworkView<'a> 
     let executors: Vec<Value> = f
         .executors
         .iter()
+        .filter(|_| executors_visible)
         .flat_map(|(sid, m)| {
             m.values().map(move |e| json!({"executor_id": e.executor_id, "slave_id": sid, "resources": e.resources}))
         })
@@ -142,11 +174,11 @@ fn framework_json<'a>(core: &MasterCore, f: &'a Framework) -> FrameworkView<'a> 
     FrameworkView {
         head,
         tasks: tasks.into_iter().map(task_json).collect(),
-        completed_tasks: f.completed_tasks.iter().map(task_json).collect(),
+        completed_tasks: f.completed_tasks.iter().filter(|_| tasks_visible).map(task_json).collect(),
         unreachable_tasks: f
             .completed_tasks
             .iter()
-            .filter(|t| t.state == TaskState::Unreachable)
+            .filter(|t| tasks_visible && t.state == TaskState::Unreachable)
             .map(task_json)
             .collect(),
     }
@@ -199,7 +231,7 @@ struct StateView<'a> {
     completed_frameworks: Vec<FrameworkView<'a>>,
 }
 
-fn state_json(m: &MasterProcess) -> StateView<'_> {
+fn state_json<'a>(m: &'a MasterProcess, viewer: &Viewer) -> StateView<'a> {
     let core = &m.core;
     let info = core.info();
     let start_time = core.wall(m.started);
@@ -235,8 +267,16 @@ fn state_json(m: &MasterProcess) -> StateView<'_> {
     StateView {
         head,
         slaves: slaves.into_iter().map(slave_json).collect(),
-        frameworks: frameworks.into_iter().map(|f| framework_json(core, f)).collect(),
-        completed_frameworks: core.completed_frameworks().map(|f| framework_json(core, f)).collect(),
+        frameworks: frameworks
+            .into_iter()
+            .filter(|f| viewer.sees(AclAction::ViewFrameworks, f))
+            .map(|f| framework_json(core, f, viewer))
+            .collect(),
+        completed_frameworks: core
+            .completed_frameworks()
+            .filter(|f| viewer.sees(AclAction::ViewFrameworks, f))
+            .map(|f| framework_json(core, f, viewer))
+            .collect(),
     }
 }
 

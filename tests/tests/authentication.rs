@@ -197,3 +197,54 @@ fn http_basic_guards_the_read_only_endpoints() {
     drop(m);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// `curl` with `args`: the body.
+fn curl_body(args: &[&str]) -> String {
+    let out = Command::new("curl").args(["-s", "--max-time", "20"]).args(args).output().expect("run curl");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// `--acls` on the HTTP side: `/state` shows a framework only to the
+/// principals `view_frameworks` lets see it, and `/metrics/snapshot`
+/// answers 403 to a principal `get_endpoints` does not allow.
+#[test]
+fn acls_filter_state_and_forbid_endpoints() {
+    let dir = temp_dir("http-acls");
+    let creds = dir.join("http.credentials");
+    write_secret(&creds, "ops op-secret\ndev dev-secret\n");
+    let acls = r#"{"view_frameworks": [{"principals": {"values": ["ops"]}, "users": {"type": "ANY"}},
+                                      {"principals": {"type": "NONE"}, "users": {"type": "ANY"}}],
+                   "get_endpoints": [{"principals": {"values": ["dev"]}, "paths": {"values": ["/metrics/snapshot"]}},
+                                     {"principals": {"type": "NONE"}, "paths": {"type": "ANY"}}]}"#;
+    let mut cmd = Command::new(bin("rmesos-master"));
+    cmd.args(["--ip=127.0.0.1", "--port=0", "--hostname=http-acls", "--authenticate_http_readonly"])
+        .arg(format!("--http_credentials={}", creds.display()))
+        .arg(format!("--acls={acls}"));
+    let mut m = Proc::spawn("rmesos-master", cmd);
+    let started = m.wait_line("started on");
+    let addr = started.rsplit(' ').next().unwrap().to_string();
+    let mut s = slave(&addr, "http-acl-slave", &dir, None);
+    s.wait_line("Registered with master");
+    let mut fw = execute(&addr, "seen", None);
+    assert_eq!(fw.wait_exit().code(), Some(0), "{}", fw.dump());
+
+    let state = |who: &str| -> serde_json::Value {
+        let body = curl_body(&["-u", who, &format!("http://{addr}/state")]);
+        serde_json::from_str(&body).unwrap_or_else(|e| panic!("{who}: {e}: {body}"))
+    };
+    let ops = state("ops:op-secret");
+    let done = ops["completed_frameworks"].as_array().unwrap();
+    assert_eq!(done.len(), 1, "{ops}");
+    assert_eq!(done[0]["name"], "seen");
+    assert_eq!(done[0]["completed_tasks"].as_array().unwrap().len(), 1, "{ops}");
+    let dev = state("dev:dev-secret");
+    assert_eq!(dev["completed_frameworks"].as_array().unwrap().len(), 0, "{dev}");
+    assert_eq!(dev["slaves"].as_array().unwrap().len(), 1, "agents are not filtered: {dev}");
+
+    let metrics = |who: &str| curl(&["-u", who, &format!("http://{addr}/metrics/snapshot")]).0;
+    assert_eq!(metrics("dev:dev-secret"), "200");
+    assert_eq!(metrics("ops:op-secret"), "403");
+    m.wait_line("GET /metrics/snapshot forbidden by --acls (get_endpoints)");
+    drop((s, m));
+    let _ = std::fs::remove_dir_all(&dir);
+}
