@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use libprocess::{Actor, Config, Context, Handlers, Node, Process, Upid};
-use rmesos::executor::{DriverStatus, Executor, ExecutorDriver, ExecutorEnv};
+use rmesos::executor::{DriverStatus, Executor, ExecutorDriver, ExecutorEnv, ExecutorOptions};
 use rmesos::messages::*;
 use rmesos::{
     Attributes, CommandInfo, ExecutorID, ExecutorInfo, FrameworkID, FrameworkInfo, Resources, SlaveID, SlaveInfo,
@@ -84,7 +84,7 @@ async fn driver_registers_runs_a_task_and_flushes_after_the_ack() {
         recovery_timeout: Duration::from_secs(900),
     };
     let (calls_tx, mut calls) = mpsc::unbounded_channel();
-    let driver = ExecutorDriver::start_on(&node, env, Echo { calls: calls_tx }).unwrap();
+    let driver = ExecutorDriver::spawn(&node, ExecutorOptions { env, executor: Echo { calls: calls_tx } }).unwrap();
 
     let AtSlave::Register(executor, reg) = next(&mut at_slave).await else { panic!("expected registration") };
     assert_eq!(executor, *driver.pid());

@@ -130,6 +130,13 @@ pub(crate) enum Command {
     Stop,
 }
 
+/// How to start an executor driver on a node ([`ExecutorDriver::spawn`]):
+/// the environment the slave gave the executor, and the executor.
+pub struct ExecutorOptions<E> {
+    pub env: ExecutorEnv,
+    pub executor: E,
+}
+
 /// A handle on a running driver; clones share it. `Send + Sync`.
 #[derive(Clone)]
 pub struct ExecutorDriver {
@@ -153,12 +160,14 @@ impl ExecutorDriver {
         // The slave's own port may be in the inherited environment; never reuse it.
         config.port = 0;
         let node = Node::bind(config).await.map_err(|e| DriverError::Node(e.to_string()))?;
-        ExecutorDriver::start_on(&node, env, executor)
+        ExecutorDriver::spawn(&node, ExecutorOptions { env, executor })
     }
 
-    /// Starts a driver on an existing node (tests, in-process executors).
-    pub fn start_on<E: Executor>(node: &Node, env: ExecutorEnv, executor: E) -> Result<ExecutorDriver, DriverError> {
-        process::spawn(node, env, executor)
+    /// Starts a driver (process `executor(1)`) on `node`, as the master's
+    /// and the slave's `spawn(&Node, Options)` do: tests, in-process
+    /// executors.
+    pub fn spawn<E: Executor>(node: &Node, opts: ExecutorOptions<E>) -> Result<ExecutorDriver, DriverError> {
+        process::spawn(node, opts.env, opts.executor)
     }
 
     /// `start` then `join`: returns when the driver stops.

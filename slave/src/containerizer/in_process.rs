@@ -12,7 +12,7 @@ use std::io;
 use std::rc::Rc;
 
 use libprocess::{Clock, Node};
-use rmesos::executor::{DriverError, Executor, ExecutorDriver, ExecutorEnv};
+use rmesos::executor::{DriverError, Executor, ExecutorDriver, ExecutorEnv, ExecutorOptions};
 use uuid::Uuid;
 
 use super::{Containerizer, ExitFuture, Launched};
@@ -68,7 +68,7 @@ impl InProcess {
     ) -> InProcess {
         let start: StartRun = Box::new(move |l, env| {
             let node = node_for(l);
-            let driver = ExecutorDriver::start_on(&node, env, executor_for(l))?;
+            let driver = ExecutorDriver::spawn(&node, ExecutorOptions { env, executor: executor_for(l) })?;
             Ok((node, driver))
         });
         InProcess { start, runs: InProcessRuns::default() }
