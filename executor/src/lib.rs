@@ -7,8 +7,10 @@
 //! the command started. It reports TASK_STARTING, TASK_RUNNING, then
 //! TASK_FINISHED (exit 0), TASK_FAILED ("Command exited with status N", or
 //! "Command terminated with signal S"), or TASK_KILLED after a kill:
-//! SIGTERM to the group, then SIGKILL after [`KILL_GRACE_PERIOD`] (with
-//! TASK_KILLING first for frameworks that understand it). Once the terminal
+//! SIGTERM to the group, then SIGKILL after the grace period ([`kill`]: the
+//! kill's `kill_policy`, else the task's, else 3 s; on a shutdown at most
+//! the slave's `--executor_shutdown_grace_period`), with TASK_KILLING first
+//! for frameworks that understand it. Once the terminal
 //! update is acknowledged (at most [`ACK_WAIT`]) the driver stops and the
 //! process exits.
 
@@ -17,13 +19,12 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+pub mod kill;
+
 use rmesos::executor::{Executor, ExecutorDriver};
-use rmesos::info::{FrameworkCapability, FrameworkInfo};
+use rmesos::info::{FrameworkCapability, FrameworkInfo, KillPolicy};
 use rmesos::{ExecutorInfo, SlaveInfo, TaskID, TaskInfo, TaskState, TaskStatus};
 
-/// Time between SIGTERM and SIGKILL when a task is killed (Mesos's default
-/// kill policy grace period).
-pub const KILL_GRACE_PERIOD: Duration = Duration::from_secs(3);
 /// Longest wait for the terminal update's acknowledgement before exiting.
 pub const ACK_WAIT: Duration = Duration::from_secs(30);
 
@@ -35,6 +36,8 @@ pub struct CommandExecutor {
     /// Told to shut down: nobody will acknowledge the terminal update (the
     /// slave drops updates of a framework it shuts down), so do not wait.
     shutting_down: Arc<AtomicBool>,
+    /// The slave's `--executor_shutdown_grace_period` (from the environment).
+    shutdown_grace: Duration,
 }
 
 /// Runs the command executor until its driver stops, from the environment
@@ -89,11 +92,16 @@ struct Running {
     /// The command's process group (= its pid).
     pgid: i32,
     killed: Arc<AtomicBool>,
+    kill_policy: Option<KillPolicy>,
+    kill: Arc<Mutex<kill::Kill>>,
 }
 
 impl CommandExecutor {
     pub fn new() -> CommandExecutor {
-        CommandExecutor::default()
+        use rmesos::executor::env::{ExecutorEnv, DEFAULT_SHUTDOWN_GRACE_PERIOD};
+        let shutdown_grace =
+            ExecutorEnv::from_env().map(|e| e.shutdown_grace_period).unwrap_or(DEFAULT_SHUTDOWN_GRACE_PERIOD);
+        CommandExecutor { shutdown_grace, ..CommandExecutor::default() }
     }
 
     /// A handle on the running task's process group (see [`TaskGroup`]).
@@ -175,7 +183,9 @@ impl Executor for CommandExecutor {
         };
         let pgid = child.id().and_then(|p| i32::try_from(p).ok()).unwrap_or(0);
         let killed = Arc::new(AtomicBool::new(false));
-        self.task = Some(Running { id: id.clone(), pgid, killed: killed.clone() });
+        let kill = Arc::new(Mutex::new(kill::Kill::default()));
+        self.task =
+            Some(Running { id: id.clone(), pgid, killed: killed.clone(), kill_policy: task.kill_policy.clone(), kill });
         self.group.set(Some(pgid));
         CommandExecutor::status(driver, &id, TaskState::Running, None);
         let (d, group, shutting_down) = (driver.clone(), self.group.clone(), self.shutting_down.clone());
@@ -188,22 +198,64 @@ impl Executor for CommandExecutor {
     }
 
     fn kill_task(&mut self, driver: &ExecutorDriver, task_id: &TaskID) {
+        self.kill_task_with_policy(driver, task_id, None)
+    }
+
+    fn kill_task_with_policy(&mut self, driver: &ExecutorDriver, task_id: &TaskID, policy: Option<&KillPolicy>) {
+        let grace = self.task.as_ref().map(|t| kill::grace_period(policy, t.kill_policy.as_ref()));
+        self.kill_with_grace(driver, task_id, grace.unwrap_or(kill::DEFAULT_GRACE_PERIOD));
+    }
+
+    fn shutdown(&mut self, driver: &ExecutorDriver) {
+        self.shutting_down.store(true, Ordering::SeqCst);
+        match self.task.as_ref().map(|t| (t.id.clone(), t.kill_policy.clone())) {
+            // The terminal update follows the kill, then the driver stops.
+            Some((id, policy)) if self.group.is_running() => {
+                let grace = kill::shutdown_grace_period(policy.as_ref(), self.shutdown_grace);
+                self.kill_with_grace(driver, &id, grace)
+            }
+            // Nothing runs: done at once.
+            _ => driver.stop(),
+        }
+    }
+
+    fn error(&mut self, driver: &ExecutorDriver, message: &str) {
+        tracing::error!("driver error: {message}");
+        driver.stop();
+    }
+}
+
+impl CommandExecutor {
+    /// SIGTERM (at the first kill), SIGKILL once `grace` is over.
+    fn kill_with_grace(&mut self, driver: &ExecutorDriver, task_id: &TaskID, grace: Duration) {
         match &self.task {
             Some(t) if &t.id == task_id => {
                 // Only a running command is signalled: an ended one's group id may be reused.
-                if !self.group.is_running() || t.killed.swap(true, Ordering::SeqCst) {
+                if !self.group.is_running() {
                     return;
                 }
-                if self.framework.as_ref().is_some_and(|f| f.has_capability(FrameworkCapability::TaskKillingState)) {
-                    CommandExecutor::status(driver, task_id, TaskState::Killing, None);
+                let clock = driver.clock().clone();
+                let step = t.kill.lock().unwrap_or_else(|e| e.into_inner()).kill(clock.now(), grace);
+                if step.terminate {
+                    t.killed.store(true, Ordering::SeqCst);
+                    if self.framework.as_ref().is_some_and(|f| f.has_capability(FrameworkCapability::TaskKillingState))
+                    {
+                        CommandExecutor::status(driver, task_id, TaskState::Killing, None);
+                    }
+                    tracing::info!(task = %task_id, "killing the task: SIGTERM, SIGKILL after {grace:?}");
+                    signal_group(t.pgid, libc::SIGTERM);
                 }
-                tracing::info!(task = %task_id, "killing the task: SIGTERM, SIGKILL after {KILL_GRACE_PERIOD:?}");
-                signal_group(t.pgid, libc::SIGTERM);
-                let (pgid, clock) = (t.pgid, driver.clock().clone());
-                actix_rt::spawn(async move {
-                    clock.sleep(KILL_GRACE_PERIOD).await;
-                    signal_group(pgid, libc::SIGKILL);
-                });
+                if let Some(at) = step.escalate_at {
+                    let (pgid, kill, group) = (t.pgid, t.kill.clone(), self.group.clone());
+                    actix_rt::spawn(async move {
+                        clock.sleep_until(at).await;
+                        let due = kill.lock().unwrap_or_else(|e| e.into_inner()).escalate(at);
+                        if due && group.is_running() {
+                            tracing::info!(pgid, "the task outlived its kill grace period: SIGKILL");
+                            signal_group(pgid, libc::SIGKILL);
+                        }
+                    });
+                }
             }
             Some(_) => tracing::warn!(task = %task_id, "kill of a task this executor does not run"),
             None => {
@@ -217,21 +269,6 @@ impl Executor for CommandExecutor {
                 ));
             }
         }
-    }
-
-    fn shutdown(&mut self, driver: &ExecutorDriver) {
-        self.shutting_down.store(true, Ordering::SeqCst);
-        match self.task.as_ref().map(|t| t.id.clone()) {
-            // The terminal update follows the kill, then the driver stops.
-            Some(id) if self.group.is_running() => self.kill_task(driver, &id),
-            // Nothing runs: done at once.
-            _ => driver.stop(),
-        }
-    }
-
-    fn error(&mut self, driver: &ExecutorDriver, message: &str) {
-        tracing::error!("driver error: {message}");
-        driver.stop();
     }
 }
 

@@ -191,7 +191,7 @@ async fn task_lifecycle_through_the_master() {
     assert_eq!(got, ack);
 
     // Kill goes to the slave.
-    let kill = KillTaskMessage { framework_id: c.fid.clone(), task_id: TaskID::new("t1").unwrap() };
+    let kill = KillTaskMessage { framework_id: c.fid.clone(), task_id: TaskID::new("t1").unwrap(), kill_policy: None };
     c.agents.send(&c.sched, &c.master, kill.clone());
     let got = c
         .slave_rx

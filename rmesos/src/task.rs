@@ -149,6 +149,9 @@ pub struct TaskStatus {
     /// The task's health check result, if it has one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub healthy: Option<bool>,
+    /// The last result of the task's check (`TaskInfo.check`), if it has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub check_status: Option<crate::info::CheckStatusInfo>,
 }
 
 impl TaskStatus {
@@ -166,6 +169,7 @@ impl TaskStatus {
             timestamp: None,
             uuid: None,
             healthy: None,
+            check_status: None,
         }
     }
 

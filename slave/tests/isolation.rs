@@ -225,7 +225,11 @@ async fn a_busy_loop_under_a_cfs_quota_is_throttled() {
     let used = s["cpus_user_time_secs"].as_f64().unwrap() + s["cpus_system_time_secs"].as_f64().unwrap();
     let periods = s["cpus_nr_periods"].as_f64().unwrap();
     assert!(used <= (periods + 2.0) * 0.03 * 1.2, "used {used}s over {periods} periods");
-    c.node.send(&c.master, &c.slave, KillTaskMessage { framework_id: fid(), task_id: TaskID::new("spin").unwrap() });
+    c.node.send(
+        &c.master,
+        &c.slave,
+        KillTaskMessage { framework_id: fid(), task_id: TaskID::new("spin").unwrap(), kill_policy: None },
+    );
     let u = until_terminal(&mut c, "spin").await;
     assert_eq!(u.status.state, TaskState::Killed);
     cleanup(&c.work_dir);
@@ -248,7 +252,11 @@ async fn a_killed_task_leaves_no_daemon_behind() {
     .await;
     let daemon = daemon.expect("the daemon wrote its pid");
     assert!(std::path::Path::new(&format!("/proc/{daemon}")).exists());
-    c.node.send(&c.master, &c.slave, KillTaskMessage { framework_id: fid(), task_id: TaskID::new("d").unwrap() });
+    c.node.send(
+        &c.master,
+        &c.slave,
+        KillTaskMessage { framework_id: fid(), task_id: TaskID::new("d").unwrap(), kill_policy: None },
+    );
     let u = until_terminal(&mut c, "d").await;
     assert_eq!(u.status.state, TaskState::Killed);
     c.exited().await;
@@ -354,7 +362,11 @@ async fn a_restarted_slave_recovers_its_containers_by_their_cgroups() {
     let stats = statistics_until(&c, "long", |s| s["processes"].as_u64().unwrap_or(0) >= 1).await;
     assert!(stats["statistics"]["mem_total_bytes"].as_u64().unwrap() > 0, "{stats}");
     // Killed through the new slave, the whole container goes.
-    c.node.send(&c.master, &c.slave, KillTaskMessage { framework_id: fid(), task_id: TaskID::new("long").unwrap() });
+    c.node.send(
+        &c.master,
+        &c.slave,
+        KillTaskMessage { framework_id: fid(), task_id: TaskID::new("long").unwrap(), kill_policy: None },
+    );
     let u = until_terminal(&mut c, "long").await;
     assert_eq!(u.status.state, TaskState::Killed, "{:?}", u.status);
     poll_until_async(Duration::from_secs(10), Duration::from_millis(5), || cg.list().is_empty()).await;

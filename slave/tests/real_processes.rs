@@ -97,7 +97,11 @@ async fn a_killed_task_is_reported_killed() {
     c.run("victim", "sleep 1000");
     assert_eq!(c.update().await.status.state, TaskState::Starting);
     assert_eq!(c.update().await.status.state, TaskState::Running);
-    c.node.send(&c.master, &c.slave, KillTaskMessage { framework_id: fid(), task_id: TaskID::new("victim").unwrap() });
+    c.node.send(
+        &c.master,
+        &c.slave,
+        KillTaskMessage { framework_id: fid(), task_id: TaskID::new("victim").unwrap(), kill_policy: None },
+    );
     assert_eq!(c.update().await.status.state, TaskState::Killed);
     assert_eq!(c.exited().await.status, 0, "the executor exits on its own once the kill is acknowledged");
     cleanup(&c.work_dir);

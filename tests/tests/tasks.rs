@@ -346,3 +346,61 @@ async fn uris_are_fetched_extracted_cached_and_refused() {
     assert_eq!((end.state, end.reason), (TaskState::Failed, Some(Reason::ExecutorRegistrationTimeout)), "{s:?}");
     assert_eq!(files.hits("/hang"), 1);
 }
+
+/// A task that traps SIGTERM and needs 4 s to clean up (more than the
+/// default grace of 3 s).
+const SLOW_TO_STOP: &str =
+    "trap 'sleep 4; echo done > cleaned; exit 0' TERM; echo up > ready; while true; do sleep 0.1; done";
+
+/// Waits until the task wrote `ready` in its sandbox (its trap is set). A
+/// file the task writes: nothing sends a message, so it is polled.
+fn wait_ready(c: &Cluster, id: &str) -> PathBuf {
+    let deadline = std::time::Instant::now() + WAIT;
+    loop {
+        let found = {
+            let mut runs = Vec::new();
+            find_dirs(&c.work_dir.join("slave/slaves"), &mut runs);
+            runs.into_iter().find(|p| {
+                p.parent().and_then(Path::parent).and_then(Path::file_name).is_some_and(|n| n == id)
+                    && p.join("ready").exists()
+            })
+        };
+        if let Some(dir) = found {
+            return dir;
+        }
+        assert!(std::time::Instant::now() < deadline, "{id} never got ready");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
+#[actix_rt::test]
+async fn kill_policies_give_the_task_its_grace_or_cut_it_short() {
+    use rmesos::info::KillPolicy;
+    use std::time::Duration;
+    let mut c = Cluster::start("kill", &[]).await;
+
+    // 8 s of grace (the task's policy): the cleanup runs, TASK_KILLING first.
+    let mut t = task("graceful", CommandInfo::shell(SLOW_TO_STOP));
+    t.kill_policy = Some(KillPolicy::grace(Duration::from_secs(8)));
+    c.launch(t);
+    c.until("graceful", &[TaskState::Running]).await;
+    let sandbox = wait_ready(&c, "graceful");
+    c.driver.handle().kill_task(TaskID::new("graceful").unwrap());
+    let s = c.terminal("graceful").await;
+    let states: Vec<TaskState> = s.iter().map(|s| s.state).collect();
+    assert_eq!(states, [TaskState::Killing, TaskState::Killed], "{s:?}");
+    assert_eq!(std::fs::read_to_string(sandbox.join("cleaned")).unwrap().trim(), "done", "the trap ran to its end");
+
+    // The kill's own policy (1 s) overrides the task's 8 s: SIGKILLed mid-cleanup.
+    let mut t = task("cut-short", CommandInfo::shell(SLOW_TO_STOP));
+    t.kill_policy = Some(KillPolicy::grace(Duration::from_secs(8)));
+    c.launch(t);
+    c.until("cut-short", &[TaskState::Running]).await;
+    let sandbox = wait_ready(&c, "cut-short");
+    c.driver
+        .handle()
+        .kill_task_with_policy(TaskID::new("cut-short").unwrap(), KillPolicy::grace(Duration::from_secs(1)));
+    let s = c.terminal("cut-short").await;
+    assert_eq!(last(&s).state, TaskState::Killed, "{s:?}");
+    assert!(!sandbox.join("cleaned").exists(), "SIGKILL came before the cleanup ended");
+}

@@ -161,7 +161,9 @@ fn dispatch(m: &mut MasterProcess, from: &Upid, fid: FrameworkID, call: Call, ct
         // apply to the framework's role (the only one it can name).
         Call::Revive { .. } => core.revive(from, ReviveOffersMessage { framework_id: fid }),
         Call::Suppress { .. } => core.suppress(from, SuppressOffersMessage { framework_id: fid }),
-        Call::Kill { task_id, .. } => core.kill_task(from, KillTaskMessage { framework_id: fid, task_id }, now),
+        Call::Kill { task_id, kill_policy, .. } => {
+            core.kill_task(from, KillTaskMessage { framework_id: fid, task_id, kill_policy }, now)
+        }
         Call::Shutdown { executor_id, agent_id } => core.shutdown_executor(from, &fid, &agent_id, &executor_id),
         Call::Acknowledge { agent_id, task_id, uuid } => core.acknowledge(
             from,

@@ -190,6 +190,7 @@ impl MasterCore {
                     kills.push(KillTaskMessage {
                         framework_id: task.framework_id.clone(),
                         task_id: task.task_id.clone(),
+                        kill_policy: None,
                     });
                 } else if !knows {
                     tracing::warn!(
@@ -200,6 +201,7 @@ impl MasterCore {
                     kills.push(KillTaskMessage {
                         framework_id: task.framework_id.clone(),
                         task_id: task.task_id.clone(),
+                        kill_policy: None,
                     });
                 }
             }
@@ -283,7 +285,7 @@ impl MasterCore {
                 "Slave {sid} reports task {tid} of framework {fid}, reported lost by an earlier master; not adopted"
             );
             if !task.state.is_terminal() {
-                kills.push(KillTaskMessage { framework_id: fid.clone(), task_id: tid.clone() });
+                kills.push(KillTaskMessage { framework_id: fid.clone(), task_id: tid.clone(), kill_policy: None });
             }
             let message = "Slave disconnected from an earlier master".to_string();
             self.master_update(&fid, tid, Some(sid.clone()), TaskState::Lost, Reason::SlaveDisconnected, message, now);

@@ -407,10 +407,11 @@ fn kill_goes_to_the_slave_or_is_answered_for_unknown_tasks() {
     let mut w = world();
     let o = w.offer(at(0));
     w.launch(vec![o.id], vec![w.task("t", "cpus:1;mem:256")]);
-    let kill = KillTaskMessage { framework_id: w.fid.clone(), task_id: TaskID::new("t").unwrap() };
+    let kill = KillTaskMessage { framework_id: w.fid.clone(), task_id: TaskID::new("t").unwrap(), kill_policy: None };
     let acts = w.m.kill_task(&w.sched.clone(), kill.clone(), at(1));
     assert_eq!(acts, vec![Action::Send(w.slave.clone(), Outgoing::KillTask(kill))]);
-    let kill = KillTaskMessage { framework_id: w.fid.clone(), task_id: TaskID::new("ghost").unwrap() };
+    let kill =
+        KillTaskMessage { framework_id: w.fid.clone(), task_id: TaskID::new("ghost").unwrap(), kill_policy: None };
     let acts = w.m.kill_task(&w.sched.clone(), kill, at(1));
     one_error(&acts, &w.sched, TaskState::Lost, Reason::Reconciliation);
 }

@@ -30,11 +30,16 @@ pub const MAX_UNACKNOWLEDGED_UPDATES: usize = 10_000;
 /// A callback of the [`super::Executor`] to run.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Callback {
-    Registered { executor_info: Box<ExecutorInfo>, framework_info: Box<FrameworkInfo>, slave_info: Box<SlaveInfo> },
+    Registered {
+        executor_info: Box<ExecutorInfo>,
+        framework_info: Box<FrameworkInfo>,
+        slave_info: Box<SlaveInfo>,
+    },
     Reregistered(Box<SlaveInfo>),
     Disconnected,
     LaunchTask(Box<TaskInfo>),
-    KillTask(TaskID),
+    /// With the kill's own policy, if it has one.
+    KillTask(TaskID, Option<crate::info::KillPolicy>),
     FrameworkMessage(Vec<u8>),
     Shutdown,
     Error(String),
@@ -215,7 +220,7 @@ impl DriverCore {
         if !self.is_our_slave(from, "KillTaskMessage") {
             return vec![];
         }
-        vec![Action::Callback(Callback::KillTask(msg.task_id))]
+        vec![Action::Callback(Callback::KillTask(msg.task_id, msg.kill_policy))]
     }
 
     pub fn acknowledged(&mut self, from: &Upid, msg: StatusUpdateAcknowledgementMessage) -> Vec<Action> {

@@ -67,6 +67,16 @@ pub trait Executor: 'static {
     fn launch_task(&mut self, driver: &ExecutorDriver, task: TaskInfo);
     /// Kill a task; report TASK_KILLED once it is dead.
     fn kill_task(&mut self, driver: &ExecutorDriver, task_id: &TaskID) {}
+    /// Kill a task with the kill's own policy (`None`: the task's); by
+    /// default [`Executor::kill_task`].
+    fn kill_task_with_policy(
+        &mut self,
+        driver: &ExecutorDriver,
+        task_id: &TaskID,
+        kill_policy: Option<&crate::info::KillPolicy>,
+    ) {
+        self.kill_task(driver, task_id)
+    }
     /// Opaque data from the framework's scheduler.
     fn framework_message(&mut self, driver: &ExecutorDriver, data: &[u8]) {}
     /// Kill every task and exit; the slave kills the process group after

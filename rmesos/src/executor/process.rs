@@ -166,7 +166,7 @@ impl<E: Executor> DriverProcess<E> {
             Callback::Reregistered(info) => self.executor.reregistered(d, &info),
             Callback::Disconnected => self.executor.disconnected(d),
             Callback::LaunchTask(task) => self.executor.launch_task(d, *task),
-            Callback::KillTask(id) => self.executor.kill_task(d, &id),
+            Callback::KillTask(id, policy) => self.executor.kill_task_with_policy(d, &id, policy.as_ref()),
             Callback::FrameworkMessage(data) => self.executor.framework_message(d, &data),
             Callback::Shutdown => self.executor.shutdown(d),
             Callback::Error(message) => self.executor.error(d, &message),

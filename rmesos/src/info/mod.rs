@@ -8,6 +8,7 @@
 //! and msgpack maps when unset, and defaulted when missing, so peers may add
 //! fields later), defaults are Mesos's.
 
+mod checks;
 mod command;
 mod framework;
 mod master;
@@ -15,6 +16,10 @@ mod offer;
 mod slave;
 mod task_info;
 
+pub use checks::{
+    CheckCommand, CheckHttp, CheckInfo, CheckStatusInfo, CheckType, CommandCheckStatus, DurationInfo, HealthCheck,
+    HttpCheckInfo, HttpCheckStatus, KillPolicy, TcpCheckInfo, TcpCheckStatus,
+};
 pub use command::{CommandInfo, CommandInfoError, CommandUri, Environment, ExecutorInfo, Variable};
 pub use framework::{FrameworkCapability, FrameworkInfo, FrameworkInfoError, DEFAULT_ROLE};
 pub use master::{Address, MasterInfo, MasterInfoError, DEFAULT_MASTER_PORT};

@@ -6,6 +6,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::checks::{CheckInfo, HealthCheck, KillPolicy};
 use super::command::{CommandInfo, CommandInfoError, ExecutorInfo};
 use crate::ids::{IdError, SlaveID, TaskID};
 use crate::resources::Resources;
@@ -25,6 +26,15 @@ pub struct TaskInfo {
     /// Opaque bytes for the executor.
     #[serde(default, skip_serializing_if = "Option::is_none", with = "serde_bytes")]
     pub data: Option<Vec<u8>>,
+    /// Checked by the executor; failing it kills the task.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub health_check: Option<HealthCheck>,
+    /// Checked by the executor and reported; never kills.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub check: Option<CheckInfo>,
+    /// How the task is killed (a kill's own policy overrides it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kill_policy: Option<KillPolicy>,
 }
 
 /// Why a task description is invalid (the master answers TASK_ERROR).
@@ -53,7 +63,18 @@ impl TaskInfo {
         resources: Resources,
         command: CommandInfo,
     ) -> TaskInfo {
-        TaskInfo { name: name.into(), task_id, slave_id, resources, executor: None, command: Some(command), data: None }
+        TaskInfo {
+            name: name.into(),
+            task_id,
+            slave_id,
+            resources,
+            executor: None,
+            command: Some(command),
+            data: None,
+            health_check: None,
+            check: None,
+            kill_policy: None,
+        }
     }
 
     /// A task run by the framework's own `executor`.
@@ -72,6 +93,9 @@ impl TaskInfo {
             executor: Some(executor),
             command: None,
             data: None,
+            health_check: None,
+            check: None,
+            kill_policy: None,
         }
     }
 

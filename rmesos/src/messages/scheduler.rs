@@ -135,6 +135,9 @@ libprocess::message!(SuppressOffersMessage, "rmesos.internal.SuppressOffersMessa
 pub struct KillTaskMessage {
     pub framework_id: FrameworkID,
     pub task_id: TaskID,
+    /// Overrides the task's own `kill_policy` for this kill.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kill_policy: Option<crate::info::KillPolicy>,
 }
 libprocess::message!(KillTaskMessage, "rmesos.internal.KillTaskMessage");
 

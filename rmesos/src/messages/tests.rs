@@ -115,7 +115,7 @@ fn every_message_round_trips_with_a_unique_name() {
     );
     round_trip(ReviveOffersMessage { framework_id: fid() }, n);
     round_trip(SuppressOffersMessage { framework_id: fid() }, n);
-    round_trip(KillTaskMessage { framework_id: fid(), task_id: tid() }, n);
+    round_trip(KillTaskMessage { framework_id: fid(), task_id: tid(), kill_policy: None }, n);
     round_trip(ReconcileTasksMessage { framework_id: fid(), statuses: vec![status()], framework: None }, n);
     round_trip(FrameworkErrorMessage { message: "bad".into() }, n);
     round_trip(

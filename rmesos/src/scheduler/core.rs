@@ -35,7 +35,7 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 use crate::ids::{ExecutorID, FrameworkID, OfferID, SlaveID, TaskID};
-use crate::info::{Filters, FrameworkInfo, MasterInfo, Offer, TaskInfo};
+use crate::info::{Filters, FrameworkInfo, KillPolicy, MasterInfo, Offer, TaskInfo};
 use crate::messages::*;
 use crate::task::{Reason, Source, TaskState, TaskStatus};
 
@@ -634,8 +634,13 @@ impl DriverCore {
     }
 
     pub fn kill_task(&mut self, task_id: TaskID) -> Vec<Action> {
+        self.kill_task_with_policy(task_id, None)
+    }
+
+    /// A kill whose `kill_policy` overrides the task's own (Mesos's KILL call).
+    pub fn kill_task_with_policy(&mut self, task_id: TaskID, kill_policy: Option<KillPolicy>) -> Vec<Action> {
         let Some((master, framework_id)) = self.to_master("kill task") else { return Vec::new() };
-        vec![Action::Send(master, Outgoing::Kill(KillTaskMessage { framework_id, task_id }))]
+        vec![Action::Send(master, Outgoing::Kill(KillTaskMessage { framework_id, task_id, kill_policy }))]
     }
 
     pub fn revive_offers(&mut self) -> Vec<Action> {

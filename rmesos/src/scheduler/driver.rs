@@ -64,7 +64,7 @@ pub(super) enum Command {
     Abort,
     Launch(Vec<OfferID>, Vec<TaskInfo>, Filters),
     Decline(OfferID, Filters),
-    Kill(TaskID),
+    Kill(TaskID, Option<crate::info::KillPolicy>),
     Revive,
     Suppress,
     Reconcile(Vec<TaskStatus>),
@@ -150,7 +150,13 @@ impl DriverHandle {
     }
 
     pub fn kill_task(&self, task_id: TaskID) -> DriverStatus {
-        self.push(Command::Kill(task_id))
+        self.push(Command::Kill(task_id, None))
+    }
+
+    /// Kills the task with `kill_policy` instead of the task's own (its
+    /// grace period between SIGTERM and SIGKILL).
+    pub fn kill_task_with_policy(&self, task_id: TaskID, kill_policy: crate::info::KillPolicy) -> DriverStatus {
+        self.push(Command::Kill(task_id, Some(kill_policy)))
     }
 
     pub fn revive_offers(&self) -> DriverStatus {

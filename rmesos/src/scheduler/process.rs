@@ -209,7 +209,7 @@ impl SchedulerProcess {
             Command::Abort => c.abort(),
             Command::Launch(offers, tasks, filters) => c.launch_tasks(offers, tasks, filters),
             Command::Decline(offer, filters) => c.decline_offer(offer, filters),
-            Command::Kill(task) => c.kill_task(task),
+            Command::Kill(task, policy) => c.kill_task_with_policy(task, policy),
             Command::Revive => c.revive_offers(),
             Command::Suppress => c.suppress_offers(),
             Command::Reconcile(statuses) => c.reconcile_tasks(statuses),

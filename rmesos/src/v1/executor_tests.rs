@@ -123,6 +123,9 @@ fn events_have_the_proto_shapes() {
         executor: Some(info),
         command: None,
         data: Some(b"x".to_vec()),
+        health_check: None,
+        check: None,
+        kill_policy: None,
     };
     let l = event_launch(&task);
     assert_eq!(l["launch"]["task"]["task_id"], json!({"value": "t1"}));

@@ -405,7 +405,25 @@ pub fn task_info_json(t: &TaskInfo) -> Value {
     if let Some(d) = &t.data {
         o["data"] = b64(d);
     }
+    // These types carry Mesos's field names: their serde form is the v1 JSON.
+    if let Some(h) = &t.health_check {
+        o["health_check"] = serde_json::to_value(h).unwrap_or(Value::Null);
+    }
+    if let Some(c) = &t.check {
+        o["check"] = serde_json::to_value(c).unwrap_or(Value::Null);
+    }
+    if let Some(k) = &t.kill_policy {
+        o["kill_policy"] = serde_json::to_value(k).unwrap_or(Value::Null);
+    }
     o
+}
+
+/// A message whose serde form is Mesos's JSON (`HealthCheck`, `CheckInfo`,
+/// `KillPolicy`), read from `v[name]`.
+pub fn mesos_shaped<T: serde::de::DeserializeOwned>(v: &Value, name: &str, within: &str) -> Result<Option<T>, V1Error> {
+    field(v, name)
+        .map(|f| serde_json::from_value(f.clone()).map_err(|e| V1Error::new(format!("{within}.{name}: {e}"))))
+        .transpose()
 }
 
 pub fn task_info(v: &Value, within: &str) -> Result<TaskInfo, V1Error> {
@@ -417,12 +435,15 @@ pub fn task_info(v: &Value, within: &str) -> Result<TaskInfo, V1Error> {
     let executor = field(v, "executor").map(|e| executor_info(e, within)).transpose()?;
     let command = field(v, "command").map(|c| command_info(c, within)).transpose()?;
     let data = bytes(v, "data", within)?;
-    for unsupported in ["container", "health_check", "check", "kill_policy", "max_completion_time"] {
+    let health_check = mesos_shaped(v, "health_check", within)?;
+    let check = mesos_shaped(v, "check", within)?;
+    let kill_policy = mesos_shaped(v, "kill_policy", within)?;
+    for unsupported in ["container", "max_completion_time"] {
         if field(v, unsupported).is_some() {
             tracing::debug!(task = %task_id, "ignoring TaskInfo.{unsupported} (not supported by rmesos)");
         }
     }
-    Ok(TaskInfo { name, task_id, slave_id, resources, executor, command, data })
+    Ok(TaskInfo { name, task_id, slave_id, resources, executor, command, data, health_check, check, kill_policy })
 }
 
 pub fn offer_json(o: &Offer) -> Value {
@@ -473,6 +494,9 @@ pub fn task_status_json(s: &TaskStatus) -> Value {
     if let Some(u) = &s.uuid {
         o["uuid"] = b64(u.as_bytes());
     }
+    if let Some(c) = &s.check_status {
+        o["check_status"] = serde_json::to_value(c).unwrap_or(Value::Null);
+    }
     if let Some(h) = s.healthy {
         o["healthy"] = json!(h);
     }
@@ -494,6 +518,7 @@ pub fn task_status(v: &Value, within: &str) -> Result<TaskStatus, V1Error> {
     s.timestamp = number(v, "timestamp", within)?;
     s.uuid = uuid(v, "uuid", within)?;
     s.healthy = boolean(v, "healthy", within)?;
+    s.check_status = mesos_shaped(v, "check_status", within)?;
     Ok(s)
 }
 

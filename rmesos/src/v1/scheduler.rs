@@ -47,6 +47,7 @@ pub enum Call {
     Kill {
         task_id: TaskID,
         agent_id: Option<SlaveID>,
+        kill_policy: Option<crate::info::KillPolicy>,
     },
     Shutdown {
         executor_id: ExecutorID,
@@ -159,6 +160,7 @@ pub fn parse_call(body: &[u8]) -> Result<ParsedCall, V1Error> {
             Call::Kill {
                 task_id: need(task_id(k, "task_id", "Call.kill")?, "task_id", "Call.kill")?,
                 agent_id: agent_id(k, "agent_id", "Call.kill")?,
+                kill_policy: super::json::mesos_shaped(k, "kill_policy", "Call.kill")?,
             }
         }
         "SHUTDOWN" => {

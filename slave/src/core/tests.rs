@@ -289,7 +289,7 @@ fn executor_not_registering_in_time_is_killed_and_its_tasks_fail() {
 #[test]
 fn kill_and_shutdown_go_to_the_executor_then_its_group_is_killed() {
     let (mut c, run) = running_task();
-    let a = c.kill_task(&master(), KillTaskMessage { framework_id: fid(), task_id: tid() }, now(4));
+    let a = c.kill_task(&master(), KillTaskMessage { framework_id: fid(), task_id: tid(), kill_policy: None }, now(4));
     assert!(matches!(&sent(&a)[0], (to, Outgoing::KillTask(_)) if *to == exec_pid()));
     let a = c.shutdown_framework(&master(), ShutdownFrameworkMessage { framework_id: fid() }, now(5));
     assert!(matches!(&sent(&a)[0], (to, Outgoing::ShutdownExecutor(_)) if *to == exec_pid()));
@@ -305,7 +305,7 @@ fn kill_and_shutdown_go_to_the_executor_then_its_group_is_killed() {
 fn killing_a_queued_task_kills_it_during_launch() {
     let mut c = registered();
     c.run_task(&master(), RunTaskMessage { framework: framework(), task: command_task("true"), pid: None }, now(2));
-    let a = c.kill_task(&master(), KillTaskMessage { framework_id: fid(), task_id: tid() }, now(3));
+    let a = c.kill_task(&master(), KillTaskMessage { framework_id: fid(), task_id: tid(), kill_policy: None }, now(3));
     let u = updates_to_master(&a);
     assert_eq!(u[0].status.state, TaskState::Killed);
     assert_eq!(u[0].status.reason, Some(Reason::TaskKilledDuringLaunch));

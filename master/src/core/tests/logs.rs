@@ -167,7 +167,7 @@ fn a_kill_for_a_task_on_a_disconnected_slave_is_sent_when_the_slave_reregisters(
     assert_eq!(w.m.framework(&fid).unwrap().tasks.len(), 1, "a checkpointing framework's task is kept");
 
     // The kill cannot be sent now: nothing goes out, no answer is made up.
-    let kill = KillTaskMessage { framework_id: fid.clone(), task_id: TaskID::new("t").unwrap() };
+    let kill = KillTaskMessage { framework_id: fid.clone(), task_id: TaskID::new("t").unwrap(), kill_policy: None };
     let acts = w.m.kill_task(&sched, kill, at(2));
     assert!(acts.is_empty(), "{acts:?}");
     cap.line_at(
