@@ -101,11 +101,17 @@ impl Drop for TempDir {
 }
 
 fn world() -> World {
+    world_with(|_| {})
+}
+
+/// A world whose master's options `tweak` changes first.
+fn world_with(tweak: impl FnOnce(&mut MasterOptions)) -> World {
     let sim = Rc::new(Sim::new());
     let seed = sim.seed();
     let master = sim.node(MASTER);
-    let opts =
+    let mut opts =
         MasterOptions { hostname: "master".into(), master_id: Some(format!("sim-{seed}")), ..MasterOptions::default() };
+    tweak(&mut opts);
     rmesos_master::spawn(&master, opts).unwrap();
     let work_dir = std::env::temp_dir().join(format!("rmesos-http-sim-{}", uuid::Uuid::new_v4()));
     let spec = MasterSpec::Standalone { host: "10.0.0.1".into(), port: 5050 };
@@ -134,7 +140,15 @@ impl World {
     }
 
     async fn post(&self, body: String, content_type: &str, stream_id: Option<&str>) -> Response {
+        self.post_as(None, body, content_type, stream_id).await
+    }
+
+    /// POSTs with HTTP Basic credentials `principal:secret`, if given.
+    async fn post_as(&self, auth: Option<&str>, body: String, content_type: &str, stream_id: Option<&str>) -> Response {
         let mut headers = vec![("content-type".to_string(), content_type.to_string())];
+        if let Some(a) = auth {
+            headers.push(("Authorization".into(), format!("Basic {}", base64(a))));
+        }
         if let Some(id) = stream_id {
             headers.push(("Mesos-Stream-Id".into(), id.into()));
         }
@@ -325,4 +339,51 @@ async fn an_http_framework_and_a_driver_framework_share_the_slave_by_drf() {
     assert_eq!(offers.len(), 1);
     assert_eq!(offers[0].resources.cpus(), 1.0, "the driver framework is offered the other cpu");
     driver.stop(false);
+}
+
+/// `--authenticate_http_frameworks`: no credentials or wrong ones get 401
+/// (realm `mesos-master-scheduler`); a SUBSCRIBE claiming another principal
+/// than the authenticated one gets 400; a call for a framework of another
+/// principal gets 403; the right principal subscribes and is offered.
+#[actix_rt::test]
+async fn http_frameworks_authenticate_with_their_own_principal() {
+    use rmesos::auth::{Credential, Credentials};
+    let w = world_with(|o| {
+        o.http_auth.frameworks = true;
+        o.http_auth.credentials = Credentials::new([Credential::new("fw", "fw-secret"), Credential::new("eve", "e")]);
+    });
+    let subscribe = |principal: Option<&str>| {
+        let mut info = json!({"user": "root", "name": "http-auth", "failover_timeout": 60.0});
+        if let Some(p) = principal {
+            info["principal"] = json!(p);
+        }
+        json!({"type": "SUBSCRIBE", "subscribe": {"framework_info": info}}).to_string()
+    };
+    let json = "application/json";
+    for auth in [None, Some("fw:guess"), Some("nobody:x")] {
+        let r = w.post_as(auth, subscribe(Some("fw")), json, None).await;
+        assert_eq!(r.status, 401, "{auth:?}: {}", String::from_utf8_lossy(&r.body));
+        assert_eq!(header(&r, "www-authenticate"), Some("Basic realm=\"mesos-master-scheduler\""));
+    }
+    let r = w.post_as(Some("fw:fw-secret"), subscribe(None), json, None).await;
+    assert_eq!(r.status, 400);
+    assert_eq!(
+        String::from_utf8_lossy(&r.body).trim(),
+        "Authenticated principal 'fw' does not match principal '' set in `FrameworkInfo`"
+    );
+    let r = w.post_as(Some("eve:e"), subscribe(Some("fw")), json, None).await;
+    assert_eq!(r.status, 400, "eve cannot subscribe as fw");
+
+    let mut r = w.post_as(Some("fw:fw-secret"), subscribe(Some("fw")), json, None).await;
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    let stream_id = header(&r, "mesos-stream-id").unwrap().to_string();
+    let mut events = Events { body: r.stream.take().unwrap(), decoder: Decoder::default(), queue: VecDeque::new() };
+    let sub = events.expect(&w.sim, "SUBSCRIBED").await;
+    let fid = sub["subscribed"]["framework_id"]["value"].as_str().unwrap().to_string();
+    events.expect(&w.sim, "OFFERS").await;
+    let revive = json!({"type": "REVIVE", "framework_id": {"value": fid}}).to_string();
+    let r = w.post_as(Some("eve:e"), revive.clone(), json, Some(&stream_id)).await;
+    assert_eq!(r.status, 403);
+    assert!(String::from_utf8_lossy(&r.body).contains("does not match principal 'fw' of framework"));
+    assert_eq!(w.post_as(Some("fw:fw-secret"), revive, json, Some(&stream_id)).await.status, 202);
 }

@@ -4,6 +4,12 @@
 //! Answers, as Mesos's master does:
 //! - not the leader: `307` with `Location: //<leader ip:port>/api/v1/scheduler`,
 //!   or `503` while no leader is known;
+//! - with `--authenticate_http_frameworks`: `401` (`WWW-Authenticate: Basic
+//!   realm="mesos-master-scheduler"`) without valid HTTP Basic credentials;
+//!   a SUBSCRIBE whose `FrameworkInfo.principal` is not the authenticated
+//!   principal: `400`; a call for a framework of another principal: `403`
+//!   (Mesos's checks: the ACLs, applied by the core, authorize
+//!   `FrameworkInfo.principal`, so it must be the proven one);
 //! - not a POST: `405`; not JSON: `415` (protobuf is not spoken), an
 //!   `Accept` JSON cannot meet: `406`; a malformed call: `400` with a
 //!   one-line reason;
@@ -19,6 +25,7 @@ use std::hash::{Hash, Hasher};
 
 use actix::Context;
 use libprocess::{Handlers, Request, Response, Upid};
+use rmesos::auth::http_basic::{self, Kind};
 use rmesos::messages::*;
 use rmesos::v1::scheduler::{self as v1, Call, ParsedCall, DEFAULT_HEARTBEAT_INTERVAL_SECS};
 use rmesos::{FrameworkID, TaskState, TaskStatus};
@@ -42,6 +49,10 @@ fn scheduler(m: &mut MasterProcess, req: Request, ctx: &mut Context<MasterProces
         return Response::text(405, format!("Expecting a 'POST' request, received '{}'\n", req.method))
             .with_header("allow", "POST");
     }
+    let principal = match m.opts.http_auth.check(Kind::Scheduler, http_basic::MASTER_SCHEDULER, &req) {
+        Ok(p) => p,
+        Err(unauthorized) => return unauthorized,
+    };
     if let Err((status, why)) = rmesos::v1::check_media_types(req.header("content-type"), req.header("accept")) {
         return refuse(&req, status, why);
     }
@@ -50,9 +61,28 @@ fn scheduler(m: &mut MasterProcess, req: Request, ctx: &mut Context<MasterProces
         Err(e) => return refuse(&req, 400, e.0),
     };
     match call {
-        Call::Subscribe { framework_info } => subscribe(m, framework_info, ctx),
+        Call::Subscribe { framework_info } => {
+            if let Some(p) = principal.as_deref() {
+                let claimed = framework_info.principal.as_deref().unwrap_or("");
+                if claimed != p {
+                    let why = format!(
+                        "Authenticated principal '{p}' does not match principal '{claimed}' set in `FrameworkInfo`"
+                    );
+                    return refuse(&req, 400, why);
+                }
+            }
+            subscribe(m, framework_info, ctx)
+        }
         call => {
             let fid = framework_id.expect("parse_call requires it for every call but SUBSCRIBE");
+            if let (Some(p), Some(fw)) = (principal.as_deref(), m.core().framework(&fid)) {
+                let owner = fw.info.principal.as_deref().unwrap_or("");
+                if owner != p {
+                    let why =
+                        format!("Authenticated principal '{p}' does not match principal '{owner}' of framework {fid}");
+                    return refuse(&req, 403, why);
+                }
+            }
             match stream_of(m, &fid, req.header(STREAM_ID_HEADER)) {
                 Ok(pid) => {
                     dispatch(m, &pid, fid, call, ctx);
