@@ -1,4 +1,4 @@
-//! The ExecutorDriver's actor against a fake slave on the same node:
+//! The ExecutorDriver's actor against a fake slave (the test kit's) on the same node:
 //! registration, a task launched through the `Executor` callbacks, status
 //! updates with uuids, `flush` waiting for the acknowledgement, framework
 //! messages, and stop. Waits on messages only.
@@ -6,45 +6,18 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use libprocess::{Actor, Config, Context, Handlers, Node, Process, Upid};
+use libprocess::{Config, Node};
 use rmesos::executor::{DriverStatus, Executor, ExecutorDriver, ExecutorEnv, ExecutorOptions};
 use rmesos::messages::*;
 use rmesos::{
     Attributes, CommandInfo, ExecutorID, ExecutorInfo, FrameworkID, FrameworkInfo, Resources, SlaveID, SlaveInfo,
     TaskID, TaskInfo, TaskState, TaskStatus,
 };
+use rmesos_testkit::fakes::fake;
+use rmesos_testkit::Heard;
 use tokio::sync::mpsc;
 
 const WAIT: Duration = Duration::from_secs(10);
-
-#[derive(Debug)]
-enum AtSlave {
-    Register(Upid, RegisterExecutorMessage),
-    Update(Box<StatusUpdateMessage>),
-    Data(Vec<u8>),
-}
-
-struct FakeSlave {
-    events: mpsc::UnboundedSender<AtSlave>,
-}
-
-impl Actor for FakeSlave {
-    type Context = Context<Self>;
-}
-
-impl Process for FakeSlave {
-    fn install(h: &mut Handlers<Self>) {
-        h.install(|s: &mut Self, from, m: RegisterExecutorMessage, _| {
-            let _ = s.events.send(AtSlave::Register(from, m));
-        })
-        .install(|s: &mut Self, _, m: StatusUpdateMessage, _| {
-            let _ = s.events.send(AtSlave::Update(Box::new(m)));
-        })
-        .install(|s: &mut Self, _, m: ExecutorToFrameworkMessage, _| {
-            let _ = s.events.send(AtSlave::Data(m.data));
-        });
-    }
-}
 
 /// Runs every task at once to TASK_FINISHED and echoes framework messages.
 struct Echo {
@@ -71,8 +44,7 @@ async fn next<T>(rx: &mut mpsc::UnboundedReceiver<T>) -> T {
 #[actix_rt::test]
 async fn driver_registers_runs_a_task_and_flushes_after_the_ack() {
     let node = Node::bind(Config::loopback(0)).await.unwrap();
-    let (tx, mut at_slave) = mpsc::unbounded_channel();
-    let slave = node.spawn("slave(1)", |_| FakeSlave { events: tx }).unwrap().pid;
+    let (slave, mut at_slave) = fake().spawn(&node, "slave(1)");
     let env = ExecutorEnv {
         slave_pid: slave.clone(),
         slave_id: SlaveID::new("s-S0").unwrap(),
@@ -86,7 +58,7 @@ async fn driver_registers_runs_a_task_and_flushes_after_the_ack() {
     let (calls_tx, mut calls) = mpsc::unbounded_channel();
     let driver = ExecutorDriver::spawn(&node, ExecutorOptions { env, executor: Echo { calls: calls_tx } }).unwrap();
 
-    let AtSlave::Register(executor, reg) = next(&mut at_slave).await else { panic!("expected registration") };
+    let Heard::RegisterExecutor(executor, reg) = at_slave.next().await else { panic!("expected registration") };
     assert_eq!(executor, *driver.pid());
     assert_eq!(reg.executor_id.as_str(), "e1");
     let framework = FrameworkInfo { id: Some(FrameworkID::new("f-0000").unwrap()), ..FrameworkInfo::new("u", "f") };
@@ -114,7 +86,7 @@ async fn driver_registers_runs_a_task_and_flushes_after_the_ack() {
     );
     node.send(&slave, &executor, RunTaskMessage { framework, task, pid: None });
     assert_eq!(next(&mut calls).await, "launch t1");
-    let AtSlave::Update(m) = next(&mut at_slave).await else { panic!("expected an update") };
+    let Heard::StatusUpdate(_, m) = at_slave.next().await else { panic!("expected an update") };
     assert_eq!(m.pid.as_ref(), Some(&executor));
     assert_eq!(m.update.status.state, TaskState::Finished);
     assert_eq!(m.update.executor_id.as_ref().unwrap().as_str(), "e1");
@@ -148,8 +120,8 @@ async fn driver_registers_runs_a_task_and_flushes_after_the_ack() {
             data: b"ping".to_vec(),
         },
     );
-    let AtSlave::Data(data) = next(&mut at_slave).await else { panic!("expected data") };
-    assert_eq!(data, b"ping");
+    let Heard::ExecutorToFramework(_, m) = at_slave.next().await else { panic!("expected data") };
+    assert_eq!(m.data, b"ping");
 
     assert!(driver.send_status_update(TaskStatus::new(TaskID::new("t1").unwrap(), TaskState::Staging)).is_err());
     driver.stop();

@@ -1,69 +1,33 @@
-//! The slave actor on a paused clock, with a fake master on the same node:
+//! The slave actor on a paused clock, with a fake master (the test kit's) on the same node:
 //! registration retried until answered, and pings that stop make the slave
 //! re-detect the master and reregister. Time moves only by `advance`.
 
 use std::path::PathBuf;
 use std::time::Duration;
 
-use libprocess::{Actor, Clock, Config, Context, Handlers, Me, Node, Process, Upid};
+use libprocess::testkit::Recording;
+use libprocess::{Clock, Config, Node, Upid};
 use rmesos::messages::*;
 use rmesos::{
-    CommandInfo, ExecutorID, ExecutorInfo, FrameworkID, FrameworkInfo, MasterSpec, Reason, Resources, SlaveID,
-    StatusUpdate, TaskID, TaskInfo, TaskState,
+    CommandInfo, ExecutorID, ExecutorInfo, FrameworkID, FrameworkInfo, MasterSpec, Reason, Resources, SlaveID, TaskID,
+    TaskInfo, TaskState,
 };
 use rmesos_slave::{spawn, Flags, SlaveOptions};
-use tokio::sync::mpsc;
-
-#[derive(Debug)]
-enum Event {
-    Register(Upid),
-    Reregister(Upid, Box<ReregisterSlaveMessage>),
-    Pong,
-    Update(Box<StatusUpdate>),
-    Exited(i32),
-}
-
-struct FakeMaster {
-    events: mpsc::UnboundedSender<Event>,
-}
-
-impl Actor for FakeMaster {
-    type Context = Context<Self>;
-}
-
-impl Process for FakeMaster {
-    fn install(h: &mut Handlers<Self>) {
-        h.install(|m: &mut Self, from, _: RegisterSlaveMessage, _| {
-            let _ = m.events.send(Event::Register(from));
-        })
-        .install(|m: &mut Self, from, msg: ReregisterSlaveMessage, _| {
-            let _ = m.events.send(Event::Reregister(from, Box::new(msg)));
-        })
-        .install(|m: &mut Self, _, _: PongSlaveMessage, _| {
-            let _ = m.events.send(Event::Pong);
-        })
-        .install(|m: &mut Self, _, msg: StatusUpdateMessage, _| {
-            let _ = m.events.send(Event::Update(Box::new(msg.update)));
-        })
-        .install(|m: &mut Self, _, msg: ExitedExecutorMessage, _| {
-            let _ = m.events.send(Event::Exited(msg.status));
-        });
-    }
-}
+use rmesos_testkit::fakes::fake;
+use rmesos_testkit::Heard;
 
 struct Sim {
     node: Node,
     clock: Clock,
     master: Upid,
-    events: mpsc::UnboundedReceiver<Event>,
+    events: Recording<Heard>,
     work_dir: PathBuf,
 }
 
 async fn sim(name: &str) -> Sim {
     let clock = Clock::paused();
     let node = Node::bind_with_clock(Config::loopback(0), clock.clone()).await.unwrap();
-    let (tx, events) = mpsc::unbounded_channel();
-    let master = node.spawn("master", |_me: Me| FakeMaster { events: tx }).unwrap().pid;
+    let (master, events) = fake().spawn(&node, "master");
     let work_dir = std::env::temp_dir().join(format!("rmesos-sim-{name}-{}", uuid::Uuid::new_v4()));
     let spec = MasterSpec::Standalone { host: "127.0.0.1".into(), port: master.addr().port() };
     let flags = Flags::local(spec, work_dir.clone(), Some(Resources::parse("cpus:1;mem:64;disk:64").unwrap()));
@@ -75,12 +39,8 @@ async fn sim(name: &str) -> Sim {
 impl Sim {
     /// Events already delivered (the clock is paused: after `settle`,
     /// everything due has happened).
-    fn drain(&mut self) -> Vec<Event> {
-        let mut v = Vec::new();
-        while let Ok(e) = self.events.try_recv() {
-            v.push(e);
-        }
-        v
+    fn drain(&mut self) -> Vec<Heard> {
+        self.events.drain()
     }
 }
 
@@ -91,7 +51,7 @@ async fn registration_is_retried_until_answered() {
     // doubling bound: within 1 + 2 + 4 + 8 s there are at least 4 attempts.
     s.clock.advance(Duration::from_secs(15)).await;
     let attempts: Vec<Upid> =
-        s.drain().into_iter().filter_map(|e| if let Event::Register(f) = e { Some(f) } else { None }).collect();
+        s.drain().into_iter().filter_map(|e| if let Heard::RegisterSlave(f, _) = e { Some(f) } else { None }).collect();
     assert!(attempts.len() >= 4, "{} attempts", attempts.len());
     let slave = attempts[0].clone();
     assert_eq!(slave.id(), "slave(1)");
@@ -110,7 +70,7 @@ async fn registration_is_retried_until_answered() {
 async fn pings_that_stop_make_the_slave_reregister() {
     let mut s = sim("pings").await;
     s.clock.advance(Duration::from_secs(1)).await;
-    let Some(Event::Register(slave)) = s.drain().into_iter().next() else { panic!("no registration") };
+    let Some(Heard::RegisterSlave(slave, _)) = s.drain().into_iter().next() else { panic!("no registration") };
     let conn = MasterSlaveConnection::new(Duration::from_secs(30));
     s.node.send(
         &s.master,
@@ -124,13 +84,13 @@ async fn pings_that_stop_make_the_slave_reregister() {
         s.clock.advance(Duration::from_secs(20)).await;
         s.node.send(&s.master, &slave, PingSlaveMessage { connected: true });
         s.clock.settle().await;
-        assert!(matches!(s.drain().as_slice(), [Event::Pong]));
+        assert!(matches!(s.drain().as_slice(), [Heard::PongSlave(..)]));
     }
     // No ping for the 30 s the master announced: re-detect, reregister with the id.
     s.clock.advance(Duration::from_secs(31)).await;
     s.clock.advance(Duration::from_secs(1)).await;
     let events = s.drain();
-    let Some(Event::Reregister(from, msg)) = events.into_iter().next() else { panic!("no reregistration") };
+    let Some(Heard::ReregisterSlave(from, msg)) = events.into_iter().next() else { panic!("no reregistration") };
     assert_eq!(from, slave);
     assert_eq!(msg.slave.id, Some(SlaveID::new("sim-S0").unwrap()));
     let _ = std::fs::remove_dir_all(&s.work_dir);
@@ -140,7 +100,7 @@ async fn pings_that_stop_make_the_slave_reregister() {
 async fn unacknowledged_updates_are_retried_from_10s_doubling_until_acknowledged() {
     let mut s = sim("retries").await;
     s.clock.advance(Duration::from_secs(1)).await;
-    let Some(Event::Register(slave)) = s.drain().into_iter().next() else { panic!("no registration") };
+    let Some(Heard::RegisterSlave(slave, _)) = s.drain().into_iter().next() else { panic!("no registration") };
     let sid = SlaveID::new("sim-S0").unwrap();
     // A long ping timeout: only the updates matter here.
     let connection = Some(MasterSlaveConnection::new(Duration::from_secs(7200)));
@@ -165,8 +125,8 @@ async fn unacknowledged_updates_are_retried_from_10s_doubling_until_acknowledged
     let mut first = None;
     for e in s.drain() {
         match e {
-            Event::Update(u) => first = Some(u),
-            Event::Exited(status) => assert_eq!(status, -1),
+            Heard::StatusUpdate(_, m) => first = Some(m.update),
+            Heard::ExitedExecutor(_, m) => assert_eq!(m.status, -1),
             _ => {}
         }
     }
@@ -178,8 +138,11 @@ async fn unacknowledged_updates_are_retried_from_10s_doubling_until_acknowledged
         s.clock.advance(Duration::from_secs(wait - 1)).await;
         assert!(s.drain().is_empty(), "not before {wait} s");
         s.clock.advance(Duration::from_secs(1)).await;
-        let again: Vec<_> =
-            s.drain().into_iter().filter_map(|e| if let Event::Update(u) = e { Some(u) } else { None }).collect();
+        let again: Vec<_> = s
+            .drain()
+            .into_iter()
+            .filter_map(|e| if let Heard::StatusUpdate(_, m) = e { Some(m.update) } else { None })
+            .collect();
         assert_eq!(again.len(), 1, "one resend after {wait} s");
         assert_eq!(again[0].uuid, first.uuid);
     }
