@@ -96,6 +96,16 @@ impl Slave {
     }
 }
 
+type Probed = (Upid, tokio::sync::mpsc::UnboundedReceiver<Event>);
+
+/// A simulation with two nodes (MASTER, SLAVE) and a probe on each (`a`, `b`).
+fn two_probes() -> (Sim, Node, Node, Probed, Probed) {
+    let sim = Sim::new();
+    let (a, b) = (sim.node(MASTER), sim.node(SLAVE));
+    let (pa, pb) = (probe(&a, "a"), probe(&b, "b"));
+    (sim, a, b, pa, pb)
+}
+
 #[actix_rt::test]
 async fn dropped_first_registration_is_retried_after_the_backoff() {
     let sim = Sim::new();
@@ -131,10 +141,7 @@ async fn dropped_first_registration_is_retried_after_the_backoff() {
 
 #[actix_rt::test]
 async fn future_message_sees_a_remote_message_which_is_still_delivered() {
-    let sim = Sim::new();
-    let (a, b) = (sim.node(MASTER), sim.node(SLAVE));
-    let (pa, mut ra) = probe(&a, "a");
-    let (pb, mut rb) = probe(&b, "b");
+    let (sim, a, b, (pa, mut ra), (pb, mut rb)) = two_probes();
     let ping = testkit::future_message::<Ping>(&b, &pa, Pattern::id("b"));
     a.send(&pa, &pb, Ping { seq: 5 });
     assert_eq!(sim.run_until(ping).await, Ping { seq: 5 });
@@ -162,10 +169,7 @@ async fn filters_apply_to_local_sends() {
 
 #[actix_rt::test]
 async fn drop_messages_drops_all_until_its_guard_goes() {
-    let sim = Sim::new();
-    let (a, b) = (sim.node(MASTER), sim.node(SLAVE));
-    let (pa, _ra) = probe(&a, "a");
-    let (pb, mut rb) = probe(&b, "b");
+    let (sim, a, b, (pa, _ra), (pb, mut rb)) = two_probes();
     let guard = testkit::drop_messages::<Ping>(&b, any(), any());
     for seq in 0..3 {
         a.send(&pa, &pb, Ping { seq });
@@ -181,10 +185,7 @@ async fn drop_messages_drops_all_until_its_guard_goes() {
 
 #[actix_rt::test]
 async fn expect_no_message_passes_when_none_comes_and_fails_when_one_does() {
-    let sim = Sim::new();
-    let (a, b) = (sim.node(MASTER), sim.node(SLAVE));
-    let (pa, _ra) = probe(&a, "a");
-    let (pb, _rb) = probe(&b, "b");
+    let (sim, a, b, (pa, _ra), (pb, _rb)) = two_probes();
     let no_pong = testkit::expect_no_message::<Pong>(&b, any(), &pb);
     a.send(&pa, &pb, Ping { seq: 1 }); // b receives a Ping, a receives the Pong
     sim.advance(Duration::from_secs(1)).await;
@@ -230,10 +231,7 @@ async fn filters_work_on_the_tcp_transport() {
 
 #[actix_rt::test]
 async fn dropping_a_filter_future_removes_the_filter() {
-    let sim = Sim::new();
-    let (a, b) = (sim.node(MASTER), sim.node(SLAVE));
-    let (pa, _ra) = probe(&a, "a");
-    let (pb, mut rb) = probe(&b, "b");
+    let (sim, a, b, (pa, _ra), (pb, mut rb)) = two_probes();
     drop(testkit::drop_message::<Ping>(&b, any(), any()));
     a.send(&pa, &pb, Ping { seq: 1 });
     sim.advance(Duration::from_secs(1)).await;
@@ -242,10 +240,7 @@ async fn dropping_a_filter_future_removes_the_filter() {
 
 #[actix_rt::test]
 async fn future_message_where_waits_for_a_matching_message() {
-    let sim = Sim::new();
-    let (a, b) = (sim.node(MASTER), sim.node(SLAVE));
-    let (pa, _ra) = probe(&a, "a");
-    let (pb, mut rb) = probe(&b, "b");
+    let (sim, a, b, (pa, _ra), (pb, mut rb)) = two_probes();
     let second = testkit::future_message_where::<Ping>(&b, &pa, &pb, |p| p.seq == 2);
     for seq in 1..=3 {
         a.send(&pa, &pb, Ping { seq });

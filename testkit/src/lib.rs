@@ -30,7 +30,7 @@ pub mod fakes;
 pub mod framework;
 pub mod zk;
 
-pub use cluster::{ClusterBuilder, MasterSlot, SimCluster, SlaveSlot};
+pub use cluster::{ClusterBuilder, MasterSlot, SimCluster, SlaveSlot, Slot};
 pub use executor::TaskExecutor;
 pub use fakes::{fake, Heard};
 pub use framework::{Framework, RecordingScheduler, SchedulerEvent};

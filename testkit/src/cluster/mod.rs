@@ -169,8 +169,8 @@ impl ClusterBuilder {
         let factory: ExecutorFactory =
             self.executors.unwrap_or_else(|| Box::new(|_, _| Box::new(TaskExecutor::default())));
         SimCluster {
-            masters: (0..self.masters).map(|i| MasterSlot::new(format!("10.0.0.{}:5050", i + 1), &zk)).collect(),
-            slaves: (0..self.slaves).map(|i| SlaveSlot::new(format!("10.0.1.{}:5051", i + 1), &zk)).collect(),
+            masters: (0..self.masters).map(|i| Slot::new(format!("10.0.0.{}:5050", i + 1), &zk)).collect(),
+            slaves: (0..self.slaves).map(|i| Slot::new(format!("10.0.1.{}:5051", i + 1), &zk)).collect(),
             zookeeper: self.zookeeper.unwrap_or(self.masters > 1),
             slave_total: Resources::parse(&self.slave_resources).expect("valid slave resources"),
             master_hook: self.master_hook,
@@ -185,34 +185,26 @@ impl ClusterBuilder {
     }
 }
 
-/// One master of the cluster: its address, the running master (None while
-/// it is down), its node's ZooKeeper links, how many times it started.
-pub struct MasterSlot {
+/// One master or slave of the cluster: its address, the running process
+/// (None while it is down), its node's ZooKeeper links, how many times it
+/// started.
+pub struct Slot<P> {
     pub addr: String,
-    pub running: Option<RunningMaster>,
+    pub running: Option<P>,
     pub zk: NodeZk,
     pub starts: u32,
 }
 
-impl MasterSlot {
-    fn new(addr: String, zk: &MemZk) -> MasterSlot {
-        MasterSlot { addr, running: None, zk: NodeZk::new(zk), starts: 0 }
+impl<P> Slot<P> {
+    fn new(addr: String, zk: &MemZk) -> Slot<P> {
+        Slot { addr, running: None, zk: NodeZk::new(zk), starts: 0 }
     }
 }
 
-/// One slave of the cluster, as [`MasterSlot`].
-pub struct SlaveSlot {
-    pub addr: String,
-    pub running: Option<Slave>,
-    pub zk: NodeZk,
-    pub starts: u32,
-}
-
-impl SlaveSlot {
-    fn new(addr: String, zk: &MemZk) -> SlaveSlot {
-        SlaveSlot { addr, running: None, zk: NodeZk::new(zk), starts: 0 }
-    }
-}
+/// A master's slot.
+pub type MasterSlot = Slot<RunningMaster>;
+/// A slave's slot.
+pub type SlaveSlot = Slot<Slave>;
 
 /// The cluster (see the module doc).
 pub struct SimCluster {
