@@ -49,6 +49,9 @@ counters! {
     connections_rejected,
     /// Peers declared unreachable (their links fired `Exited`).
     peers_lost,
+    /// Outbound connections that broke with frames not known delivered
+    /// (their links fired `Exited`; the transport reconnected).
+    connections_broken,
     /// `Exited` notifications delivered to linkers.
     exited_delivered,
     /// HTTP requests answered.

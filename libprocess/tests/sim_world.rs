@@ -116,13 +116,19 @@ async fn link_across_a_partition_fires_when_detected_and_messages_resume_after_h
     assert!(drain(&mut ra).is_empty(), "nothing crosses, nothing detected yet");
     let exited = sim.run_until(ra.recv()).await;
     assert_eq!(exited, Some(Event::Exited(pb.clone())));
-    // Detection, then the reconnect window: the first retry after 20 ms,
-    // three more after 40, 80, 160 ms, each of the failing three hanging for
-    // the handshake timeout first (a SYN into a partition is not answered).
-    let window = Duration::from_millis(20 + 40 + 80 + 160) + 3 * HANDSHAKE_TIMEOUT;
-    assert_eq!(sim.now() - cut_at, testkit::DEFAULT_PARTITION_DETECTION + window);
-    assert_eq!(a.metrics().get("peers_lost"), Some(1));
+    // At the break itself: it lost the held message, so the linker learns
+    // it now, not once reconnecting gives up.
+    assert_eq!(sim.now() - cut_at, testkit::DEFAULT_PARTITION_DETECTION);
+    assert_eq!(a.metrics().get("connections_broken"), Some(1));
     assert_eq!(a.metrics().get("dropped_peer_unreachable"), Some(1));
+    // The reconnect window: the first retry after 20 ms, three more after
+    // 40, 80, 160 ms, each of the failing three hanging for the handshake
+    // timeout first (a SYN into a partition is not answered); then the peer
+    // is given up on, with no second Exited (the link fired already).
+    let window = Duration::from_millis(20 + 40 + 80 + 160) + 3 * HANDSHAKE_TIMEOUT;
+    sim.advance(window).await;
+    assert_eq!(a.metrics().get("peers_lost"), Some(1));
+    assert!(drain(&mut ra).is_empty(), "one Exited per link");
 
     sim.heal(&a, &b);
     let pong = testkit::future_message::<Pong>(&a, &pb, &pa);
@@ -130,6 +136,57 @@ async fn link_across_a_partition_fires_when_detected_and_messages_resume_after_h
     assert_eq!(sim.run_until(pong).await, Pong { seq: 2 });
     // The lost message never shows up.
     assert_eq!(drain(&mut ra), vec![Event::Pong(pb.clone(), 2)]);
+}
+
+/// Issue 11 (chaos seeds 40000436, 40001146): a master's RunTask held on a
+/// connection a partition broke, the partition healed within the reconnect
+/// window, and no link fired, so the master never learnt the slave had
+/// missed it. A break that loses a message fires the links at once.
+#[actix_rt::test]
+async fn a_break_that_loses_a_message_fires_links_even_when_the_reconnect_succeeds() {
+    let sim = Sim::new();
+    let (a, b, pa, pb, mut ra) = linked(&sim).await;
+    drain(&mut ra);
+    sim.partition(&a, &b);
+    a.send(&pa, &pb, Ping { seq: 1 });
+    let exited = sim.run_until(ra.recv()).await;
+    assert_eq!(exited, Some(Event::Exited(pb.clone())));
+    // Healed before the first reconnect attempt: the connection is made
+    // again to the same incarnation, the peer is not lost.
+    sim.heal(&a, &b);
+    sim.advance(Duration::from_secs(60)).await;
+    assert_eq!(a.metrics().get("connections_broken"), Some(1));
+    assert_eq!(a.metrics().get("peers_lost"), Some(0));
+    assert!(drain(&mut ra).is_empty(), "the lost message never shows up, and one Exited only");
+    // The link is gone with its Exited; a new one fires again on the next
+    // break under a message.
+    a.link(&pa, &pb);
+    let pong = testkit::future_message::<Pong>(&a, &pb, &pa);
+    a.send(&pa, &pb, Ping { seq: 2 });
+    assert_eq!(sim.run_until(pong).await, Pong { seq: 2 });
+    drain(&mut ra);
+    sim.partition(&a, &b);
+    a.send(&pa, &pb, Ping { seq: 3 });
+    assert_eq!(sim.run_until(ra.recv()).await, Some(Event::Exited(pb)));
+    assert_eq!(a.metrics().get("connections_broken"), Some(2));
+}
+
+#[actix_rt::test]
+async fn an_idle_partition_healed_within_the_reconnect_window_fires_no_link() {
+    let sim = Sim::new();
+    let (a, b, pa, pb, mut ra) = linked(&sim).await;
+    drain(&mut ra);
+    sim.partition(&a, &b);
+    // The connections break with nothing on them, then are made again.
+    sim.advance(testkit::DEFAULT_PARTITION_DETECTION + Duration::from_secs(1)).await;
+    sim.heal(&a, &b);
+    sim.advance(Duration::from_secs(60)).await;
+    assert!(drain(&mut ra).is_empty(), "nothing was lost: the link holds");
+    assert_eq!(a.metrics().get("connections_broken"), Some(0));
+    assert_eq!(a.metrics().get("peers_lost"), Some(0));
+    let pong = testkit::future_message::<Pong>(&a, &pb, &pa);
+    a.send(&pa, &pb, Ping { seq: 2 });
+    assert_eq!(sim.run_until(pong).await, Pong { seq: 2 });
 }
 
 #[actix_rt::test]
@@ -179,6 +236,24 @@ async fn killing_a_node_fires_links_after_the_reconnect_window() {
     // 40, 80 and 160 ms (refused at once), then give up.
     assert_eq!(sim.now() - killed_at, Duration::from_millis(20 + 40 + 80 + 160));
     assert_eq!(a.metrics().get("peers_lost"), Some(1));
+}
+
+#[actix_rt::test]
+async fn killing_a_node_under_a_message_in_flight_fires_links_at_once() {
+    let sim = Sim::new();
+    let (a, b, pa, pb, mut ra) = linked(&sim).await;
+    drain(&mut ra);
+    a.send(&pa, &pb, Ping { seq: 1 });
+    let killed_at = sim.now();
+    sim.kill(&b);
+    // The message in flight is lost with the connection: no reconnect
+    // window to wait out.
+    assert_eq!(sim.run_until(ra.recv()).await, Some(Event::Exited(pb)));
+    assert_eq!(sim.now(), killed_at);
+    assert_eq!(a.metrics().get("connections_broken"), Some(1));
+    sim.advance(Duration::from_secs(1)).await;
+    assert_eq!(a.metrics().get("peers_lost"), Some(1), "then given up on, as before");
+    assert!(drain(&mut ra).is_empty(), "one Exited per link");
 }
 
 #[actix_rt::test]

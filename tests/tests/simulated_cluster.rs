@@ -450,6 +450,41 @@ async fn slave_restarted_at_once_with_a_fresh_work_dir_is_a_new_slave_and_its_ol
     assert!(took < PING_TIMEOUT, "at the registration, not after the health checks: {took:?}");
 }
 
+/// Issue 11 sweep (chaos seeds 40000436, 40001146, 40001861): the
+/// master's RunTask is held on its connection to a slave cut off by a
+/// partition; the partition lasts past `partition_detection` (the
+/// connection breaks, the RunTask with it) and heals before the reconnect
+/// attempts give up. The master's link to the slave fires at the break, so
+/// the slave counts as disconnected and the task (of a framework that does
+/// not checkpoint) is TASK_LOST at once. It used to stay STAGING forever:
+/// no link fired, the slave never had the task, nothing resolved it.
+#[actix_rt::test]
+async fn a_launch_lost_with_a_connection_a_partition_broke_is_task_lost_though_the_reconnect_succeeds() {
+    let mut w = world().await;
+    let offer = w.offer().await;
+    w.sim.partition(MASTER, SLAVE);
+    w.launch(&offer, "t1", "run", TASK_RESOURCES);
+    // Up to a second after the break (10 s into the partition).
+    w.sim.advance(testkit::DEFAULT_PARTITION_DETECTION + Duration::from_secs(1)).await;
+    let statuses: Vec<TaskStatus> = w
+        .pending()
+        .into_iter()
+        .filter_map(|e| match e {
+            Ev::Status(s) => Some(s),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(statuses.len(), 1, "{statuses:?}");
+    assert_eq!((statuses[0].task_id.as_str(), statuses[0].state), ("t1", TaskState::Lost), "{statuses:?}");
+    assert_eq!(statuses[0].reason, Some(Reason::SlaveDisconnected), "{statuses:?}");
+    // Healed within the reconnect window: the connection is made again to
+    // the same slave process (never given up on), which never saw the task.
+    w.sim.heal(MASTER, SLAVE);
+    w.sim.advance(Duration::from_secs(5)).await;
+    assert_eq!(w.sim.node_at(MASTER).unwrap().metrics().get("peers_lost"), Some(0));
+    assert!(w.sim.node_at(MASTER).unwrap().metrics().get("connections_broken") >= Some(1));
+}
+
 #[actix_rt::test]
 async fn executor_exit_is_task_lost_and_executor_lost() {
     let mut w = world().await;

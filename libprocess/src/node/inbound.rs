@@ -6,7 +6,8 @@
 //! encoded, batched per read of a connection (see `batch`). A connection's
 //! [`FrameCache`] remembers what its last frame resolved, so the frames of a
 //! burst between two processes cost a few compares each. A handshake with a
-//! new incarnation, or a lost peer, fires the links to that node.
+//! new incarnation, a lost peer, or a connection that broke with messages
+//! not known delivered, fires the links to that node.
 
 use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;
@@ -80,6 +81,23 @@ impl Inbound for NodeInner {
         }
         for e in read(&self.registry).values() {
             lock(&e.linkers).retain(|l| l.addr() != peer);
+        }
+    }
+
+    /// The connection to `peer` broke with frames not known delivered: the
+    /// links to it fire (a linker must learn that what it sent may be
+    /// missing), and the peer's incarnation is kept (it did not restart as
+    /// far as we know; the transport reconnects). The peer's processes stay
+    /// linkers of ours: their own connection to this node is another one,
+    /// and an `Exited` they may not need costs nothing.
+    fn peer_broken(&self, peer: SocketAddr) {
+        Metrics::inc(&self.metrics.connections_broken);
+        let targets = lock(&self.remote_links).get_mut(&peer).map(|p| std::mem::take(&mut p.targets));
+        let links = targets.as_ref().map_or(0, |t| t.len());
+        tracing::info!(%peer, links, "connection to peer node broke with messages not known delivered; \
+            its links are exited");
+        if let Some(targets) = targets {
+            self.fire(targets);
         }
     }
 

@@ -4,8 +4,9 @@
 //! to its transport for the peer node's address; the transport keeps one
 //! ordered queue and connection per peer, so messages between two processes
 //! arrive in the order they were sent, at most once. It reports back to the
-//! node each frame received, each handshake (with the peer's incarnation)
-//! and each peer it gives up on, through [`Inbound`]: the node implements
+//! node each frame received, each handshake (with the peer's incarnation),
+//! each connection that broke with frames not known delivered, and each
+//! peer it gives up on, through [`Inbound`]: the node implements
 //! it, and a transport knows nothing else of the node (it holds it weakly:
 //! the node owns its transport). `tcp` is the real one; `sim` is the
 //! in-memory one of deterministic tests (see `testkit`).
@@ -91,4 +92,11 @@ pub(crate) trait Inbound: Counted + Send + Sync + 'static {
 
     /// `peer` is unreachable: the transport gave up reconnecting to it.
     fn peer_lost(&self, peer: SocketAddr);
+
+    /// The connection to `peer` broke with frames on it that are not known
+    /// delivered (lost, or in flight with no proof they arrived): the links
+    /// to that node must fire, as libprocess fires `ExitedEvent` when a
+    /// socket closes, since what they were told may be missing. The
+    /// transport reconnects as usual (the peer may well be alive).
+    fn peer_broken(&self, peer: SocketAddr);
 }

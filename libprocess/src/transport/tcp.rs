@@ -7,7 +7,10 @@
 //! handshakes, then writes the whole buffer at each wake-up (many frames per
 //! write call). The read half of the connection is watched for EOF, so a peer
 //! that dies is noticed at once even while idle. After a failure the writer
-//! reconnects with a bounded exponential backoff; after
+//! reconnects with a bounded exponential backoff. A connection that breaks
+//! after carrying frames is reported at once (`peer_broken`: links fire,
+//! as libprocess's do when a socket closes), since none of its frames is
+//! known delivered; after
 //! `MAX_RECONNECT_ATTEMPTS` failures the peer is reported lost (links fire),
 //! queued frames are dropped and counted, and the writer ends; the next send
 //! starts over. Frames in a write that failed are lost: delivery is at most
@@ -210,19 +213,29 @@ impl<N: Inbound + Routes> TcpTransport<N> {
                     if let Some(n) = self.node() {
                         n.peer_hello(peer.addr, hello.incarnation);
                     }
+                    // Frames written on this connection: none is known
+                    // delivered if it breaks (see `write_loop`).
+                    let mut carried = 0usize;
                     let written = match link {
                         Link::Plain(s) => {
                             let (rd, wr) = s.into_split();
-                            self.write_loop(&peer, rd, wr).await
+                            self.write_loop(&peer, rd, wr, &mut carried).await
                         }
                         Link::Tls(s) => {
                             let (rd, wr) = tokio::io::split(*s);
-                            self.write_loop(&peer, rd, wr).await
+                            self.write_loop(&peer, rd, wr, &mut carried).await
                         }
                     };
                     match written {
                         Ok(()) => return, // shut down
-                        Err(e) => tracing::debug!(peer = %peer.addr, error = %e, "connection to peer lost"),
+                        Err(e) => {
+                            tracing::debug!(peer = %peer.addr, error = %e, carried, "connection to peer lost");
+                            if carried > 0 {
+                                if let Some(n) = self.node() {
+                                    n.peer_broken(peer.addr);
+                                }
+                            }
+                        }
                     }
                 }
                 Err(e) => {
@@ -306,8 +319,14 @@ impl<N: Inbound + Routes> TcpTransport<N> {
     }
 
     /// Writes queued frames until the connection breaks (Err) or the
-    /// transport shuts down (Ok).
-    async fn write_loop<R, W>(&self, peer: &Peer, mut rd: R, mut wr: W) -> Result<(), WireError>
+    /// transport shuts down (Ok), counting in `carried` the frames it wrote
+    /// (or tried to). When the connection breaks, none of them is known
+    /// delivered: a failed write loses its batch, and bytes written before
+    /// may sit unsent in our socket or, acknowledged, unread in the peer's
+    /// (its kernel answers for its process only with a reset). So a break
+    /// after carrying frames is reported (`peer_broken`); a connection that
+    /// carried none (one a link only watches) lost nothing.
+    async fn write_loop<R, W>(&self, peer: &Peer, mut rd: R, mut wr: W, carried: &mut usize) -> Result<(), WireError>
     where
         R: AsyncRead + Unpin,
         W: AsyncWrite + Unpin,
@@ -321,7 +340,7 @@ impl<N: Inbound + Routes> TcpTransport<N> {
                     if q.buf.is_empty() {
                         break;
                     }
-                    q.frames = 0;
+                    *carried += std::mem::take(&mut q.frames);
                     (std::mem::replace(&mut q.buf, std::mem::take(&mut spare)), q.enqueued)
                 };
                 // flush: a no-op on a socket; TLS may hold a record back.
@@ -716,6 +735,10 @@ mod tests {
         fn peer_lost(&self, peer: SocketAddr) {
             let _ = self.events.send(format!("lost {peer}"));
         }
+
+        fn peer_broken(&self, peer: SocketAddr) {
+            let _ = self.events.send(format!("broken {peer}"));
+        }
     }
 
     impl Routes for Recorder {
@@ -772,6 +795,63 @@ mod tests {
         a.send(gone, &mut |buf| encode_frame(buf, "x", "y", &Note { n: 0 })).unwrap();
         assert_eq!(next(&mut a_events).await, format!("lost {gone}"));
         assert_eq!(ra.metrics.dropped_peer_unreachable.load(Ordering::Relaxed), 1);
+        a.shutdown();
+    }
+
+    /// A hand-driven peer node at `addr` with `incarnation`: accepts one
+    /// connection and answers its handshake.
+    async fn accept_hello(listener: &TcpListener, incarnation: u64) -> TcpStream {
+        let (mut s, _) = tokio::time::timeout(WAIT, listener.accept()).await.expect("a connection").unwrap();
+        read_hello(&mut s).await.unwrap();
+        let me = Hello { node: listener.local_addr().unwrap(), incarnation };
+        s.write_all(&encode_hello(&me)).await.unwrap();
+        s
+    }
+
+    #[tokio::test]
+    async fn a_connection_broken_under_a_written_frame_is_reported_and_made_again() {
+        let (a, _ra, mut a_events) = start(1).await;
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let b = listener.local_addr().unwrap();
+        a.send(b, &mut |buf| encode_frame(buf, "x", "y", &Note { n: 0 })).unwrap();
+        let s = accept_hello(&listener, 7).await;
+        assert_eq!(next(&mut a_events).await, format!("hello {b} incarnation 7"));
+        // The frame is in the peer's socket, never read by its process:
+        // closing now resets the connection under it (it is lost).
+        let arrived = tokio::time::timeout(WAIT, s.peek(&mut [0u8; 1])).await.expect("the frame arrives").unwrap();
+        assert_eq!(arrived, 1);
+        drop(s);
+        assert_eq!(next(&mut a_events).await, format!("broken {b}"), "the linkers must learn it at once");
+        // The transport reconnects, to the same incarnation (the peer did
+        // not restart): not lost, and later frames go through.
+        let mut s = accept_hello(&listener, 7).await;
+        assert_eq!(next(&mut a_events).await, format!("hello {b} incarnation 7"));
+        a.send(b, &mut |buf| encode_frame(buf, "x", "y", &Note { n: 1 })).unwrap();
+        let mut reader = FrameReader::default();
+        let mut names = Vec::new();
+        while names.is_empty() {
+            let n = tokio::time::timeout(WAIT, s.read_buf(reader.buffer())).await.expect("the frame").unwrap();
+            assert!(n > 0, "the connection stays up");
+            reader.drain(|f| names.push(f.name().to_string())).unwrap();
+        }
+        assert_eq!(names, ["test.NoteMessage"]);
+        a.shutdown();
+        assert!(a_events.try_recv().is_err(), "nothing else: no lost peer, no second break");
+    }
+
+    #[tokio::test]
+    async fn a_connection_that_carried_no_frame_breaks_silently_and_is_made_again() {
+        let (a, _ra, mut a_events) = start(1).await;
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let b = listener.local_addr().unwrap();
+        // A link only watches the peer: a connection with no frame on it.
+        a.watch(b);
+        let s = accept_hello(&listener, 7).await;
+        assert_eq!(next(&mut a_events).await, format!("hello {b} incarnation 7"));
+        drop(s);
+        let _again = accept_hello(&listener, 7).await;
+        // Nothing was lost: the next event is the new handshake, no break.
+        assert_eq!(next(&mut a_events).await, format!("hello {b} incarnation 7"));
         a.shutdown();
     }
 }

@@ -6,7 +6,7 @@
 //! for TCP, and the network decodes it with `WireEnvelope::decode` and hands
 //! it to the receiving node through the same [`Inbound`] calls the TCP
 //! transport makes (`receive`, one frame at a time, `peer_hello`,
-//! `peer_lost`). Nothing binds a
+//! `peer_broken`, `peer_lost`). Nothing binds a
 //! socket, so any address works (`10.0.0.1:5050`).
 //!
 //! The model, chosen to mirror what `tcp.rs` does so that a protocol that
@@ -38,8 +38,13 @@
 //!   outage (within the same queue bound): a heal releases them in order. If the partition lasts
 //!   `partition_detection` (default [`DEFAULT_PARTITION_DETECTION`]), the
 //!   connection breaks (the role of a TCP user timeout or keepalive), its
-//!   held frames are lost, and reconnection begins; so a partition is
-//!   detected `partition_detection` + the reconnect window after it starts.
+//!   held frames are lost, and reconnection begins. A break that lost
+//!   frames (held by a partition, or in flight to a node that stopped)
+//!   tells the sender's node at once (`peer_broken`: its links to that node
+//!   fire, as libprocess's do when a socket closes), so a linker learns
+//!   that what it sent may be missing even if the reconnect succeeds; a
+//!   break that lost nothing is silent, and an idle partition is detected
+//!   `partition_detection` + the reconnect window after it starts.
 //!   With `partition_detection: None` a partition is silent (an idle TCP
 //!   connection with no keepalive): links never notice, protocols must use
 //!   their own heartbeats. The model treats the two directions as
@@ -220,6 +225,7 @@ enum Dispatch<N> {
     Frame(Weak<N>, SocketAddr, WireEnvelope),
     Hello(Weak<N>, SocketAddr, u64),
     Lost(Weak<N>, SocketAddr),
+    Broken(Weak<N>, SocketAddr),
 }
 
 impl<N: Inbound> Dispatch<N> {
@@ -238,6 +244,11 @@ impl<N: Inbound> Dispatch<N> {
             Dispatch::Lost(node, peer) => {
                 if let Some(node) = node.upgrade() {
                     node.peer_lost(peer);
+                }
+            }
+            Dispatch::Broken(node, peer) => {
+                if let Some(node) = node.upgrade() {
+                    node.peer_broken(peer);
                 }
             }
         }
@@ -468,9 +479,10 @@ impl<N: Inbound> SimNetwork<N> {
             Event::Break { pair, gen, partition } => {
                 let current = st.conns.get(&pair).is_some_and(|c| c.gen == gen && c.up.is_some());
                 if current && st.blocked.get(&pair) == Some(&partition) {
-                    self.break_conn(st, now, pair, "partition detected");
+                    self.break_conn(st, now, pair, "partition detected")
+                } else {
+                    Vec::new()
                 }
-                Vec::new()
             }
         }
     }
@@ -571,21 +583,29 @@ impl<N: Inbound> SimNetwork<N> {
     }
 
     /// The connection is gone (EOF or a detected partition): what was in
-    /// flight is lost, and reconnection starts after the first backoff.
-    fn break_conn(&self, st: &mut NetState<N>, now: Duration, pair: Pair, why: &str) {
+    /// flight is lost, and reconnection starts after the first backoff. If
+    /// frames were lost, the sender's node is told (`peer_broken`: its links
+    /// to the destination fire), as a socket that closes under queued
+    /// messages does; frames delivered before are known delivered here, so
+    /// a break that lost nothing tells nobody.
+    fn break_conn(&self, st: &mut NetState<N>, now: Duration, pair: Pair, why: &str) -> Vec<Dispatch<N>> {
         let gen = st.next_gen;
         st.next_gen += 1;
-        let Some(c) = st.conns.get_mut(&pair) else { return };
+        let Some(c) = st.conns.get_mut(&pair) else { return Vec::new() };
         let dropped = frames_in(&c.pending);
         c.pending.clear();
         c.gen = gen;
         c.up = None;
         c.failures = 0;
         st.trace.push(now, format_args!("broken {} -> {} ({why}, dropped {dropped})", pair.0, pair.1));
-        if let Some(s) = st.endpoints.get(&pair.0) {
-            count_dropped(&s.node, dropped);
-        }
         self.schedule(st, now + backoff(0), Event::Retry { pair, gen });
+        match st.endpoints.get(&pair.0) {
+            Some(s) if dropped > 0 => {
+                count_dropped(&s.node, dropped);
+                vec![Dispatch::Broken(s.node.clone(), pair.1)]
+            }
+            _ => Vec::new(),
+        }
     }
 
     /// A frame from the node at `src` for the node at `dst`.
@@ -687,10 +707,14 @@ impl<N: Inbound> SimNetwork<N> {
         st.conns.retain(|(src, _), _| *src != addr);
         let inbound: Vec<Pair> =
             st.conns.iter().filter(|((_, dst), c)| *dst == addr && c.up.is_some()).map(|(p, _)| *p).collect();
+        let mut dispatches = Vec::new();
         for pair in inbound {
-            self.break_conn(&mut st, now, pair, "peer closed");
+            dispatches.extend(self.break_conn(&mut st, now, pair, "peer closed"));
         }
         drop(st);
+        for d in dispatches {
+            d.run();
+        }
         self.progress.notify_waiters();
     }
 }
