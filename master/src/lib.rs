@@ -11,7 +11,8 @@
 //! - [`leader`]: leadership through ZooKeeper (its machine a pure core);
 //! - [`auth`]: authentication of frameworks and slaves (CRAM-MD5), the gate
 //!   in front of the core;
-//! - `http`: the operator endpoints.
+//! - `http`: the operator endpoints;
+//! - [`webui`]: the web UI at `/` (assets embedded in the binary).
 //!
 //! Starting a master in-process (what `rmesos-local` does):
 //!
@@ -37,6 +38,7 @@ mod http;
 pub mod leader;
 pub mod process;
 pub mod registry;
+pub mod webui;
 
 use std::path::PathBuf;
 use std::sync::Arc;

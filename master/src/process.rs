@@ -257,6 +257,7 @@ impl Process for MasterProcess {
         crate::leader::install(h);
         crate::auth::install(h);
         crate::http::install(h);
+        crate::webui::install(h);
         crate::api::install(h);
     }
 

@@ -8,6 +8,11 @@
 //! be inside a sandbox: it is canonicalized (resolving `..` and symlinks)
 //! and must then lie under `<work_dir>/slaves`, so neither `..` nor a
 //! symlink inside a sandbox can read the checkpoint or anything else.
+//!
+//! The read endpoints the master's web UI reads from the browser (`/state`,
+//! `/monitor/statistics`, `/files/read`) allow any origin
+//! ([`cross_origin`]): the UI's page comes from the master's address, so
+//! without it the browser would refuse the agent's answers.
 
 use std::io::{Read, Seek, SeekFrom};
 use std::path::{Component, Path};
@@ -19,6 +24,12 @@ use crate::paths;
 
 /// Longest read served at once: 1 MiB (Mesos pages through logs the same way).
 pub const MAX_FILES_READ_LENGTH: u64 = 1024 * 1024;
+
+/// `resp` with `Access-Control-Allow-Origin: *`: readable by a page from
+/// another origin (the master's web UI), without credentials.
+pub fn cross_origin(resp: Response) -> Response {
+    resp.with_header("Access-Control-Allow-Origin", "*")
+}
 
 pub fn health() -> Response {
     Response::ok()

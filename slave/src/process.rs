@@ -379,14 +379,14 @@ impl Process for SlaveProcess {
 
 impl SlaveProcess {
     fn state(&mut self, _req: Request, _ctx: &mut Context<Self>) -> Response {
-        Response::json(&self.core.state_json())
+        http::cross_origin(Response::json(&self.core.state_json()))
     }
 
     fn statistics(&mut self, _req: Request, _ctx: &mut Context<Self>) -> Response {
-        Response::json(&crate::monitor::statistics(&self.core, self.containerizer.as_ref()))
+        http::cross_origin(Response::json(&crate::monitor::statistics(&self.core, self.containerizer.as_ref())))
     }
 
     fn files_read(&mut self, req: Request, _ctx: &mut Context<Self>) -> Response {
-        http::files_read(&self.work_dir, &req)
+        http::cross_origin(http::files_read(&self.work_dir, &req))
     }
 }
