@@ -198,6 +198,44 @@ impl Flags {
     }
 }
 
+impl Flags {
+    /// Every flag that has a value, by name, as strings (Mesos's `/flags`:
+    /// durations in Mesos's form, unset optional flags absent).
+    pub fn values(&self) -> std::collections::BTreeMap<String, String> {
+        let d = |v: Duration| rmesos::format_duration(v);
+        let mut m = std::collections::BTreeMap::new();
+        let mut put = |k: &str, v: Option<String>| {
+            if let Some(v) = v {
+                m.insert(k.to_string(), v);
+            }
+        };
+        put("ip", self.ip.map(|v| v.to_string()));
+        put("port", self.port.map(|v| v.to_string()));
+        put("advertise_ip", self.advertise_ip.map(|v| v.to_string()));
+        put("advertise_port", self.advertise_port.map(|v| v.to_string()));
+        put("zk", self.zk.clone());
+        put("zk_session_timeout", Some(d(self.zk_session_timeout)));
+        put("work_dir", self.work_dir.as_ref().map(|p| p.display().to_string()));
+        put("allocation_interval", Some(d(self.allocation_interval)));
+        put("agent_ping_timeout", Some(d(self.agent_ping_timeout)));
+        put("max_agent_ping_timeouts", Some(self.max_agent_ping_timeouts.to_string()));
+        put("agent_reregister_timeout", Some(d(self.agent_reregister_timeout)));
+        put("quorum", self.quorum.map(|v| v.to_string()));
+        put("hostname", self.hostname.clone());
+        put("cluster", self.cluster.clone());
+        put("authenticate_frameworks", Some(self.authenticate_frameworks.to_string()));
+        put("authenticate_agents", Some(self.authenticate_agents.to_string()));
+        put("credentials", self.credentials.clone());
+        put("authentication_v0_timeout", Some(d(self.authentication_v0_timeout)));
+        put("authenticate_http_readonly", Some(self.authenticate_http_readonly.to_string()));
+        put("authenticate_http_readwrite", Some(self.authenticate_http_readwrite.to_string()));
+        put("authenticate_http_frameworks", Some(self.authenticate_http_frameworks.to_string()));
+        put("http_credentials", self.http_credentials.clone());
+        put("acls", self.acls.clone());
+        m
+    }
+}
+
 /// The machine's hostname (for MasterInfo when `--hostname` is not given).
 pub fn system_hostname() -> Option<String> {
     let mut buf = [0u8; 256];
@@ -224,6 +262,36 @@ mod tests {
     fn env(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
         let m: HashMap<String, String> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
         move |k| m.get(k).cloned()
+    }
+
+    #[test]
+    fn values_name_every_flag() {
+        use clap::CommandFactory;
+        let all = parse(&[
+            "--port=5",
+            "--zk=zk://h:1/m",
+            "--work_dir=/w",
+            "--quorum=1",
+            "--hostname=h",
+            "--cluster=c",
+            "--credentials=/c",
+            "--http_credentials=/h",
+            "--acls={}",
+            "--ip=127.0.0.1",
+            "--advertise_ip=127.0.0.2",
+            "--advertise_port=6",
+        ])
+        .unwrap()
+        .values();
+        let names: std::collections::BTreeSet<String> = Flags::command()
+            .get_arguments()
+            .map(|a| a.get_id().to_string())
+            .filter(|id| id != "help" && id != "version")
+            .collect();
+        assert_eq!(all.keys().cloned().collect::<std::collections::BTreeSet<_>>(), names);
+        assert_eq!(all["agent_ping_timeout"], "15secs");
+        assert_eq!(all["port"], "5");
+        assert!(!parse(&[]).unwrap().values().contains_key("zk"), "unset flags are absent");
     }
 
     #[test]

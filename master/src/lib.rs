@@ -2,7 +2,7 @@
 //! offers the slaves' resources to frameworks by Dominant Resource Fairness,
 //! validates launches, routes tasks, status updates and framework messages,
 //! health-checks slaves, and serves `/state`, `/health`,
-//! `/metrics/snapshot` and `/redirect`.
+//! `/metrics/snapshot`, `/redirect` and Mesos's other read endpoints (docs/endpoints.md).
 //!
 //! - [`flags`]: the command line (Mesos's flag names and defaults);
 //! - [`allocator`]: the DRF allocator, a pure core;
@@ -87,6 +87,8 @@ pub struct MasterOptions {
     pub http_auth: HttpAuth,
     /// `--acls`, parsed (default: everything permitted).
     pub acls: Acls,
+    /// The flags the master started with, by name (`/flags`).
+    pub flags: std::collections::BTreeMap<String, String>,
 }
 
 impl Default for MasterOptions {
@@ -119,6 +121,7 @@ impl MasterOptions {
                 credentials: Credentials::default(),
             },
             acls: Acls::default(),
+            flags: f.values(),
         }
     }
 

@@ -2,7 +2,7 @@
 //! [`MasterCore`]. It installs one handler per message, reads "now" from the
 //! node's clock, performs the core's actions (send, link, timers), and runs
 //! the two periodic timers: allocation every `--allocation_interval` and
-//! health checks every `--agent_ping_timeout`. HTTP routes are in `http.rs`.
+//! health checks every `--agent_ping_timeout`. HTTP routes are in `http/`.
 //!
 //! Links: the master links to every scheduler and slave it admits. `Exited`
 //! for a scheduler disconnects its framework (offers withdrawn; removed after

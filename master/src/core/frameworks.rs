@@ -19,6 +19,15 @@ use rmesos::{FrameworkID, TaskState};
 use rmesos::auth::acls::Action as Action_;
 
 use super::{Action, Framework, MasterCore, Outgoing};
+
+/// Why an operator's teardown was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Teardown {
+    /// No registered framework has that id.
+    Unknown,
+    /// `--acls` (`teardown_frameworks`) does not allow this principal.
+    Forbidden,
+}
 use crate::core::state::MAX_COMPLETED_FRAMEWORKS;
 
 impl MasterCore {
@@ -211,6 +220,32 @@ impl MasterCore {
             self.remove_framework(&msg.framework_id, now);
         }
         self.take()
+    }
+
+    /// An operator's teardown (`POST /teardown frameworkId=`, as Mesos's
+    /// `/master/teardown`): `principal` (the HTTP one, if authenticated) must
+    /// be allowed `teardown_frameworks` on the framework's principal; the
+    /// framework is then removed as if it had unregistered (its tasks killed
+    /// on their slaves), and a connected scheduler is told why.
+    pub fn teardown_framework(
+        &mut self,
+        principal: Option<&str>,
+        id: &FrameworkID,
+        now: Time,
+    ) -> Result<Vec<Action>, Teardown> {
+        let Some(fw) = self.frameworks.get(id) else { return Err(Teardown::Unknown) };
+        if !self.cfg.acls.allows(Action_::TeardownFrameworks, principal, fw.info.principal.as_deref()) {
+            tracing::warn!(?principal, framework = %id, "teardown of framework {id} refused by --acls (teardown_frameworks)");
+            return Err(Teardown::Forbidden);
+        }
+        tracing::info!(?principal, "Processing TEARDOWN of framework {id} ({}) by an operator", fw.info.name);
+        if let Some(pid) = fw.connected_pid().cloned() {
+            let m = FrameworkErrorMessage { message: "Framework has been removed".into() };
+            self.send(&pid, Outgoing::FrameworkError(m));
+        }
+        self.remove_framework(id, now);
+        self.out.push(Action::Allocate);
+        Ok(self.take())
     }
 
     /// DeactivateFrameworkMessage: no offers until it reregisters.

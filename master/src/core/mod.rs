@@ -36,6 +36,7 @@ use rmesos::{
 };
 
 use crate::allocator::Allocator;
+pub use frameworks::Teardown;
 pub use state::{Counters, Framework, Slave};
 
 /// What the core needs to know about its master.

@@ -78,3 +78,38 @@ fn run_tasks_refuses_a_user_with_task_unauthorized() {
     let runs = run_tasks(&acts, &w.slave);
     assert_eq!(runs.iter().map(|r| r.task.task_id.as_str()).collect::<Vec<_>>(), vec!["t-alice"]);
 }
+
+#[test]
+fn teardown_frameworks_decides_who_may_end_which_framework() {
+    let mut w = world_with({
+        let mut i = FrameworkInfo::new("alice", "f");
+        i.principal = Some("web".into());
+        i
+    });
+    w.m.cfg.acls = rmesos::auth::Acls::parse(
+        r#"{"teardown_frameworks": [
+            {"principals": {"values": ["ops"]}, "framework_principals": {"values": ["web"]}},
+            {"principals": {"type": "ANY"}, "framework_principals": {"type": "NONE"}}]}"#,
+    )
+    .unwrap();
+    let offer = w.offer(at(0));
+    let t = w.task("t1", "cpus:1;mem:128");
+    w.launch(vec![offer.id.clone()], vec![t]);
+    let fid = w.fid.clone();
+    assert_eq!(w.m.teardown_framework(Some("bob"), &fid, at(1)).unwrap_err(), Teardown::Forbidden);
+    assert_eq!(w.m.teardown_framework(None, &fid, at(1)).unwrap_err(), Teardown::Forbidden);
+    assert!(w.m.framework(&fid).is_some(), "a refused teardown changes nothing");
+    let unknown = FrameworkID::new("nope").unwrap();
+    assert_eq!(w.m.teardown_framework(Some("ops"), &unknown, at(1)).unwrap_err(), Teardown::Unknown);
+    let acts = w.m.teardown_framework(Some("ops"), &fid, at(1)).unwrap();
+    assert_eq!(errors(&acts, &w.sched), vec!["Framework has been removed".to_string()]);
+    let shutdowns = sent(&acts, &w.slave, |m| match m {
+        Outgoing::ShutdownFramework(s) => Some(s.framework_id.clone()),
+        _ => None,
+    });
+    assert_eq!(shutdowns, vec![fid.clone()]);
+    assert!(w.m.framework(&fid).is_none());
+    let done = w.m.completed_frameworks().find(|f| f.id == fid).expect("kept among the completed");
+    assert_eq!(done.completed_tasks.iter().map(|t| t.state).collect::<Vec<_>>(), vec![TaskState::Killed]);
+    assert_eq!(w.m.teardown_framework(Some("ops"), &fid, at(2)).unwrap_err(), Teardown::Unknown, "only once");
+}
