@@ -368,7 +368,9 @@ impl Process for SlaveProcess {
             .route("monitor/statistics.json", Self::statistics)
             .route("health", |_, _, _| http::health())
             .route("metrics/snapshot", |a: &mut Self, _, _| Response::json(&a.fetches.metrics(a.core.metrics_json())))
-            .route("files/read", Self::files_read);
+            .route("files/read", Self::files_read)
+            .route("files/browse", |a: &mut Self, req, _| http::cross_origin(http::files_browse(&a.work_dir, &req)))
+            .route("files/download", |a: &mut Self, req, _| http::files_download(&a.work_dir, &req));
     }
 
     fn exited(&mut self, pid: &Upid, ctx: &mut Context<Self>) {
