@@ -6,7 +6,8 @@ tests/tests/webui_browser.rs against real processes.
       rmesos-local at MASTER (2 agents): the overview loads with no console
       errors and shows 2 agents; a task launched with rmesos-execute appears
       and turns TASK_FINISHED without a reload; its sandbox page shows its
-      stdout. A screenshot of each page goes to SHOTS_DIR.
+      stdout and stderr, and its download link gives the stdout; no page
+      logs a console error. A screenshot of each page goes to SHOTS_DIR.
   webui_browser.py standby STANDBY LEADER SHOTS_DIR
       `/` on the standby master leads the browser to the leader's UI.
 
@@ -17,6 +18,7 @@ Waits are WebDriverWait's bounded polls on the page's state, never sleeps.
 import os
 import subprocess
 import sys
+import urllib.request
 
 from selenium import webdriver
 from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
@@ -46,9 +48,9 @@ def wait(d, what, pred):
         raise AssertionError(f"timed out waiting for {what}; at {d.current_url} the page shows:\n{body}")
 
 
-def errors(d, allowed=()):
-    """The console's SEVERE entries, but for those naming one of `allowed`."""
-    return [e for e in d.get_log("browser") if e["level"] == "SEVERE" and not any(a in e["message"] for a in allowed)]
+def errors(d):
+    """The console's SEVERE entries (errors, failed loads) since the last call."""
+    return [e for e in d.get_log("browser") if e["level"] == "SEVERE"]
 
 
 def shot(d, shots, name):
@@ -115,6 +117,10 @@ def cluster(master, execute, shots):
         wait(d, "the task's stdout in the sandbox page", lambda d: "hello from the web UI" in text_of(d, "#log"))
         wait(d, "the sandbox's files", lambda d: "stderr" in text_of(d, "#files"))
         shot(d, shots, "sandbox")
+        href = d.find_element(By.ID, "download").get_attribute("href")
+        assert "/files/download?path=" in href, href
+        with urllib.request.urlopen(href, timeout=WAIT) as r:
+            assert b"hello from the web UI" in r.read(), f"{href} does not download the stdout"
         click(d, By.LINK_TEXT, "stderr")
         wait(d, "the task's stderr", lambda d: "to stderr" in text_of(d, "#log"))
 
@@ -133,9 +139,7 @@ def cluster(master, execute, shots):
         wait(d, "the task's events", lambda d: "webui-hello TASK_FINISHED" in text_of(d, "#overview .events"))
         shot(d, shots, "overview-with-a-task")
         assert d.execute_script("return window.rmesosNoReload") == "same page", "the page was reloaded"
-        # An agent without /files/browse answers it 404 (the sandbox page then
-        # lists stdout and stderr itself): the only console error allowed.
-        bad = errors(d, allowed=["/files/browse"])
+        bad = errors(d)
         assert not bad, f"console errors: {bad}"
     finally:
         d.quit()

@@ -1,14 +1,15 @@
 // The rmesos web UI: a hash-routed page over the master's /state (polled
 // every ~2 s, slower when /state is slow to come) and, for a task's sandbox,
-// its agent's /state and /files/read. Every value from the cluster goes into
-// the page as text (textContent), never as HTML.
+// its agent's /state, /files/browse, /files/read and /files/download. Every
+// value from the cluster goes into the page as text (textContent), never as
+// HTML.
 'use strict';
 
 const POLL_MS = 2000;
 const PAGE = 50;
 const TAIL_MS = 1000;
 const TAIL_START = 64 * 1024;
-const CHUNK = 1024 * 1024;
+const CHUNK = 1024 * 1024; // the most /files/read answers at once
 const MAX_EVENTS = 100;
 
 // ---------- small DOM helpers ----------
@@ -495,7 +496,7 @@ function sandboxPage(fw, id, q) {
   const log = h('pre', { class: 'log', id: 'log' });
   const status = h('span', { class: 'muted' });
   const follow = h('input', { type: 'checkbox', checked: true, id: 'follow' });
-  const dl = h('button', { onclick: () => download() }, 'Download');
+  const dl = h('a', { id: 'download', class: 'btn', hidden: true }, 'Download');
   const viewer = card(null, h('div', { class: 'toolbar' }, title, h('label', {}, follow, ' follow (live tail)'), dl, status), log);
   const s = { agent: null, dir: null, sub: q.get('path') || '', file: q.get('file') || 'stdout', offset: 0, timer: null, found: false };
 
@@ -525,6 +526,8 @@ function sandboxPage(fw, id, q) {
     }
     if (!s.dir) { listing.replaceChildren(h('p', { class: 'muted' }, 'The agent has no sandbox for this task (yet).')); return; }
     s.found = true;
+    dl.href = files('download?path=' + enc(path(s.file)));
+    dl.hidden = false;
     await browse();
     tail(true);
   }
@@ -579,22 +582,6 @@ function sandboxPage(fw, id, q) {
       status.textContent = 'cannot read ' + s.file + ': ' + e.message;
     }
     s.timer = setTimeout(() => tail(false), TAIL_MS);
-  }
-
-  async function download() {
-    const parts = [];
-    let off = 0;
-    for (;;) {
-      const r = await getJSON(files('read?offset=' + off + '&length=' + CHUNK + '&path=' + enc(path(s.file))));
-      if (!r.data.length) break;
-      const bytes = new TextEncoder().encode(r.data);
-      parts.push(bytes);
-      off = r.offset + bytes.length;
-    }
-    const a = h('a', { href: URL.createObjectURL(new Blob(parts, { type: 'application/octet-stream' })), download: id + '-' + s.file });
-    document.body.append(a);
-    a.click();
-    a.remove();
   }
 
   title.textContent = s.file;
