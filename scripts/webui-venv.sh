@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Makes a virtualenv at $1 with selenium (PyPI) for the web UI's browser
 # test (tests/tests/webui_browser.rs, which drives Debian's `chromium`
-# through `chromium-driver`); does nothing if it already has it.
+# through `chromium-driver`); does nothing if it already has it. Pinned to
+# 4.38.0: newer selenium requires a certifi release newer than some mirrors
+# carry.
 set -euo pipefail
 venv=$(realpath -m "${1:?usage: webui-venv.sh DIR}")
 if [ -x "$venv/bin/python" ] && "$venv/bin/python" -c 'import selenium' 2>/dev/null; then
