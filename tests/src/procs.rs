@@ -16,7 +16,7 @@ use std::time::Duration;
 pub const WAIT: Duration = Duration::from_secs(60);
 
 /// The packages whose binaries the suites run.
-const PACKAGES: &[&str] = &["rmesos-master", "rmesos-slave", "rmesos-executor", "rmesos-examples"];
+const PACKAGES: &[&str] = &["rmesos-master", "rmesos-slave", "rmesos-executor", "rmesos-examples", "rmesos-cli"];
 
 /// The target directory of this test binary (`target/<profile>`).
 pub fn bin_dir() -> PathBuf {
