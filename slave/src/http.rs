@@ -1,7 +1,7 @@
 //! The slave's operator endpoints (served by `slave(1)`, and at `/` since it
 //! is the node's default process): `/state` (from the core, Mesos field
 //! names), `/metrics/snapshot` (from the core: Mesos's agent gauges),
-//! `/health`, and Mesos's `/files/read`, `/files/browse`, `/files/download`
+//! `/health`, `/version`, and Mesos's `/files/read`, `/files/browse`, `/files/download`
 //! for the sandboxes.
 //!
 //! `/files/read?path=P&offset=O&length=L` answers `{"data": "...", "offset": O}`
@@ -37,6 +37,12 @@ pub fn cross_origin(resp: Response) -> Response {
 
 pub fn health() -> Response {
     Response::ok()
+}
+
+/// `/version`: Mesos's shape, the same answer as the master's (the Mesos
+/// release whose APIs rmesos speaks, and rmesos's own version).
+pub fn version() -> Response {
+    Response::json(&rmesos::v1::version_json())
 }
 
 fn bad(status: u16, reason: String) -> Response {
@@ -197,6 +203,13 @@ mod tests {
 
     fn body(r: &Response) -> serde_json::Value {
         serde_json::from_slice(&r.body).unwrap()
+    }
+
+    #[test]
+    fn version_is_mesos_shaped() {
+        let v = body(&version());
+        assert_eq!(v["version"], rmesos::v1::MESOS_API_VERSION);
+        assert_eq!(v["rmesos_version"], env!("CARGO_PKG_VERSION"));
     }
 
     #[test]

@@ -367,6 +367,7 @@ impl Process for SlaveProcess {
             .route("monitor/statistics", Self::statistics)
             .route("monitor/statistics.json", Self::statistics)
             .route("health", |_, _, _| http::health())
+            .route("version", |_, _, _| http::version())
             .route("metrics/snapshot", |a: &mut Self, _, _| Response::json(&a.fetches.metrics(a.core.metrics_json())))
             .route("files/read", Self::files_read)
             .route("files/browse", |a: &mut Self, req, _| http::cross_origin(http::files_browse(&a.work_dir, &req)))
