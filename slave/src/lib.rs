@@ -10,7 +10,8 @@
 //!   or in-process executors for simulations), [`checkpoint`] (state under
 //!   `<work_dir>/meta`, see [`paths`]) and [`checkpoint::recover`] (reading it back when
 //!   a restarted slave recovers: [`core::recovery`]), [`http`] (`/state`,
-//!   `/health`, `/files/read`);
+//!   `/health`, `/files/read`), [`api`] (Mesos's v1 executor API,
+//!   `/api/v1/executor`);
 //! - [`flags`] and [`machine`] (default resources).
 //!
 //! Binaries and embedders start a slave with [`start`] (binds its own node,
@@ -20,6 +21,7 @@
 //! binary `rmesos-executor` is looked up in `--launcher_dir`, by default the
 //! directory of the running binary (cargo puts every workspace binary there).
 
+pub mod api;
 mod auth;
 pub mod cgroups;
 pub mod checkpoint;

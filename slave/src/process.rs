@@ -5,7 +5,8 @@
 //! awaiting each run's exit future), and checkpointing. On start it hands
 //! the checkpoint read by [`crate::checkpoint::recover`] to the core before looking for
 //! a master, and takes over the runs it names ([`Containerizer::recover`]).
-//! Also serves `/state`, `/health` and `/files/read`.
+//! Also serves `/state`, `/health` and `/files/read`, and Mesos's v1
+//! executor API ([`crate::api`]).
 
 use std::path::PathBuf;
 
@@ -45,6 +46,8 @@ pub struct SlaveProcess {
     pub(crate) authee: rmesos::auth::MaybeAuthenticatee,
     /// The fetcher and its fetches in flight (`fetcher/shell.rs`).
     pub(crate) fetches: crate::fetcher::shell::Fetches,
+    /// The v1 executor API's streams (see `api/`).
+    pub(crate) api: crate::api::Streams,
 }
 
 impl SlaveProcess {
@@ -76,6 +79,7 @@ impl SlaveProcess {
             gc,
             authee,
             fetches: Default::default(),
+            api: crate::api::Streams::default(),
         }
     }
 
@@ -209,7 +213,7 @@ impl SlaveProcess {
 
     /// An executor's status update: a terminal one first asks whether the
     /// container hit a limit (the kernel's OOM kill is why the task died).
-    fn on_status_update(&mut self, from: Upid, msg: StatusUpdateMessage, ctx: &mut Context<Self>) {
+    pub(crate) fn on_status_update(&mut self, from: Upid, msg: StatusUpdateMessage, ctx: &mut Context<Self>) {
         if msg.update.status.state.is_terminal() {
             let fid = msg.update.framework_id.clone();
             let eid = msg.update.executor_id.clone().or_else(|| msg.update.status.executor_id.clone());
@@ -361,6 +365,7 @@ impl Process for SlaveProcess {
             ShutdownMessage => shutdown(from, msg);
         });
         crate::auth::install(h);
+        crate::api::install(h);
         h.install(Self::on_leader)
             .install(Self::on_status_update)
             .route("state", Self::state)

@@ -2,20 +2,25 @@
 the cluster at argv[1] (host:port or zk://...), prints one line per event,
 exits 0 once every task finished (1 if one ended otherwise).
 
-    python pymesos_scheduler.py 127.0.0.1:5050 3 ["echo hello from pymesos"]
+    python pymesos_scheduler.py 127.0.0.1:5050 3 ["echo hello from pymesos"] [EXECUTOR]
+
+With EXECUTOR (a command line, e.g. `python pymesos_executor.py`), each
+task runs on an executor of its own started with it (an HTTP executor),
+the task's command in its `data`; each framework message the executor
+sends is printed and answered with one ("thanks <task>").
 """
 import sys
 import threading
 
 from addict import Dict
-from pymesos import MesosSchedulerDriver, Scheduler
+from pymesos import MesosSchedulerDriver, Scheduler, decode_data, encode_data
 
 TERMINAL = {"TASK_FINISHED", "TASK_FAILED", "TASK_KILLED", "TASK_LOST", "TASK_ERROR", "TASK_DROPPED", "TASK_GONE"}
 
 
 class Runner(Scheduler):
-    def __init__(self, tasks, command):
-        self.tasks, self.command = tasks, command
+    def __init__(self, tasks, command, executor=None):
+        self.tasks, self.command, self.executor = tasks, command, executor
         self.launched, self.finished, self.failed = 0, 0, 0
         self.lock = threading.Lock()
 
@@ -36,7 +41,12 @@ class Runner(Scheduler):
                 task.task_id.value = "py-%d" % self.launched
                 task.agent_id.value = offer.agent_id.value
                 task.name = task.task_id.value
-                task.command.value = self.command
+                if self.executor:
+                    task.executor.executor_id.value = "exec-" + task.task_id.value
+                    task.executor.command.value = self.executor
+                    task.data = encode_data(self.command.encode())
+                else:
+                    task.command.value = self.command
                 task.resources = [
                     dict(name="cpus", type="SCALAR", scalar={"value": 0.1}),
                     dict(name="mem", type="SCALAR", scalar={"value": 32}),
@@ -58,6 +68,12 @@ class Runner(Scheduler):
                 print("DONE finished=%d failed=%d" % (self.finished, self.failed), flush=True)
                 driver.stop()
 
+    def frameworkMessage(self, driver, executor_id, agent_id, message):
+        text = decode_data(message).decode()
+        print("MESSAGE", executor_id["value"], text, flush=True)
+        task = executor_id["value"][len("exec-"):]
+        driver.sendFrameworkMessage(executor_id, agent_id, encode_data(("thanks " + task).encode()))
+
     def error(self, driver, message):
         print("ERROR", message, flush=True)
 
@@ -65,7 +81,8 @@ class Runner(Scheduler):
 def main():
     master, tasks = sys.argv[1], int(sys.argv[2])
     command = sys.argv[3] if len(sys.argv) > 3 else "echo hello from pymesos"
-    runner = Runner(tasks, command)
+    executor = sys.argv[4] if len(sys.argv) > 4 else None
+    runner = Runner(tasks, command, executor)
     framework = Dict(user="", name="pymesos-e2e", hostname="localhost", failover_timeout=60)
     driver = MesosSchedulerDriver(runner, framework, master, use_addict=True)
     driver.run()

@@ -32,6 +32,7 @@ pub mod recovery;
 mod recovery_tests;
 mod registration;
 pub mod state;
+pub mod subscribe;
 mod tasks;
 #[cfg(test)]
 mod tests;
@@ -55,6 +56,7 @@ use crate::status_update_manager::StatusUpdateManager;
 use state::Framework;
 
 pub use recovery::{RecoverMode, RecoveredExecutor, RecoveredFramework, RecoveredState, RecoveredTask};
+pub use subscribe::{Refused, SubscribeExecutor};
 
 /// Longest delay between registration attempts (Mesos's `REGISTER_RETRY_INTERVAL_MAX`).
 pub const REGISTER_RETRY_INTERVAL_MAX: Duration = Duration::from_secs(60);

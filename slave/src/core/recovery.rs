@@ -241,28 +241,7 @@ impl SlaveCore {
         }
         let m = ExecutorReregisteredMessage { slave_id: slave_id.clone(), slave_info: self.info.clone() };
         self.send(from, Outgoing::ExecutorReregistered(m));
-        for mut update in msg.updates {
-            let Some(uuid) = update.uuid else { continue };
-            let tid = update.task_id().clone();
-            if self.executor_mut(&fid, &eid).is_some_and(|e| e.recorded(&tid, uuid)) {
-                // Already handled before the restart; if no longer pending,
-                // the framework acknowledged it: tell the executor.
-                if !self.sum.pending(&fid, &tid).iter().any(|u| u.uuid == Some(uuid)) {
-                    let ack = StatusUpdateAcknowledgementMessage {
-                        slave_id: slave_id.clone(),
-                        framework_id: fid.clone(),
-                        task_id: tid,
-                        uuid,
-                    };
-                    self.send(from, Outgoing::Ack(ack));
-                }
-                continue;
-            }
-            update.slave_id = Some(slave_id.clone());
-            update.status.slave_id = Some(slave_id.clone());
-            update.executor_id = Some(eid.clone());
-            self.handle_update(update, now);
-        }
+        self.resent_updates(from, &fid, &eid, &slave_id, msg.updates, now);
         for tid in unknown {
             let st = TaskStatus::new(tid, TaskState::Lost)
                 .with_reason(Reason::SlaveRestarted)
@@ -271,6 +250,43 @@ impl SlaveCore {
         }
         self.maybe_finish_recovery();
         self.take()
+    }
+
+    /// Updates an executor sends again after a disconnection (its
+    /// unacknowledged ones): one the slave handled already is not handled
+    /// twice, and if the framework acknowledged it meanwhile the executor
+    /// is told so (`to`) at once; the others are handled as new.
+    pub(super) fn resent_updates(
+        &mut self,
+        to: &Upid,
+        fid: &FrameworkID,
+        eid: &ExecutorID,
+        slave_id: &SlaveID,
+        updates: Vec<StatusUpdate>,
+        now: Now,
+    ) {
+        for mut update in updates {
+            let Some(uuid) = update.uuid else { continue };
+            let tid = update.task_id().clone();
+            if self.executor_mut(fid, eid).is_some_and(|e| e.recorded(&tid, uuid)) {
+                // Already handled before the restart; if no longer pending,
+                // the framework acknowledged it: tell the executor.
+                if !self.sum.pending(fid, &tid).iter().any(|u| u.uuid == Some(uuid)) {
+                    let ack = StatusUpdateAcknowledgementMessage {
+                        slave_id: slave_id.clone(),
+                        framework_id: fid.clone(),
+                        task_id: tid,
+                        uuid,
+                    };
+                    self.send(to, Outgoing::Ack(ack));
+                }
+                continue;
+            }
+            update.slave_id = Some(slave_id.clone());
+            update.status.slave_id = Some(slave_id.clone());
+            update.executor_id = Some(eid.clone());
+            self.handle_update(update, now);
+        }
     }
 
     /// `--executor_reregistration_timeout` after recovery.

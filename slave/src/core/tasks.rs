@@ -263,7 +263,14 @@ impl SlaveCore {
     }
 
     /// Gives a task to a registered executor.
-    fn launch_on(&mut self, fid: &FrameworkID, eid: &ExecutorID, run: uuid::Uuid, pid: &Upid, task: TaskInfo) {
+    pub(super) fn launch_on(
+        &mut self,
+        fid: &FrameworkID,
+        eid: &ExecutorID,
+        run: uuid::Uuid,
+        pid: &Upid,
+        task: TaskInfo,
+    ) {
         let framework = &self.frameworks[fid];
         let (info, fpid) = (framework.info.clone(), framework.pid.clone());
         let mut record = Task::new(&task, fid.clone(), TaskState::Staging);
@@ -495,9 +502,13 @@ impl SlaveCore {
         self.take()
     }
 
-    /// Master -> slave -> executor: data from the scheduler.
+    /// Master (or the scheduler itself, which sends straight to a slave it
+    /// knows from an offer, as Mesos's driver does) -> slave -> executor:
+    /// data from the scheduler.
     pub fn framework_message(&mut self, from: &Upid, msg: FrameworkToExecutorMessage) -> Vec<Action> {
-        if self.master.as_ref() != Some(from) {
+        let scheduler = self.frameworks.get(&msg.framework_id).and_then(|f| f.pid.as_ref());
+        if self.master.as_ref() != Some(from) && scheduler != Some(from) {
+            tracing::warn!(%from, framework = %msg.framework_id, "Dropping framework message: not from the master or the framework's scheduler");
             return self.take();
         }
         match self.executor_mut(&msg.framework_id, &msg.executor_id).map(|e| (e.state, e.pid.clone())) {
