@@ -193,6 +193,24 @@ pub fn files_download(work_dir: &Path, req: &Request) -> Response {
     }
 }
 
+/// `path` if it lies in a sandbox (what [`confine`] checks of a query's
+/// `path`, for callers with a path of their own: the v1 operator API's
+/// LIST_FILES and READ_FILE). Err is the status and reason.
+pub fn sandbox_path(work_dir: &Path, path: &str) -> Result<PathBuf, (u16, String)> {
+    let p = Path::new(path);
+    if !p.is_absolute() || p.components().any(|c| matches!(c, Component::ParentDir)) {
+        return Err((400, format!("path '{}' must be absolute and must not contain '..'", path.escape_debug())));
+    }
+    let Ok(root) = paths::sandboxes_root(work_dir).canonicalize() else {
+        return Err((404, "no sandboxes yet".into()));
+    };
+    let real = p.canonicalize().map_err(|e| (404, format!("cannot open '{}': {e}", path.escape_debug())))?;
+    if !real.starts_with(&root) {
+        return Err((403, format!("'{}' is outside the sandboxes", path.escape_debug())));
+    }
+    Ok(real)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -29,14 +29,14 @@ pub const SLAVE_PROCESS_ID: &str = "slave(1)";
 pub struct SlaveProcess {
     pub(crate) me: Me,
     pub(crate) core: SlaveCore,
-    work_dir: PathBuf,
+    pub(crate) work_dir: PathBuf,
     /// The master to (re)detect: standalone, always the configured one; with
     /// ZooKeeper, the leader last detected (None: none yet, or lost).
     master: Option<Upid>,
     /// With `--master zk://...`: the detector's reports.
     follower: Option<LeaderFollower>,
     /// Starts and kills executor runs (child processes by default).
-    containerizer: Box<dyn Containerizer>,
+    pub(crate) containerizer: Box<dyn Containerizer>,
     stopped: watch::Sender<Option<crate::Stopped>>,
     /// The checkpoint read at start, handed to the core once started.
     recovered: Option<(Option<RecoveredState>, RecoverMode)>,

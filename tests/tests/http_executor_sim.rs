@@ -470,3 +470,77 @@ async fn an_http_executor_resubscribes_to_a_restarted_slave_with_its_unacknowled
         assert!(!matches!(ev, Ev::Status(_) | Ev::Other(_)), "nothing more for the framework: {ev:?}");
     }
 }
+
+impl World {
+    /// POSTs an operator call to the slave's `/api/v1`.
+    async fn operator(&self, call: Value) -> (u16, Value) {
+        let headers = vec![("content-type".to_string(), "application/json".to_string())];
+        let req = Request { method: "POST".into(), headers, body: call.to_string().into(), ..Request::default() };
+        let node = self.sim.node_at(SLAVE).expect("the slave's node runs");
+        let r = self.sim.run_until(node.http("/api/v1", req)).await;
+        (r.status, serde_json::from_slice(&r.body).unwrap_or(Value::Null))
+    }
+}
+
+#[actix_rt::test]
+async fn the_slave_operator_api_reads_state_tasks_containers_and_sandbox_files() {
+    let mut w = world().await;
+    let launch = w.launch("t1").await;
+    let (code, health) = w.operator(json!({"type": "GET_HEALTH"})).await;
+    assert_eq!((code, health), (200, json!({"type": "GET_HEALTH", "get_health": {"healthy": true}})));
+    // Before the executor subscribes, its task is queued.
+    let (_, tasks) = w.operator(json!({"type": "GET_TASKS"})).await;
+    assert_eq!(tasks["get_tasks"]["queued_tasks"][0]["task_id"], json!({"value": "t1"}));
+    let mut events = w.subscribe(vec![], vec![]).await;
+    events.expect(&w.sim, "SUBSCRIBED").await;
+    events.expect(&w.sim, "LAUNCH").await;
+    assert_eq!(w.update(&status("t1", "TASK_RUNNING", 1)).await.status, 202);
+    assert_eq!(w.status().await.state, TaskState::Running);
+
+    let (_, state) = w.operator(json!({"type": "GET_STATE"})).await;
+    let s = &state["get_state"];
+    let t = &s["get_tasks"]["launched_tasks"][0];
+    assert_eq!((t["task_id"]["value"].as_str(), t["state"].as_str()), (Some("t1"), Some("TASK_RUNNING")));
+    assert_eq!(t["framework_id"]["value"], w.fid.as_str());
+    assert_eq!(s["get_executors"]["executors"][0]["executor_info"]["executor_id"], json!({"value": "e1"}));
+    assert_eq!(s["get_frameworks"]["frameworks"][0]["framework_info"]["id"]["value"], w.fid.as_str());
+    let (_, c) = w.operator(json!({"type": "GET_CONTAINERS"})).await;
+    let c0 = &c["get_containers"]["containers"][0];
+    assert_eq!(c0["container_id"]["value"], launch.run.to_string());
+    assert_eq!(c0["executor_id"], json!({"value": "e1"}));
+    let (_, flags) = w.operator(json!({"type": "GET_FLAGS"})).await;
+    let flags = flags["get_flags"]["flags"].as_array().unwrap().clone();
+    assert!(flags.iter().any(|f| f["name"] == "work_dir"), "{flags:?}");
+    let (_, v) = w.operator(json!({"type": "GET_VERSION"})).await;
+    assert_eq!(v["get_version"]["version_info"]["version"], rmesos::v1::MESOS_API_VERSION);
+    let (_, m) = w.operator(json!({"type": "GET_METRICS", "get_metrics": {}})).await;
+    let metrics = m["get_metrics"]["metrics"].as_array().unwrap();
+    assert!(metrics.iter().any(|x| x["name"] == "slave/tasks_running" && x["value"] == 1.0), "{metrics:?}");
+
+    // The sandbox: listed and read; nothing outside it.
+    std::fs::write(launch.directory.join("stdout"), "hello sandbox\n").unwrap();
+    std::os::unix::fs::symlink("/etc/hostname", launch.directory.join("escape")).unwrap();
+    let dir = launch.directory.to_str().unwrap().to_string();
+    let (code, files) = w.operator(json!({"type": "LIST_FILES", "list_files": {"path": dir}})).await;
+    assert_eq!(code, 200);
+    let names: Vec<_> =
+        files["list_files"]["file_infos"].as_array().unwrap().iter().map(|f| f["path"].clone()).collect();
+    assert_eq!(names, [json!(format!("{dir}/escape")), json!(format!("{dir}/stdout"))]);
+    let stdout = format!("{dir}/stdout");
+    let (code, read) =
+        w.operator(json!({"type": "READ_FILE", "read_file": {"path": stdout, "offset": 6, "length": 7}})).await;
+    assert_eq!((code, read["read_file"]["size"].as_u64()), (200, Some(14)));
+    assert_eq!(read["read_file"]["data"], b64(b"sandbox"));
+    for (path, code) in [
+        (format!("{dir}/escape"), 403),
+        (format!("{dir}/../../../../../../../../../etc/hostname"), 400),
+        ("/etc/hostname".to_string(), 403),
+        (format!("{dir}/missing"), 404),
+    ] {
+        let (got, _) = w.operator(json!({"type": "READ_FILE", "read_file": {"path": path, "offset": 0}})).await;
+        assert_eq!(got, code, "{path}");
+    }
+    assert_eq!(w.operator(json!({"type": "LIST_FILES", "list_files": {"path": "/etc"}})).await.0, 403);
+    assert_eq!(w.operator(json!({"type": "LAUNCH_CONTAINER"})).await.0, 501);
+    assert_eq!(w.operator(json!({"type": "DANCE"})).await.0, 400);
+}

@@ -7,6 +7,7 @@
 //! - [`recordio`]: `<length>\n<record>` framing, encoder and decoder;
 //! - [`json`]: the .proto's JSON (ids, resources, infos, statuses) to and
 //!   from this crate's types;
+//! - [`agent`]: `agent.proto`'s operator calls (parsed) and answers (built);
 //! - [`executor`]: `executor.proto`'s `Call` (parsed, validated) and `Event` (built);
 //! - [`scheduler`]: `scheduler.proto`'s `Call` (parsed, validated) and
 //!   `Event` (built).
@@ -15,6 +16,7 @@
 //! refused with 415 by the servers. Where Mesos's docs and its .proto
 //! disagree, the .proto wins (`{"type":"OFFERS","offers":{"offers":[..]}}`).
 
+pub mod agent;
 pub mod executor;
 pub mod json;
 pub mod recordio;

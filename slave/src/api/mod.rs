@@ -2,7 +2,8 @@
 //! handlers, onto the same core.
 //!
 //! - `executor.rs`: `POST /api/v1/executor`, the executor API;
-//! - `subscriber.rs`: the process behind each executor SUBSCRIBE stream.
+//! - `subscriber.rs`: the process behind each executor SUBSCRIBE stream;
+//! - `operator.rs`: `POST /api/v1`, the slave's operator API (read only).
 //!
 //! How an HTTP executor reaches the core. The core knows an executor by a
 //! Upid: where it sends tasks, kills, acknowledgements, framework messages
@@ -19,6 +20,7 @@
 //! means, and driver executors and HTTP executors run side by side.
 
 mod executor;
+mod operator;
 mod subscriber;
 
 use std::collections::HashMap;
@@ -33,6 +35,7 @@ use subscriber::Subscriber;
 
 pub(crate) fn install(h: &mut Handlers<SlaveProcess>) {
     executor::install(h);
+    operator::install(h);
 }
 
 /// The executor streams this slave serves, the latest per executor.

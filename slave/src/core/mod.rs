@@ -333,6 +333,16 @@ impl SlaveCore {
         &self.frameworks
     }
 
+    /// Frameworks that ended, the latest [`state::MAX_COMPLETED_FRAMEWORKS`].
+    pub fn completed_frameworks(&self) -> &VecDeque<Framework> {
+        &self.completed_frameworks
+    }
+
+    /// The configuration the core was made with (from the flags).
+    pub fn config(&self) -> &CoreConfig {
+        &self.cfg
+    }
+
     pub fn grace_period(&self) -> Duration {
         self.cfg.executor_shutdown_grace_period
     }
