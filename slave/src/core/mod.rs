@@ -12,7 +12,10 @@
 //! - PingSlave -> PongSlave; no ping for the master's total ping timeout ->
 //!   re-detect the master (and so reregister);
 //! - RunTask -> launch the executor (or queue to / send to the existing one);
-//!   RegisterExecutor -> ExecutorRegistered, then the queued RunTasks;
+//!   RegisterExecutor -> ExecutorRegistered, then the queued RunTasks; an
+//!   HTTP executor's SUBSCRIBE ([`subscribe`]) is the same, from the Upid
+//!   of its stream's subscriber, and also how it comes back after a
+//!   disconnection or a slave restart;
 //! - executor StatusUpdate -> task state, status-update manager -> master;
 //!   acknowledgement -> next update, forwarded to the executor;
 //! - KillTask -> the executor; ShutdownFramework -> ShutdownExecutor, then
