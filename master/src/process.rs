@@ -45,6 +45,8 @@ pub struct MasterProcess {
     pub(crate) registry: Registry,
     /// The v1 API's SUBSCRIBE streams (see `api/`).
     pub(crate) api: crate::api::Streams,
+    /// The operator API's event streams (see `api/operator/`).
+    pub(crate) watchers: crate::api::operator::Watchers,
     /// Authentication of frameworks and slaves (see `auth.rs`).
     pub(crate) auth: rmesos::auth::Authenticator,
 }
@@ -64,6 +66,7 @@ impl MasterProcess {
             ha,
             registry,
             api: Default::default(),
+            watchers: Default::default(),
             auth,
         }
     }
@@ -131,6 +134,7 @@ impl MasterProcess {
                     self.auth.forget(&pid);
                     self.me.unlink(&pid)
                 }
+                Action::Observe(change) => crate::api::operator::publish(self, change),
                 Action::Allocate => self.request_allocation(ctx),
                 Action::ReregisterTimer { slave_id, epoch, after } => {
                     self.me.delay(ctx, after, move |act: &mut MasterProcess, ctx| {

@@ -3,6 +3,7 @@
 //!
 //! - `scheduler.rs`: `POST /api/v1/scheduler` (and `/master/api/v1/scheduler`);
 //! - `subscriber.rs`: the process behind each SUBSCRIBE stream;
+//! - `operator/`: `POST /api/v1`, the operator API and its event stream;
 //! - `GET /version`, which clients read before choosing the v1 APIs.
 //!
 //! How an HTTP framework reaches the core. The core knows a framework's
@@ -22,6 +23,7 @@
 //! frameworks, on the same allocator, through failover (a new leader admits
 //! a resubscribing framework by id as it admits a reregistering driver).
 
+pub mod operator;
 mod scheduler;
 mod subscriber;
 
@@ -36,6 +38,7 @@ use subscriber::Subscriber;
 
 pub(crate) fn install(h: &mut Handlers<MasterProcess>) {
     scheduler::install(h);
+    operator::install(h);
     h.route("version", version);
 }
 

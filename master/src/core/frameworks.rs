@@ -14,11 +14,13 @@
 
 use libprocess::{Time, Upid};
 use rmesos::messages::*;
-use rmesos::{FrameworkID, TaskState};
+use rmesos::{FrameworkID, Reason, Source, TaskState, TaskStatus};
 
 use rmesos::auth::acls::Action as Action_;
 
-use super::{Action, Framework, MasterCore, Outgoing};
+use super::observe::task_updated;
+use super::state::push_status;
+use super::{Action, Framework, MasterCore, Observed, Outgoing};
 
 /// Why an operator's teardown was refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -88,6 +90,7 @@ impl MasterCore {
         );
         let fw = Framework::new(id.clone(), info, Some(from.clone()), self.wall(now));
         self.frameworks.insert(id.clone(), fw);
+        self.observe(|| Observed::FrameworkAdded(id.clone()));
         self.frameworks_by_pid.insert(from.clone(), id.clone());
         self.out.push(Action::Link(from.clone()));
         self.allocator.add_framework(&id, true);
@@ -135,6 +138,7 @@ impl MasterCore {
             let mut fw = Framework::new(id.clone(), info, Some(from.clone()), wall);
             fw.reregistered_time = Some(wall);
             self.frameworks.insert(id.clone(), fw);
+            self.observe(|| Observed::FrameworkAdded(id.clone()));
             self.frameworks_by_pid.insert(from.clone(), id.clone());
             self.out.push(Action::Link(from.clone()));
             self.allocator.add_framework(&id, true);
@@ -198,6 +202,7 @@ impl MasterCore {
             }
         }
         self.allocator.activate_framework(&id);
+        self.observe(|| Observed::FrameworkUpdated(id.clone()));
         if failed_over {
             // Mesos answers a failover with FrameworkRegisteredMessage.
             let was = old_pid.as_ref().map_or("none".to_string(), Upid::to_string);
@@ -253,6 +258,7 @@ impl MasterCore {
         if self.framework_from(from, &msg.framework_id, "DeactivateFrameworkMessage") {
             tracing::info!("Deactivating framework {} at {from}", msg.framework_id);
             self.deactivate(&msg.framework_id, true, now);
+            self.observe(|| Observed::FrameworkUpdated(msg.framework_id.clone()));
         }
         self.take()
     }
@@ -290,6 +296,7 @@ impl MasterCore {
             fw.info.name
         );
         self.deactivate(id, false, now);
+        self.observe(|| Observed::FrameworkUpdated(id.clone()));
         self.out.push(Action::FailoverTimer { framework_id: id.clone(), epoch, after });
     }
 
@@ -318,6 +325,16 @@ impl MasterCore {
                 self.release(&fw.id, &task.slave_id, &task.resources, now);
                 task.state = TaskState::Killed;
                 self.counters.task_reached(TaskState::Killed);
+                // As Mesos: the task's last status says why it ended.
+                let status = TaskStatus::new(task.task_id.clone(), TaskState::Killed)
+                    .with_source(Source::Master)
+                    .with_reason(Reason::FrameworkRemoved)
+                    .with_message(format!("Framework {id} removed"))
+                    .with_slave_id(task.slave_id.clone())
+                    .with_timestamp(self.wall(now));
+                let last = task.statuses.last().map(|s| s.state);
+                push_status(&mut task, status.clone());
+                self.observed_change(task_updated(&task, last, &status));
             }
             if let Some(sl) = self.slaves.get_mut(&task.slave_id) {
                 sl.forget_task(id, &task.task_id);
@@ -354,6 +371,7 @@ impl MasterCore {
         if self.completed_frameworks.len() >= MAX_COMPLETED_FRAMEWORKS {
             self.completed_frameworks.pop_front();
         }
+        self.observe(|| Observed::FrameworkRemoved(fw.info.clone()));
         self.completed_frameworks.push_back(fw);
     }
 }

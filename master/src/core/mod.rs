@@ -13,11 +13,13 @@
 //! - `recovery.rs`: slaves recovered from the registry after a failover;
 //! - `tasks.rs`: offers out, launch validation, status updates and their
 //!   acknowledgements, kill, reconciliation, framework messages both ways,
-//!   exited executors.
+//!   exited executors;
+//! - `observe.rs`: the state changes reported to operators who watch.
 //!
 //! How the state is rebuilt after a master restart: see [`state`].
 
 mod frameworks;
+pub mod observe;
 mod recovery;
 mod slaves;
 pub mod state;
@@ -37,6 +39,7 @@ use rmesos::{
 
 use crate::allocator::Allocator;
 pub use frameworks::Teardown;
+pub use observe::Observed;
 pub use state::{Counters, Framework, Slave};
 
 /// What the core needs to know about its master.
@@ -132,6 +135,9 @@ pub enum Action {
         epoch: u64,
         after: Duration,
     },
+    /// A state change for the operator event stream (only while someone
+    /// watches; see `observe.rs`).
+    Observe(Observed),
 }
 
 /// Why a slave is removed; each says so in the log line "Removing slave
@@ -189,6 +195,8 @@ pub struct MasterCore {
     next_framework: u64,
     next_slave: u64,
     next_offer: u64,
+    /// Someone watches the operator event stream (see `observe.rs`).
+    observed: bool,
     out: Vec<Action>,
 }
 
@@ -213,6 +221,7 @@ impl MasterCore {
             next_framework: 0,
             next_slave: 0,
             next_offer: 0,
+            observed: false,
             out: Vec::new(),
         }
     }

@@ -33,8 +33,9 @@ use libprocess::{Time, Upid};
 use rmesos::messages::*;
 use rmesos::{ExecutorInfo, FrameworkID, FrameworkInfo, Reason, SlaveID, SlaveInfo, Task, TaskState, TaskStatus};
 
+use super::observe::task_updated;
 use super::state::push_status;
-use super::{Action, Framework, MasterCore, Outgoing, Removal, Slave};
+use super::{Action, Framework, MasterCore, Observed, Outgoing, Removal, Slave};
 
 impl MasterCore {
     fn connection(&self) -> Option<MasterSlaveConnection> {
@@ -83,6 +84,7 @@ impl MasterCore {
         let mut slave = Slave::new(id.clone(), info, from.clone(), msg.version, self.wall(now));
         slave.incarnation = msg.incarnation;
         self.slaves.insert(id.clone(), slave);
+        self.observe(|| Observed::AgentAdded(id.clone()));
         self.slaves_by_pid.insert(from.clone(), id.clone());
         self.counters.slave_registrations += 1;
         self.out.push(Action::Link(from.clone()));
@@ -163,6 +165,7 @@ impl MasterCore {
             slave.reregistered_time = Some(wall);
             slave.incarnation = msg.incarnation;
             self.slaves.insert(id.clone(), slave);
+            self.observe(|| Observed::AgentAdded(id.clone()));
         }
         self.slaves_by_pid.insert(from.clone(), id.clone());
         self.out.push(Action::Link(from.clone()));
@@ -359,6 +362,7 @@ impl MasterCore {
         );
         let fw = Framework::new(fid.clone(), info.clone(), None, self.wall(now));
         self.frameworks.insert(fid.clone(), fw);
+        self.observe(|| Observed::FrameworkAdded(fid.clone()));
         self.allocator.add_framework(&fid, false);
     }
 
@@ -375,10 +379,12 @@ impl MasterCore {
         task.slave_id = sid.clone();
         let res = task.resources.clone();
         let live = !task.state.is_terminal();
+        let added = self.observed.then(|| Observed::TaskAdded(task.clone()));
         if let Some(sl) = self.slaves.get_mut(sid) {
             sl.tasks.entry(fid.clone()).or_default().insert(task.task_id.clone());
         }
         fw.tasks.insert(task.task_id.clone(), task);
+        self.observed_change(added);
         if live {
             self.claim(&fid, sid, &res);
         }
@@ -547,6 +553,7 @@ impl MasterCore {
         }
         self.counters.slave_removals += 1;
         self.removed(id);
+        self.observe(|| Observed::AgentRemoved(id.clone()));
         let mut pids: Vec<Upid> = self.frameworks.values().filter_map(|f| f.connected_pid().cloned()).collect();
         pids.sort();
         for p in pids {
@@ -593,7 +600,10 @@ impl MasterCore {
                         .with_message(message)
                         .with_slave_id(sid.clone())
                         .with_timestamp(self.wall(now));
+                    let last = task.statuses.last().map(|s| s.state);
+                    let updated = self.observed.then(|| task_updated(&task, last, &status)).flatten();
                     push_status(&mut task, status);
+                    self.observed_change(updated);
                     self.counters.task_reached(new_state);
                     self.master_update(&fid, tid, Some(sid.clone()), new_state, reason, message.to_string(), now);
                 }

@@ -27,8 +27,9 @@ use rmesos::{
     ExecutorID, ExecutorInfo, FrameworkID, OfferID, Reason, Resources, SlaveID, Task, TaskID, TaskInfo, TaskState,
 };
 
+use super::observe::task_updated;
 use super::state::push_status;
-use super::{Action, MasterCore, Outgoing};
+use super::{Action, MasterCore, Observed, Outgoing};
 
 /// Why one task of a launch is refused (TASK_ERROR, REASON_TASK_INVALID).
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -232,6 +233,7 @@ impl MasterCore {
         fw.used += needed;
         sl.used += needed;
         let task = Task::new(info, fid.clone(), TaskState::Staging);
+        let added = self.observed.then(|| Observed::TaskAdded(task.clone()));
         fw.tasks.insert(info.task_id.clone(), task);
         sl.tasks.entry(fid.clone()).or_default().insert(info.task_id.clone());
         tracing::info!(
@@ -243,6 +245,7 @@ impl MasterCore {
         let run = RunTaskMessage { framework: fw.info.clone(), task: info.clone(), pid: fw.pid.clone() };
         let pid = sl.pid.clone();
         self.counters.tasks_launched += 1;
+        self.observed_change(added);
         self.send(&pid, Outgoing::RunTask(run));
     }
 
@@ -262,6 +265,7 @@ impl MasterCore {
             return self.take();
         };
         let mut released = None;
+        let mut updated = None;
         if let Some(task) = fw.tasks.get_mut(&tid) {
             let latest = update.latest_state.unwrap_or(state);
             let was_terminal = task.state.is_terminal();
@@ -272,7 +276,11 @@ impl MasterCore {
             task.state = latest;
             task.status_update_state = Some(state);
             task.status_update_uuid = update.uuid;
+            let last = task.statuses.last().map(|s| s.state);
             push_status(task, update.status.clone());
+            if self.observed {
+                updated = task_updated(task, last, &update.status);
+            }
             if latest.is_terminal() && !was_terminal {
                 released = Some((task.resources.clone(), latest));
             }
@@ -300,6 +308,7 @@ impl MasterCore {
                 "Status update {state} for task {tid} of framework {fid} unknown to this master; forwarding"
             );
         }
+        self.observed_change(updated);
         if let Some((res, latest)) = released {
             self.counters.task_reached(latest);
             self.release(&fid, &sid, &res, now);

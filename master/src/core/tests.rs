@@ -13,6 +13,7 @@ use super::*;
 
 mod acls;
 mod logs;
+mod observe;
 mod restarts;
 
 const MASTER: &str = "m";

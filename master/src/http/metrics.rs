@@ -39,7 +39,7 @@ fn meminfo() -> Option<(f64, f64)> {
     Some((field("MemTotal:")?, field("MemAvailable:")?))
 }
 
-fn metrics_json(m: &MasterProcess) -> Value {
+pub(crate) fn metrics_json(m: &MasterProcess) -> Value {
     let core = &m.core;
     let mut out = Map::new();
     let mut put = |k: &str, v: f64| {

@@ -22,7 +22,7 @@
 
 mod info;
 mod lists;
-mod metrics;
+pub(crate) mod metrics;
 mod state;
 mod teardown;
 mod views;

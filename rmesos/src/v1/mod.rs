@@ -10,7 +10,9 @@
 //! - [`agent`]: `agent.proto`'s operator calls (parsed) and answers (built);
 //! - [`executor`]: `executor.proto`'s `Call` (parsed, validated) and `Event` (built);
 //! - [`scheduler`]: `scheduler.proto`'s `Call` (parsed, validated) and
-//!   `Event` (built).
+//!   `Event` (built);
+//! - [`master`]: `master.proto`'s operator `Call` and the framing of its
+//!   answers and events; [`state`]: `Task` as the operator APIs show it.
 //!
 //! Only JSON (`application/json`) is spoken; Mesos's protobuf encoding is
 //! refused with 415 by the servers. Where Mesos's docs and its .proto
@@ -19,8 +21,10 @@
 pub mod agent;
 pub mod executor;
 pub mod json;
+pub mod master;
 pub mod recordio;
 pub mod scheduler;
+pub mod state;
 
 /// Why a call is refused: a one-line reason, the body of a 400.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
