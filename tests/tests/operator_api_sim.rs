@@ -249,9 +249,16 @@ async fn every_get_call_answers_in_the_protos_shape() {
     assert_eq!(w.get("GET_HEALTH").await, json!({"healthy": true}));
     let flags = w.get("GET_FLAGS").await;
     let flag = |n: &str| flags["flags"].as_array().unwrap().iter().find(|f| f["name"] == n).map(|f| f["value"].clone());
-    assert_eq!(flag("port"), Some(json!("5050")));
-    assert_eq!(flag("hostname"), Some(json!("master")));
-    assert_eq!(flag("allocation_interval"), Some(json!("1secs")));
+    // The same flags as `/flags`, as a list.
+    let get = Request { method: "GET".into(), ..Request::default() };
+    let by_name: Value = serde_json::from_slice(&w.sim.run_until(w.master.http("/flags", get)).await.body).unwrap();
+    let listed = flags["flags"].as_array().unwrap();
+    assert!(!listed.is_empty());
+    assert_eq!(listed.len(), by_name["flags"].as_object().unwrap().len());
+    for f in listed {
+        assert_eq!(by_name["flags"][f["name"].as_str().unwrap()], f["value"], "{f}");
+    }
+    assert_eq!(flag("allocation_interval"), Some(by_name["flags"]["allocation_interval"].clone()));
     let version = w.get("GET_VERSION").await;
     assert_eq!(version["version_info"]["version"], rmesos::v1::MESOS_API_VERSION);
     let metrics = w.get("GET_METRICS").await;
