@@ -19,7 +19,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+mod checks;
+pub mod health;
 pub mod kill;
+pub mod probe;
 
 use rmesos::executor::{Executor, ExecutorDriver};
 use rmesos::info::{FrameworkCapability, FrameworkInfo, KillPolicy};
@@ -89,11 +92,53 @@ impl TaskGroup {
 
 struct Running {
     id: TaskID,
+    kill_policy: Option<KillPolicy>,
+    killer: Killer,
+}
+
+/// How the running task is killed, shared with its health checks.
+#[derive(Clone)]
+struct Killer {
     /// The command's process group (= its pid).
     pgid: i32,
     killed: Arc<AtomicBool>,
-    kill_policy: Option<KillPolicy>,
+    /// Killed for failing its health check: the terminal update says `healthy: false`.
+    unhealthy: Arc<AtomicBool>,
     kill: Arc<Mutex<kill::Kill>>,
+    group: TaskGroup,
+    /// The framework has TASK_KILLING_STATE.
+    task_killing: bool,
+}
+
+impl Killer {
+    /// SIGTERM (at the first kill), SIGKILL once `grace` is over.
+    fn kill(&self, driver: &ExecutorDriver, task_id: &TaskID, grace: Duration) {
+        // Only a running command is signalled: an ended one's group id may be reused.
+        if !self.group.is_running() {
+            return;
+        }
+        let clock = driver.clock().clone();
+        let step = self.kill.lock().unwrap_or_else(|e| e.into_inner()).kill(clock.now(), grace);
+        if step.terminate {
+            self.killed.store(true, Ordering::SeqCst);
+            if self.task_killing {
+                CommandExecutor::status(driver, task_id, TaskState::Killing, None);
+            }
+            tracing::info!(task = %task_id, "killing the task: SIGTERM, SIGKILL after {grace:?}");
+            signal_group(self.pgid, libc::SIGTERM);
+        }
+        if let Some(at) = step.escalate_at {
+            let (pgid, kill, group) = (self.pgid, self.kill.clone(), self.group.clone());
+            actix_rt::spawn(async move {
+                clock.sleep_until(at).await;
+                let due = kill.lock().unwrap_or_else(|e| e.into_inner()).escalate(at);
+                if due && group.is_running() {
+                    tracing::info!(pgid, "the task outlived its kill grace period: SIGKILL");
+                    signal_group(pgid, libc::SIGKILL);
+                }
+            });
+        }
+    }
 }
 
 impl CommandExecutor {
@@ -125,9 +170,15 @@ impl CommandExecutor {
         state: TaskState,
         message: Option<String>,
         shutting_down: Arc<AtomicBool>,
+        healthy: Option<bool>,
     ) {
         tracing::info!(%task, %state, "task is terminal: {}", message.as_deref().unwrap_or(""));
-        CommandExecutor::status(&driver, &task, state, message);
+        let mut st = TaskStatus::new(task.clone(), state);
+        st.message = message;
+        st.healthy = healthy;
+        if let Err(e) = driver.send_status_update(st) {
+            tracing::error!(%task, error = %e, "cannot send status update");
+        }
         if !shutting_down.load(Ordering::SeqCst) && !driver.flush(ACK_WAIT).await {
             tracing::warn!("terminal update not acknowledged within {ACK_WAIT:?}; exiting anyway");
         }
@@ -177,23 +228,33 @@ impl Executor for CommandExecutor {
                     TaskState::Failed,
                     Some(format!("Failed to launch the command: {e}")),
                     self.shutting_down.clone(),
+                    None,
                 ));
                 return;
             }
         };
         let pgid = child.id().and_then(|p| i32::try_from(p).ok()).unwrap_or(0);
-        let killed = Arc::new(AtomicBool::new(false));
-        let kill = Arc::new(Mutex::new(kill::Kill::default()));
-        self.task =
-            Some(Running { id: id.clone(), pgid, killed: killed.clone(), kill_policy: task.kill_policy.clone(), kill });
+        let task_killing =
+            self.framework.as_ref().is_some_and(|f| f.has_capability(FrameworkCapability::TaskKillingState));
+        let killer = Killer {
+            pgid,
+            killed: Arc::new(AtomicBool::new(false)),
+            unhealthy: Arc::new(AtomicBool::new(false)),
+            kill: Arc::new(Mutex::new(kill::Kill::default())),
+            group: self.group.clone(),
+            task_killing,
+        };
+        self.task = Some(Running { id: id.clone(), kill_policy: task.kill_policy.clone(), killer: killer.clone() });
         self.group.set(Some(pgid));
         CommandExecutor::status(driver, &id, TaskState::Running, None);
+        checks::start(driver, &task, killer.clone());
         let (d, group, shutting_down) = (driver.clone(), self.group.clone(), self.shutting_down.clone());
         actix_rt::spawn(async move {
             let status = child.wait().await;
             group.set(None);
-            let (state, message) = terminal(status, killed.load(Ordering::SeqCst));
-            CommandExecutor::finish(d, id, state, Some(message), shutting_down).await;
+            let (state, message) = terminal(status, killer.killed.load(Ordering::SeqCst));
+            let healthy = killer.unhealthy.load(Ordering::SeqCst).then_some(false);
+            CommandExecutor::finish(d, id, state, Some(message), shutting_down, healthy).await;
         });
     }
 
@@ -229,34 +290,7 @@ impl CommandExecutor {
     /// SIGTERM (at the first kill), SIGKILL once `grace` is over.
     fn kill_with_grace(&mut self, driver: &ExecutorDriver, task_id: &TaskID, grace: Duration) {
         match &self.task {
-            Some(t) if &t.id == task_id => {
-                // Only a running command is signalled: an ended one's group id may be reused.
-                if !self.group.is_running() {
-                    return;
-                }
-                let clock = driver.clock().clone();
-                let step = t.kill.lock().unwrap_or_else(|e| e.into_inner()).kill(clock.now(), grace);
-                if step.terminate {
-                    t.killed.store(true, Ordering::SeqCst);
-                    if self.framework.as_ref().is_some_and(|f| f.has_capability(FrameworkCapability::TaskKillingState))
-                    {
-                        CommandExecutor::status(driver, task_id, TaskState::Killing, None);
-                    }
-                    tracing::info!(task = %task_id, "killing the task: SIGTERM, SIGKILL after {grace:?}");
-                    signal_group(t.pgid, libc::SIGTERM);
-                }
-                if let Some(at) = step.escalate_at {
-                    let (pgid, kill, group) = (t.pgid, t.kill.clone(), self.group.clone());
-                    actix_rt::spawn(async move {
-                        clock.sleep_until(at).await;
-                        let due = kill.lock().unwrap_or_else(|e| e.into_inner()).escalate(at);
-                        if due && group.is_running() {
-                            tracing::info!(pgid, "the task outlived its kill grace period: SIGKILL");
-                            signal_group(pgid, libc::SIGKILL);
-                        }
-                    });
-                }
-            }
+            Some(t) if &t.id == task_id => t.killer.kill(driver, task_id, grace),
             Some(_) => tracing::warn!(task = %task_id, "kill of a task this executor does not run"),
             None => {
                 // Killed before it was launched here: nothing to run.
@@ -266,6 +300,7 @@ impl CommandExecutor {
                     TaskState::Killed,
                     Some("Killed before launch".into()),
                     self.shutting_down.clone(),
+                    None,
                 ));
             }
         }

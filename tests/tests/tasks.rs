@@ -404,3 +404,113 @@ async fn kill_policies_give_the_task_its_grace_or_cut_it_short() {
     assert_eq!(last(&s).state, TaskState::Killed, "{s:?}");
     assert!(!sandbox.join("cleaned").exists(), "SIGKILL came before the cleanup ended");
 }
+
+impl Cluster {
+    /// The statuses of `task` until every one of `wants` accepted one of
+    /// them, in any order (a terminal status before that fails the test).
+    async fn until_status(&mut self, task: &str, wants: &[&dyn Fn(&TaskStatus) -> bool]) -> Vec<TaskStatus> {
+        let mut seen = Vec::new();
+        loop {
+            let Ok(st) = tokio::time::timeout(WAIT, self.statuses.recv()).await else {
+                self._master.drain();
+                self._slave.drain();
+                panic!(
+                    "no wanted status of {task} within {WAIT:?}; saw {seen:?}\n{}\n{}",
+                    self._master.dump(),
+                    self._slave.dump()
+                )
+            };
+            let st = st.expect("the driver is running");
+            if st.task_id.as_str() != task {
+                continue;
+            }
+            seen.push(st);
+            if wants.iter().all(|w| seen.iter().any(w)) {
+                return seen;
+            }
+            let st = seen.last().expect("just pushed");
+            assert!(!st.state.is_terminal(), "{task} ended first: {seen:?}");
+        }
+    }
+}
+
+fn health(kind: rmesos::info::CheckType) -> rmesos::info::HealthCheck {
+    rmesos::info::HealthCheck {
+        kind: Some(kind),
+        delay_seconds: Some(0.0),
+        interval_seconds: Some(0.2),
+        timeout_seconds: Some(2.0),
+        grace_period_seconds: Some(10.0),
+        consecutive_failures: Some(3),
+        ..Default::default()
+    }
+}
+
+#[actix_rt::test]
+async fn failing_health_checks_kill_and_checks_only_report() {
+    use rmesos::info::{CheckCommand, CheckInfo, CheckType, HttpCheckInfo, TcpCheckInfo};
+    let mut c = Cluster::start("health", &[]).await;
+
+    // An HTTP server on an offered port, stopped once `fail` exists; an
+    // HTTP health check and a TCP check on its port.
+    const PORT: u32 = 31050;
+    let web = format!(
+        "python3 -m http.server {PORT} --bind 127.0.0.1 >/dev/null 2>&1 & \
+         while [ ! -f fail ]; do sleep 0.1; done; kill $!; while true; do sleep 0.1; done"
+    );
+    let mut t = task("web", CommandInfo::shell(web));
+    t.resources = Resources::parse(&format!("cpus:0.1;mem:64;ports:[{PORT}-{PORT}]")).unwrap();
+    t.health_check = Some(rmesos::info::HealthCheck {
+        http: Some(HttpCheckInfo { port: PORT, path: Some("/".into()), ..Default::default() }),
+        ..health(CheckType::Http)
+    });
+    t.check = Some(CheckInfo {
+        kind: Some(CheckType::Tcp),
+        tcp: Some(TcpCheckInfo { port: PORT }),
+        delay_seconds: Some(0.0),
+        interval_seconds: Some(0.2),
+        ..Default::default()
+    });
+    c.launch(t);
+    let healthy = |s: &TaskStatus| s.healthy == Some(true) && s.reason == Some(Reason::TaskHealthCheckStatusUpdated);
+    let tcp_up = |s: &TaskStatus| {
+        s.check_status.as_ref().and_then(|c| c.tcp.clone()).and_then(|t| t.succeeded) == Some(true)
+            && s.reason == Some(Reason::TaskCheckStatusUpdated)
+    };
+    c.until_status("web", &[&healthy, &tcp_up]).await;
+    std::fs::write(c.sandbox("web").join("fail"), "").unwrap();
+    let s = c.until_status("web", &[&|s: &TaskStatus| s.healthy == Some(false)]).await;
+    assert_eq!(last(&s).state, TaskState::Running, "reported unhealthy first: {s:?}");
+    let s = c.terminal("web").await;
+    let end = last(&s);
+    assert_eq!((end.state, end.healthy), (TaskState::Killed, Some(false)), "killed after 3 failures: {s:?}");
+
+    // A COMMAND health check and a COMMAND check: the check's status
+    // changes while the task stays healthy; then the health check fails.
+    let cmd = "while true; do sleep 0.1; done";
+    let mut t = task("cmd", CommandInfo::shell(cmd));
+    t.health_check = Some(rmesos::info::HealthCheck {
+        command: Some(CommandInfo::shell("test ! -f fail")),
+        ..health(CheckType::Command)
+    });
+    t.check = Some(CheckInfo {
+        kind: Some(CheckType::Command),
+        command: Some(CheckCommand { command: CommandInfo::shell("test -f marker") }),
+        delay_seconds: Some(0.0),
+        interval_seconds: Some(0.2),
+        ..Default::default()
+    });
+    c.launch(t);
+    let exit = |s: &TaskStatus| s.check_status.as_ref().and_then(|c| c.command.clone()).and_then(|c| c.exit_code);
+    let s =
+        c.until_status("cmd", &[&|s: &TaskStatus| exit(s) == Some(1), &|s: &TaskStatus| s.healthy == Some(true)]).await;
+    assert!(s.iter().any(|s| exit(s).is_some() && s.reason == Some(Reason::TaskCheckStatusUpdated)), "{s:?}");
+    std::fs::write(c.sandbox("cmd").join("marker"), "").unwrap();
+    let s = c.until_status("cmd", &[&|s: &TaskStatus| exit(s) == Some(0)]).await;
+    assert!(s.iter().all(|s| s.state == TaskState::Running), "a check never kills: {s:?}");
+    std::fs::write(c.sandbox("cmd").join("fail"), "").unwrap();
+    let s = c.terminal("cmd").await;
+    let end = last(&s);
+    assert_eq!((end.state, end.healthy), (TaskState::Killed, Some(false)), "{s:?}");
+    assert!(s.iter().any(|s| s.healthy == Some(false) && s.state == TaskState::Running), "{s:?}");
+}

@@ -226,3 +226,32 @@ mod tests {
         assert_eq!(serde_json::to_string(&s).unwrap(), r#"{"type":"COMMAND","command":{"exit_code":1}}"#);
     }
 }
+
+#[cfg(test)]
+mod wire_tests {
+    use super::*;
+
+    #[test]
+    fn a_task_with_checks_crosses_the_wire() {
+        let mut t = crate::info::TaskInfo::command(
+            "web",
+            crate::TaskID::new("web").unwrap(),
+            crate::SlaveID::new("S0").unwrap(),
+            crate::Resources::parse("cpus:0.1;mem:64;ports:[31050-31050]").unwrap(),
+            CommandInfo::shell("x"),
+        );
+        t.health_check = Some(HealthCheck {
+            kind: Some(CheckType::Http),
+            http: Some(HttpCheckInfo { port: 1, ..Default::default() }),
+            delay_seconds: Some(0.0),
+            ..Default::default()
+        });
+        t.check =
+            Some(CheckInfo { kind: Some(CheckType::Tcp), tcp: Some(TcpCheckInfo { port: 1 }), ..Default::default() });
+        t.kill_policy = Some(KillPolicy::grace(Duration::from_secs(1)));
+        let b = rmp_serde::to_vec_named(&t).unwrap();
+        assert_eq!(rmp_serde::from_slice::<crate::info::TaskInfo>(&b).unwrap(), t);
+        let offer = crate::Resources::parse("cpus:4;mem:1024;disk:1024;ports:[31000-31100]").unwrap();
+        assert!(offer.checked_sub(&t.resources).is_some());
+    }
+}
