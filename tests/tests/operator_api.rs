@@ -32,13 +32,17 @@ fn client(python: &Path, master: &str, args: &[&str]) -> Proc {
     Proc::spawn("operator-client", cmd)
 }
 
-/// `rmesos-local` with two slaves; returns it and the master's `ip:port`.
+/// `rmesos-local` with two registered slaves; returns it and the master's
+/// `ip:port`.
 fn local(work_dir: &Path) -> (Proc, String) {
     let mut cmd = Command::new(bin("rmesos-local"));
     cmd.args(["--port=0", "--num_slaves=2"]).arg("--work_dir").arg(work_dir);
     let mut p = Proc::spawn("rmesos-local", cmd);
     let banner = p.wait_line("state at http://");
     let master = banner.split("master@").nth(1).and_then(|s| s.split(',').next()).unwrap().to_string();
+    // The banner comes before the slaves register: wait for both, so the
+    // calls see them (CI once read GET_STATE with no agent yet).
+    p.wait_lines("Registered with master", 2);
     (p, master)
 }
 
